@@ -1,0 +1,126 @@
+//! # airbridge-models
+//!
+//! Owns the speech-to-text model on this machine: where it lives, which one
+//! is loaded, and whether the file is usable. (Obtaining and converting the
+//! model is added by the model issue.)
+//!
+//! This crate never loads a model into memory and never blocks a real-time
+//! thread: it only inspects files.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// whisper.cpp's ggml files start with this magic number (little-endian "ggml").
+pub const GGML_MAGIC: u32 = 0x6767_6d6c;
+
+/// The default model file name inside the models directory.
+pub const DEFAULT_MODEL_FILE: &str = "ggml-base.bin";
+
+/// What is known about the configured speech model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelStatus {
+    /// A ggml file with the right header.
+    Ready { path: PathBuf, bytes: u64 },
+    /// No file at the path.
+    Missing { path: PathBuf },
+    /// A file, but not a usable whisper.cpp model.
+    Invalid { path: PathBuf, reason: String },
+}
+
+impl ModelStatus {
+    /// One line for the user, naming the path and what to do.
+    pub fn describe(&self) -> String {
+        match self {
+            ModelStatus::Ready { path, bytes } => {
+                format!(
+                    "speech model {} ({:.0} MB)",
+                    path.display(),
+                    *bytes as f64 / 1e6
+                )
+            }
+            ModelStatus::Missing { path } => format!(
+                "no speech model at {}: speech-to-text is off (set AIRBRIDGE_MODEL to a whisper.cpp ggml file)",
+                path.display()
+            ),
+            ModelStatus::Invalid { path, reason } => format!(
+                "speech model {} is unusable ({reason}): speech-to-text is off; replace the file or set AIRBRIDGE_MODEL",
+                path.display()
+            ),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        matches!(self, ModelStatus::Ready { .. })
+    }
+}
+
+/// The model path: `$AIRBRIDGE_MODEL`, else `<data_dir>/models/ggml-base.bin`.
+pub fn model_path(data_dir: &Path) -> PathBuf {
+    match std::env::var_os("AIRBRIDGE_MODEL").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => data_dir.join("models").join(DEFAULT_MODEL_FILE),
+    }
+}
+
+/// Inspects a model file without loading it.
+pub fn check(path: &Path) -> ModelStatus {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return ModelStatus::Missing {
+                path: path.to_path_buf(),
+            };
+        }
+        Err(e) => {
+            return ModelStatus::Invalid {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            };
+        }
+    };
+    let mut magic = [0u8; 4];
+    if let Err(e) = file.read_exact(&mut magic) {
+        return ModelStatus::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("too short to be a model: {e}"),
+        };
+    }
+    if u32::from_le_bytes(magic) != GGML_MAGIC {
+        return ModelStatus::Invalid {
+            path: path.to_path_buf(),
+            reason: "not a whisper.cpp ggml file".into(),
+        };
+    }
+    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    ModelStatus::Ready {
+        path: path.to_path_buf(),
+        bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_wrong_and_right_files_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.bin");
+        let st = check(&path);
+        assert!(matches!(st, ModelStatus::Missing { .. }));
+        assert!(st.describe().contains("m.bin"));
+
+        std::fs::write(&path, b"PK\x03\x04 not a model").unwrap();
+        let st = check(&path);
+        assert!(matches!(st, ModelStatus::Invalid { .. }), "{st:?}");
+        assert!(st.describe().contains("not a whisper.cpp ggml file"));
+
+        std::fs::write(&path, b"gg").unwrap();
+        assert!(matches!(check(&path), ModelStatus::Invalid { .. }));
+
+        let mut good = GGML_MAGIC.to_le_bytes().to_vec();
+        good.extend_from_slice(&[0; 64]);
+        std::fs::write(&path, good).unwrap();
+        assert!(check(&path).is_ready());
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what AirBridge needs to build, run and test on Debian 12.
+# Idempotent: installs only what is missing, and says what it does.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  pkg-config cmake clang libclang-dev
+  # audio: GStreamer and ALSA
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-tools libasound2-dev
+  # window: X11/Wayland, OpenGL/Vulkan (Mesa software rendering works without a GPU), Xvfb
+  libxkbcommon-dev libxkbcommon-x11-0 libwayland-dev libgl1 libegl1 libgl1-mesa-dri
+  mesa-vulkan-drivers libvulkan1 xvfb xauth
+  # Chinese font, speech generation for tests, image checks
+  fonts-noto-cjk fontconfig espeak-ng sox imagemagick
+)
+
+say() { printf '[install-deps] %s\n' "$*"; }
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  say "system packages: all ${#PACKAGES[@]} present"
+else
+  say "installing ${#missing[@]} system packages: ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  say "system packages installed"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  say "ERROR: the Rust toolchain (cargo) is not installed; install Rust 1.95 or newer with rustup, then run this again"
+  exit 1
+fi
+rustc_version=$(rustc --version | awk '{print $2}')
+if [ "$(printf '%s\n' 1.95.0 "$rustc_version" | sort -V | head -n1)" != 1.95.0 ]; then
+  say "ERROR: rustc $rustc_version is too old; AirBridge needs 1.95 or newer"
+  exit 1
+fi
+say "rust toolchain: rustc $rustc_version"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole AirBridge test suite, exactly as CI runs it:
+# formatting, lints, every test, and a smoke run of the console under Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+scripts/install-deps.sh
+
+step "format"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "console smoke test under Xvfb"
+scripts/console-smoke.sh
+
+step "all tests passed"

@@ -1,0 +1,358 @@
+//! Projections: state derived from the journal by folding its events.
+//! [`ShowBoard`] is what the console's views draw.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::event::{CallerNote, ItemRef, KbHit, LineNo, MessageKind, ShowEvent, StoredEvent};
+use crate::line::LineState;
+
+/// Anything built by applying journal events in order. Applying the same
+/// events must always give the same state (projections are rebuilt by replay).
+pub trait Projection {
+    fn apply(&mut self, event: &StoredEvent);
+}
+
+/// Caps that keep a long show's projection in bounded memory.
+pub const MAX_TRANSCRIPT_LINES: usize = 50;
+pub const MAX_RECENT_MESSAGES: usize = 500;
+pub const MAX_PRODUCER_MESSAGES: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowBoard {
+    /// The last event applied.
+    pub last_seq: u64,
+    pub show_id: Option<String>,
+    pub show_name: Option<String>,
+    /// When the show was opened (ms since epoch), while it is open.
+    pub opened_at_ms: Option<i64>,
+    pub lines: BTreeMap<LineNo, LineView>,
+    pub audience: AudienceView,
+    pub pinned: Vec<ItemRef>,
+    pub answered: BTreeSet<ItemRef>,
+    pub offline: Vec<OfflineItem>,
+    pub producer_messages: VecDeque<(i64, String)>,
+    pub suggestions: Option<Suggestions>,
+    /// Component → (ok, detail).
+    pub health: BTreeMap<String, (bool, String)>,
+    /// Events inconsistent with the state when applied (kept, counted, not fatal).
+    pub inconsistencies: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LineView {
+    pub state: LineState,
+    pub since_ms: i64,
+    /// Sequence number of the `CallRang` event: identifies the call.
+    pub call_seq: u64,
+    pub caller_masked: String,
+    pub caller_key: String,
+    pub note: Option<CallerNote>,
+    pub transcript: VecDeque<TranscriptLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptLine {
+    pub utterance: u64,
+    pub text: String,
+    pub is_final: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AudienceView {
+    pub total: u64,
+    pub by_kind: BTreeMap<String, u64>,
+    pub by_source: BTreeMap<String, u64>,
+    /// Question clusters: id → count and latest example.
+    pub clusters: BTreeMap<u64, ClusterView>,
+    /// Most recent questions (masked), newest last.
+    pub recent_questions: VecDeque<RecentMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterView {
+    pub count: u64,
+    pub example: String,
+    pub sources: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentMessage {
+    pub seq: u64,
+    pub source: String,
+    pub id: String,
+    pub author: String,
+    pub text: String,
+    pub cluster: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineItem {
+    pub item: ItemRef,
+    pub ticket_id: Option<String>,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestions {
+    pub about: Option<ItemRef>,
+    pub query: String,
+    pub hits: Vec<KbHit>,
+}
+
+fn kind_label(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Question => "question",
+        MessageKind::Chatter => "chatter",
+        MessageKind::Gift => "gift",
+        MessageKind::Like => "like",
+        MessageKind::System => "system",
+    }
+}
+
+impl ShowBoard {
+    /// Lines with a caller, in line order.
+    pub fn active_lines(&self) -> impl Iterator<Item = (&LineNo, &LineView)> {
+        self.lines
+            .iter()
+            .filter(|(_, l)| l.state != LineState::Idle)
+    }
+
+    pub fn on_air(&self) -> Option<(&LineNo, &LineView)> {
+        self.lines.iter().find(|(_, l)| l.state == LineState::OnAir)
+    }
+
+    pub fn line_state(&self, line: LineNo) -> LineState {
+        self.lines.get(&line).map_or(LineState::Idle, |l| l.state)
+    }
+}
+
+impl Projection for ShowBoard {
+    fn apply(&mut self, stored: &StoredEvent) {
+        self.last_seq = stored.seq;
+        let at = stored.at_ms;
+        match &stored.event {
+            ShowEvent::ShowOpened { show_id, show_name } => {
+                self.show_id = Some(show_id.clone());
+                self.show_name = Some(show_name.clone());
+                self.opened_at_ms = Some(at);
+            }
+            ShowEvent::ShowClosed { .. } => self.opened_at_ms = None,
+            ShowEvent::CallRang {
+                line,
+                caller_masked,
+                caller_key,
+            } => {
+                let view = self.lines.entry(*line).or_default();
+                if view.state != LineState::Idle {
+                    self.inconsistencies += 1;
+                }
+                *view = LineView {
+                    state: LineState::Ringing,
+                    since_ms: at,
+                    call_seq: stored.seq,
+                    caller_masked: caller_masked.clone(),
+                    caller_key: caller_key.clone(),
+                    note: None,
+                    transcript: VecDeque::new(),
+                };
+            }
+            ShowEvent::LineStateChanged { line, from, to } => {
+                let view = self.lines.entry(*line).or_default();
+                if view.state != *from || from.check(*to).is_err() {
+                    self.inconsistencies += 1;
+                }
+                view.state = *to;
+                view.since_ms = at;
+                if *to == LineState::Idle {
+                    *view = LineView {
+                        since_ms: at,
+                        ..LineView::default()
+                    };
+                }
+            }
+            ShowEvent::CallerNoted { line, note } => {
+                self.lines.entry(*line).or_default().note = Some(note.clone());
+            }
+            ShowEvent::TranscriptSegment {
+                line,
+                utterance,
+                text,
+                is_final,
+                ..
+            } => {
+                let view = self.lines.entry(*line).or_default();
+                // A newer segment of the same utterance replaces the partial.
+                if let Some(last) = view.transcript.back_mut()
+                    && last.utterance == *utterance
+                    && !last.is_final
+                {
+                    last.text.clone_from(text);
+                    last.is_final = *is_final;
+                } else {
+                    view.transcript.push_back(TranscriptLine {
+                        utterance: *utterance,
+                        text: text.clone(),
+                        is_final: *is_final,
+                    });
+                    if view.transcript.len() > MAX_TRANSCRIPT_LINES {
+                        view.transcript.pop_front();
+                    }
+                }
+            }
+            ShowEvent::KbSuggested { about, query, hits } => {
+                self.suggestions = Some(Suggestions {
+                    about: about.clone(),
+                    query: query.clone(),
+                    hits: hits.clone(),
+                });
+            }
+            ShowEvent::AudienceMessage {
+                source,
+                id,
+                kind,
+                author,
+                text,
+                cluster,
+            } => {
+                let a = &mut self.audience;
+                a.total += 1;
+                *a.by_kind.entry(kind_label(*kind).to_owned()).or_default() += 1;
+                *a.by_source.entry(source.clone()).or_default() += 1;
+                if *kind == MessageKind::Question {
+                    if let Some(c) = cluster {
+                        let cv = a.clusters.entry(*c).or_default();
+                        cv.count += 1;
+                        cv.example.clone_from(text);
+                        cv.sources.insert(source.clone());
+                    }
+                    a.recent_questions.push_back(RecentMessage {
+                        seq: stored.seq,
+                        source: source.clone(),
+                        id: id.clone(),
+                        author: author.clone(),
+                        text: text.clone(),
+                        cluster: *cluster,
+                    });
+                    if a.recent_questions.len() > MAX_RECENT_MESSAGES {
+                        a.recent_questions.pop_front();
+                    }
+                }
+            }
+            ShowEvent::Pinned { item } => {
+                if !self.pinned.contains(item) {
+                    self.pinned.push(item.clone());
+                }
+            }
+            ShowEvent::Unpinned { item } => self.pinned.retain(|p| p != item),
+            ShowEvent::AnsweredOnAir { item } => {
+                self.pinned.retain(|p| p != item);
+                self.answered.insert(item.clone());
+            }
+            ShowEvent::TakenOffline { item, ticket_id } => {
+                self.pinned.retain(|p| p != item);
+                self.offline.push(OfflineItem {
+                    item: item.clone(),
+                    ticket_id: ticket_id.clone(),
+                    at_ms: at,
+                });
+            }
+            ShowEvent::ProducerMessage { text } => {
+                self.producer_messages.push_back((at, text.clone()));
+                if self.producer_messages.len() > MAX_PRODUCER_MESSAGES {
+                    self.producer_messages.pop_front();
+                }
+            }
+            ShowEvent::Health {
+                component,
+                ok,
+                detail,
+            } => {
+                self.health.insert(component.clone(), (*ok, detail.clone()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: u64, event: ShowEvent) -> StoredEvent {
+        StoredEvent {
+            seq,
+            at_ms: seq as i64 * 1000,
+            seat: "test".into(),
+            event,
+        }
+    }
+
+    #[test]
+    fn a_call_goes_through_its_states() {
+        let mut b = ShowBoard::default();
+        b.apply(&ev(
+            1,
+            ShowEvent::CallRang {
+                line: 2,
+                caller_masked: "138****0000".into(),
+                caller_key: "k".into(),
+            },
+        ));
+        b.apply(&ev(
+            2,
+            ShowEvent::LineStateChanged {
+                line: 2,
+                from: LineState::Ringing,
+                to: LineState::Screening,
+            },
+        ));
+        b.apply(&ev(
+            3,
+            ShowEvent::LineStateChanged {
+                line: 2,
+                from: LineState::Screening,
+                to: LineState::Ready,
+            },
+        ));
+        b.apply(&ev(
+            4,
+            ShowEvent::LineStateChanged {
+                line: 2,
+                from: LineState::Ready,
+                to: LineState::OnAir,
+            },
+        ));
+        assert_eq!(b.on_air().map(|(n, _)| *n), Some(2));
+        assert_eq!(b.lines[&2].call_seq, 1);
+        assert_eq!(b.inconsistencies, 0);
+        // An event that does not fit the state is counted, not fatal.
+        b.apply(&ev(
+            5,
+            ShowEvent::LineStateChanged {
+                line: 2,
+                from: LineState::Ringing,
+                to: LineState::Screening,
+            },
+        ));
+        assert_eq!(b.inconsistencies, 1);
+    }
+
+    #[test]
+    fn partial_transcripts_are_replaced_by_the_final() {
+        let mut b = ShowBoard::default();
+        let seg = |text: &str, is_final| ShowEvent::TranscriptSegment {
+            line: 1,
+            utterance: 7,
+            text: text.into(),
+            start_ms: 0,
+            end_ms: 1,
+            is_final,
+        };
+        b.apply(&ev(1, seg("我想问", false)));
+        b.apply(&ev(2, seg("我想问一下社保", false)));
+        b.apply(&ev(3, seg("我想问一下社保怎么转移", true)));
+        let t = &b.lines[&1].transcript;
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].text, "我想问一下社保怎么转移");
+        assert!(t[0].is_final);
+    }
+}

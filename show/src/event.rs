@@ -1,0 +1,205 @@
+//! Typed show events. Everything that happens in a show is one of these,
+//! appended to the journal and stored as JSON (`type` names the variant).
+//!
+//! Compatibility rule: variants and fields may be added (new fields with
+//! `#[serde(default)]`), never renamed or removed, so that old journals replay.
+
+use serde::{Deserialize, Serialize};
+
+use crate::line::LineState;
+
+/// A caller line number as shown on the board (1-based).
+pub type LineNo = u8;
+
+/// Who wrote an event: a seat such as `host`, `screener`, `backoffice`, or a
+/// subsystem such as `media`, `feeds`, `stt`, `system`.
+pub type Seat = String;
+
+/// What the screener noted about a caller.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CallerNote {
+    /// Name as the caller gave it; masked (e.g. 张**) before it reaches a host view.
+    pub name: String,
+    pub district: String,
+    pub topic: String,
+    /// 0 = normal … 3 = urgent.
+    pub urgency: u8,
+    /// Privacy-flagged questions never go on air.
+    pub private: bool,
+}
+
+/// One knowledge-base answer suggested for something said or asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KbHit {
+    pub entry_id: String,
+    pub question: String,
+    pub score: f32,
+}
+
+/// What kind of audience message triage decided this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Question,
+    Chatter,
+    Gift,
+    Like,
+    System,
+}
+
+/// A reference to an item the producer can pin, answer or take offline.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum ItemRef {
+    /// An audience message by its source-assigned id (e.g. `douyin:abc123`).
+    Message(String),
+    /// A cluster of near-duplicate audience questions.
+    Cluster(u64),
+    /// A caller on a line, by the sequence number of the call's ringing event.
+    Call(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ShowEvent {
+    /// The show went live (or a session of it was opened).
+    ShowOpened {
+        show_id: String,
+        show_name: String,
+    },
+    ShowClosed {
+        show_id: String,
+    },
+    /// A call arrives on a line. `caller_masked` is safe for every view
+    /// (e.g. `138****0000`); `caller_key` is a keyed hash for recognising repeat callers.
+    CallRang {
+        line: LineNo,
+        caller_masked: String,
+        caller_key: String,
+    },
+    /// A line changed state; the transition was valid when written.
+    LineStateChanged {
+        line: LineNo,
+        from: LineState,
+        to: LineState,
+    },
+    CallerNoted {
+        line: LineNo,
+        note: CallerNote,
+    },
+    /// Speech-to-text of a caller; partials may be superseded by the final.
+    TranscriptSegment {
+        line: LineNo,
+        utterance: u64,
+        text: String,
+        start_ms: u64,
+        end_ms: u64,
+        is_final: bool,
+    },
+    /// Knowledge-base answers suggested for a transcript or a question.
+    KbSuggested {
+        about: Option<ItemRef>,
+        query: String,
+        hits: Vec<KbHit>,
+    },
+    /// An audience message after triage; `text` is already masked for views.
+    AudienceMessage {
+        source: String,
+        id: String,
+        kind: MessageKind,
+        author: String,
+        text: String,
+        cluster: Option<u64>,
+    },
+    Pinned {
+        item: ItemRef,
+    },
+    Unpinned {
+        item: ItemRef,
+    },
+    AnsweredOnAir {
+        item: ItemRef,
+    },
+    /// Not answered on air: handed to the back office as a follow-up ticket.
+    TakenOffline {
+        item: ItemRef,
+        ticket_id: Option<String>,
+    },
+    /// A private message from producer to host.
+    ProducerMessage {
+        text: String,
+    },
+    /// Health of an input such as a feed or an audio device.
+    Health {
+        component: String,
+        ok: bool,
+        detail: String,
+    },
+}
+
+impl ShowEvent {
+    /// The stored `type` tag, also kept in its own column for queries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ShowEvent::ShowOpened { .. } => "show_opened",
+            ShowEvent::ShowClosed { .. } => "show_closed",
+            ShowEvent::CallRang { .. } => "call_rang",
+            ShowEvent::LineStateChanged { .. } => "line_state_changed",
+            ShowEvent::CallerNoted { .. } => "caller_noted",
+            ShowEvent::TranscriptSegment { .. } => "transcript_segment",
+            ShowEvent::KbSuggested { .. } => "kb_suggested",
+            ShowEvent::AudienceMessage { .. } => "audience_message",
+            ShowEvent::Pinned { .. } => "pinned",
+            ShowEvent::Unpinned { .. } => "unpinned",
+            ShowEvent::AnsweredOnAir { .. } => "answered_on_air",
+            ShowEvent::TakenOffline { .. } => "taken_offline",
+            ShowEvent::ProducerMessage { .. } => "producer_message",
+            ShowEvent::Health { .. } => "health",
+        }
+    }
+}
+
+/// An event as stored: its sequence number (1, 2, 3 … without gaps), the
+/// time the journal made it durable, and who wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch, UTC.
+    pub at_ms: i64,
+    pub seat: Seat,
+    pub event: ShowEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_matches_serde_tag() {
+        let samples = [
+            ShowEvent::ShowOpened {
+                show_id: "s".into(),
+                show_name: "n".into(),
+            },
+            ShowEvent::LineStateChanged {
+                line: 1,
+                from: LineState::Ringing,
+                to: LineState::Screening,
+            },
+            ShowEvent::Pinned {
+                item: ItemRef::Cluster(3),
+            },
+            ShowEvent::Health {
+                component: "feeds/douyin".into(),
+                ok: true,
+                detail: String::new(),
+            },
+        ];
+        for ev in samples {
+            let json = serde_json::to_value(&ev).unwrap();
+            assert_eq!(json["type"], ev.kind());
+            let back: ShowEvent = serde_json::from_value(json).unwrap();
+            assert_eq!(back, ev);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! # airbridge-show
+//!
+//! Owns the **show journal**, the spine of AirBridge: an append-only, durable
+//! log of everything that happens in a show (calls, line states, transcripts,
+//! audience messages, pins, tickets handed off …). Every view is a projection
+//! of it; crash recovery is "open and replay".
+//!
+//! This crate never touches audio, the network or the UI. Appends block the
+//! caller until durable, so the audio thread must never call it directly:
+//! real-time code hands events to a worker that does.
+//!
+//! # Layout
+//! - [`event`]: the typed events ([`ShowEvent`]) and their stored envelope ([`StoredEvent`]).
+//! - [`line`]: caller line states and which transitions are allowed.
+//! - [`journal`]: [`Journal`] (group-committing writer, [`Subscription`], [`Replay`]).
+//! - [`store`]: the storage traits and the SQLite backend (PostgreSQL can be added behind them).
+//! - [`board`]: the [`Projection`] trait and [`ShowBoard`], the state the console draws.
+
+pub mod board;
+mod error;
+pub mod event;
+pub mod journal;
+pub mod line;
+pub mod store;
+
+pub use board::{Projection, ShowBoard};
+pub use error::JournalError;
+pub use event::{CallerNote, ItemRef, KbHit, LineNo, MessageKind, ShowEvent, StoredEvent};
+pub use journal::{Ack, Journal, JournalOptions, Replay, Subscription, Waker};
+pub use line::{LineState, TransitionError};
