@@ -12,7 +12,8 @@ export AIRBRIDGE_DATA_DIR
 AIRBRIDGE_DATA_DIR=$(mktemp -d)
 trap 'rm -rf "$AIRBRIDGE_DATA_DIR"' EXIT
 
-cargo build --locked -p airbridge-console --bin airbridge
+# Same feature set as the test step, so nothing is rebuilt when it ran before.
+cargo test --workspace --locked --no-run
 xvfb-run -a -s "-screen 0 1440x900x24" \
   timeout 120 target/debug/airbridge --demo --role screener \
   --screenshot-after 3 --screenshot-path "$out/console.png" 2> "$out/console.log" || {

@@ -14,6 +14,12 @@ cargo fmt --all --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "PostgreSQL test server"
+AIRBRIDGE_TEST_PG=$(scripts/postgres-test-server.sh | tail -n1)
+export AIRBRIDGE_TEST_PG
+# In this suite nothing may skip: a missing server or LibreOffice fails the test.
+export AIRBRIDGE_REQUIRE_PG=1 AIRBRIDGE_REQUIRE_LIBREOFFICE=1
+
 step "tests"
 cargo test --workspace --locked
 

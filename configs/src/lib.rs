@@ -302,6 +302,7 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
         }
     }
     let data_dir: String = s.or("data_dir", String::new());
+    let tickets_store: String = s.or("tickets_store", String::new());
     if let Some(n) = &name
         && n.trim().is_empty()
     {
@@ -316,6 +317,7 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
         time_zone: time_zone?,
         business_hours,
         data_dir: (!data_dir.is_empty()).then(|| PathBuf::from(data_dir)),
+        tickets_store: (!tickets_store.is_empty()).then_some(tickets_store),
     })
     .filter(|_| ok)
 }

@@ -18,6 +18,9 @@ pub struct Station {
     pub business_hours: Vec<TimeSpan>,
     /// Where the journal and other data live; `None` = the user's data directory.
     pub data_dir: Option<PathBuf>,
+    /// Ticket store: a SQLite file path or a PostgreSQL connection string;
+    /// `None` = `tickets.db` in the data directory.
+    pub tickets_store: Option<String>,
 }
 
 /// A half-open span of local time within one day.

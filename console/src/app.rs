@@ -65,6 +65,8 @@ pub struct ScreenshotPlan {
 pub struct Startup {
     pub config: ConfigSet,
     pub journal: Journal,
+    /// `None` when the ticket store could not be opened (the show goes on).
+    pub desk: Option<airbridge_tickets::TicketDesk>,
     pub role: Option<Role>,
     pub model_status: String,
     pub screenshot: Option<ScreenshotPlan>,
@@ -104,7 +106,9 @@ impl ConsoleApp {
         let font = crate::fonts::install(ctx);
         style(ctx);
         let repaint_ctx = ctx.clone();
-        let backend = Backend::start(&startup.journal, move || repaint_ctx.request_repaint())?;
+        let backend = Backend::start(&startup.journal, startup.desk, move || {
+            repaint_ctx.request_repaint()
+        })?;
         Ok(Self {
             journal_desc: startup.journal.describe(),
             config: startup.config,
@@ -156,6 +160,21 @@ impl ConsoleApp {
         }
         self.toasts
             .retain(|(t, _)| t.elapsed() < Duration::from_secs(8));
+    }
+
+    /// Hands an item to the back office: one action creates the ticket,
+    /// pre-filled from the item's context on the board.
+    fn take_offline(&mut self, item: ItemRef) {
+        let ticket = airbridge_tickets::prefill::from_item(&self.board, &item, chrono::Utc::now())
+            .map(Box::new);
+        let cmd = Command::TakeOffline {
+            seat: self.seat().to_owned(),
+            item,
+            ticket,
+        };
+        if let Err(msg) = self.backend.send(cmd) {
+            self.toast(msg);
+        }
     }
 
     fn move_line(&mut self, line: LineNo, to: LineState) {
@@ -469,6 +488,7 @@ impl ConsoleApp {
         ui.columns(2, |cols| {
             let ui = &mut cols[0];
             ui.heading("直播来电");
+            let mut offline = None;
             match self.board.on_air() {
                 Some((line, view)) => {
                     let note = view.note.clone().unwrap_or_default();
@@ -488,6 +508,12 @@ impl ConsoleApp {
                         ))
                         .size(22.0),
                     );
+                    if ui
+                        .button(RichText::new("转线下处理（建工单）").size(20.0))
+                        .clicked()
+                    {
+                        offline = Some(ItemRef::Call(view.call_seq));
+                    }
                     ui.separator();
                     ui.heading("实时转写");
                     for t in view.transcript.iter().rev().take(6).rev() {
@@ -502,6 +528,9 @@ impl ConsoleApp {
                 None => {
                     ui.label(RichText::new("当前没有来电在直播").size(big).weak());
                 }
+            }
+            if let Some(item) = offline {
+                self.take_offline(item);
             }
             ui.separator();
             ui.heading("知识库参考答案");
@@ -532,10 +561,7 @@ impl ConsoleApp {
                         self.send(ShowEvent::AnsweredOnAir { item: item.clone() });
                     }
                     if ui.button("转线下处理").clicked() {
-                        self.send(ShowEvent::TakenOffline {
-                            item: item.clone(),
-                            ticket_id: None,
-                        });
+                        self.take_offline(item.clone());
                     }
                 });
             }
@@ -715,10 +741,7 @@ impl ConsoleApp {
                                 self.send(ShowEvent::AnsweredOnAir { item: item.clone() });
                             }
                             if ui.button("转线下").clicked() {
-                                self.send(ShowEvent::TakenOffline {
-                                    item: item.clone(),
-                                    ticket_id: None,
-                                });
+                                self.take_offline(item.clone());
                             }
                         });
                     }

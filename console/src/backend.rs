@@ -9,13 +9,24 @@
 
 use std::sync::Arc;
 
-use airbridge_show::{Journal, ShowEvent, StoredEvent};
+use airbridge_show::{ItemRef, Journal, ShowEvent, StoredEvent};
+use airbridge_tickets::{NewTicket, TicketDesk};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 /// What the UI asks the backend to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Append { seat: String, event: ShowEvent },
+    Append {
+        seat: String,
+        event: ShowEvent,
+    },
+    /// Not answered on air: create the follow-up ticket (pre-filled from the
+    /// item's context) and record the hand-off in the journal.
+    TakeOffline {
+        seat: String,
+        item: ItemRef,
+        ticket: Option<Box<NewTicket>>,
+    },
 }
 
 /// Channels the UI holds.
@@ -32,6 +43,7 @@ const COMMAND_QUEUE: usize = 256;
 impl Backend {
     pub fn start(
         journal: &Journal,
+        mut desk: Option<TicketDesk>,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
         let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(repaint);
@@ -68,13 +80,35 @@ impl Backend {
         std::thread::Builder::new()
             .name("console-commands".into())
             .spawn(move || {
+                let report = |msg: String| {
+                    let _ = problem_tx.try_send(msg);
+                    repaint();
+                };
                 for cmd in cmd_rx {
                     match cmd {
                         Command::Append { seat, event } => {
                             if let Err(e) = journal.append(&seat, event) {
-                                let _ = problem_tx
-                                    .try_send(format!("写入日志失败 / journal write failed: {e}"));
-                                repaint();
+                                report(format!("写入日志失败 / journal write failed: {e}"));
+                            }
+                        }
+                        Command::TakeOffline { seat, item, ticket } => {
+                            let ticket_id = match (desk.as_mut(), ticket) {
+                                (Some(desk), Some(new)) => match desk.create(*new, &seat) {
+                                    Ok(t) => Some(t.id),
+                                    Err(e) => {
+                                        report(format!("建工单失败 / ticket not created: {e}"));
+                                        None
+                                    }
+                                },
+                                (None, _) => {
+                                    report("工单库不可用：已记录转线下，请后台手工建单".to_owned());
+                                    None
+                                }
+                                (Some(_), None) => None,
+                            };
+                            let event = ShowEvent::TakenOffline { item, ticket_id };
+                            if let Err(e) = journal.append(&seat, event) {
+                                report(format!("写入日志失败 / journal write failed: {e}"));
                             }
                         }
                     }

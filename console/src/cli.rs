@@ -70,6 +70,13 @@ enum Command {
         #[command(subcommand)]
         action: JournalAction,
     },
+    /// Ticket deadlines: working days, business hours and SLA policies
+    Sla {
+        #[command(subcommand)]
+        action: crate::tickets_cmd::SlaAction,
+    },
+    /// Follow-up tickets (工单): create, dispatch, resolve, call back, report, export
+    Tickets(crate::tickets_cmd::TicketsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +166,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "  holiday calendars: {}", years.join(", "))?;
             Ok(())
         }
+        Some(Command::Sla { action }) => {
+            crate::tickets_cmd::sla(&load_config(cli.config.as_deref())?, action)
+        }
+        Some(Command::Tickets(args)) => {
+            let set = load_config(cli.config.as_deref())?;
+            let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
+            crate::tickets_cmd::tickets(&set, &data, None, args)
+        }
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {
@@ -222,6 +237,18 @@ fn run_console(
         None => None,
     };
     let model_status = airbridge_models::check(&airbridge_models::model_path(&data_dir)).describe();
+    // Tickets: the show goes on without them if the store cannot be opened.
+    let desk = match crate::tickets_cmd::open_store(None, &config, &data_dir) {
+        Ok(store) => Some(airbridge_tickets::TicketDesk::new(
+            store,
+            &config,
+            Some(journal.clone()),
+        )),
+        Err(e) => {
+            tracing::error!("follow-up tickets are unavailable: {e:#}");
+            None
+        }
+    };
     let outcome = Arc::new(Mutex::new(None));
     let screenshot = match (window.screenshot_after, window.screenshot_path) {
         (Some(secs), Some(path)) => Some(ScreenshotPlan {
@@ -236,6 +263,7 @@ fn run_console(
     let startup = Startup {
         config,
         journal,
+        desk,
         role,
         model_status,
         screenshot,

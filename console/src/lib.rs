@@ -14,9 +14,11 @@
 //! - [`backend`]: threads between the UI and the journal.
 //! - [`fonts`]: finding a font with Chinese glyphs.
 //! - [`paths`]: where data lives.
+//! - [`tickets_cmd`]: `sla` and `tickets` subcommands.
 
 pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod fonts;
 pub mod paths;
+pub mod tickets_cmd;

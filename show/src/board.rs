@@ -34,8 +34,22 @@ pub struct ShowBoard {
     pub suggestions: Option<Suggestions>,
     /// Component → (ok, detail).
     pub health: BTreeMap<String, (bool, String)>,
+    /// Follow-up tickets created during the show, by id.
+    pub tickets: BTreeMap<String, TicketView>,
     /// Events inconsistent with the state when applied (kept, counted, not fatal).
     pub inconsistencies: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TicketView {
+    pub question: String,
+    pub source: String,
+    pub departments: Vec<String>,
+    pub state: String,
+    pub version: u64,
+    pub resolve_due_ms: i64,
+    /// Set by a reminder: the resolve or dispatch deadline has passed.
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -268,6 +282,55 @@ impl Projection for ShowBoard {
                 detail,
             } => {
                 self.health.insert(component.clone(), (*ok, detail.clone()));
+            }
+            ShowEvent::TicketCreated {
+                ticket_id,
+                item,
+                source,
+                question,
+                departments,
+                resolve_due_ms,
+                ..
+            } => {
+                if let Some(item) = item {
+                    for o in self
+                        .offline
+                        .iter_mut()
+                        .filter(|o| &o.item == item && o.ticket_id.is_none())
+                    {
+                        o.ticket_id = Some(ticket_id.clone());
+                    }
+                }
+                self.tickets.insert(
+                    ticket_id.clone(),
+                    TicketView {
+                        question: question.clone(),
+                        source: source.clone(),
+                        departments: departments.clone(),
+                        state: "received".into(),
+                        version: 1,
+                        resolve_due_ms: *resolve_due_ms,
+                        overdue: false,
+                    },
+                );
+            }
+            ShowEvent::TicketChanged {
+                ticket_id,
+                version,
+                state,
+                ..
+            } => {
+                if let Some(t) = self.tickets.get_mut(ticket_id) {
+                    t.state.clone_from(state);
+                    t.version = *version;
+                }
+            }
+            ShowEvent::TicketReminder {
+                ticket_id, overdue, ..
+            } => {
+                if let Some(t) = self.tickets.get_mut(ticket_id) {
+                    t.overdue |= *overdue;
+                }
             }
         }
     }

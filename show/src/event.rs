@@ -135,6 +135,30 @@ pub enum ShowEvent {
         ok: bool,
         detail: String,
     },
+    /// A follow-up ticket was created (the ticket store holds the full record).
+    TicketCreated {
+        ticket_id: String,
+        item: Option<ItemRef>,
+        source: String,
+        question: String,
+        departments: Vec<String>,
+        dispatch_due_ms: i64,
+        resolve_due_ms: i64,
+    },
+    /// A ticket changed: the action taken and the state it is now in.
+    TicketChanged {
+        ticket_id: String,
+        version: u64,
+        action: String,
+        state: String,
+    },
+    /// A ticket deadline approaches (`overdue = false`) or has passed.
+    TicketReminder {
+        ticket_id: String,
+        stage: String,
+        overdue: bool,
+        due_ms: i64,
+    },
 }
 
 impl ShowEvent {
@@ -155,6 +179,9 @@ impl ShowEvent {
             ShowEvent::TakenOffline { .. } => "taken_offline",
             ShowEvent::ProducerMessage { .. } => "producer_message",
             ShowEvent::Health { .. } => "health",
+            ShowEvent::TicketCreated { .. } => "ticket_created",
+            ShowEvent::TicketChanged { .. } => "ticket_changed",
+            ShowEvent::TicketReminder { .. } => "ticket_reminder",
         }
     }
 }

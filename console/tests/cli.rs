@@ -1,0 +1,275 @@
+//! The `airbridge` command as a user runs it: help in plain words, one-line
+//! errors with a non-zero exit, and the ticket tools end to end.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use std::process::{Command, Output};
+
+fn airbridge(args: &[&str], data: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airbridge"))
+        .args(args)
+        .env("AIRBRIDGE_DATA_DIR", data)
+        .env_remove("AIRBRIDGE_CONFIG")
+        .env_remove("AIRBRIDGE_TICKETS_STORE")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_subcommands_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = airbridge(&["--help"], dir.path());
+    assert!(o.status.success());
+    let text = stdout(&o);
+    for sub in ["config", "journal", "sla", "tickets"] {
+        assert!(
+            text.contains(&format!("  {sub} ")),
+            "{sub} missing from help:\n{text}"
+        );
+    }
+    assert!(text.contains("Run without a subcommand to open the console window"));
+}
+
+#[test]
+fn errors_are_one_clear_line_and_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = airbridge(
+        &["journal", "info", "--journal", "/nonexistent/show.db"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: no journal at /nonexistent/show.db"),
+        "{err}"
+    );
+
+    let o = airbridge(
+        &[
+            "sla",
+            "due",
+            "--policy",
+            "nope",
+            "--class",
+            "general",
+            "--stage",
+            "resolve",
+            "--received",
+            "2026-03-10T09:00:00+08:00",
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no SLA policy named \"nope\" (known: yueyang-125, changping, gaoyou)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn sla_due_prints_the_deadline_on_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let due = |policy: &str, class: &str, stage: &str, received: &str| {
+        let o = airbridge(
+            &[
+                "sla",
+                "due",
+                "--policy",
+                policy,
+                "--class",
+                class,
+                "--stage",
+                stage,
+                "--received",
+                received,
+            ],
+            dir.path(),
+        );
+        (
+            o.status.success(),
+            stdout(&o).lines().last().unwrap_or_default().to_owned(),
+            stderr(&o),
+        )
+    };
+    assert_eq!(
+        due(
+            "yueyang-125",
+            "general",
+            "dispatch",
+            "2026-03-10T11:30:00+08:00"
+        )
+        .1,
+        "2026-03-10T14:30:00+08:00"
+    );
+    // Spring Festival 2026: Thu 12 Feb + 5 working days → Sat 14 (make-up), Tue 24 … Thu 26.
+    assert_eq!(
+        due(
+            "yueyang-125",
+            "complex",
+            "resolve",
+            "2026-02-12T10:00:00+08:00"
+        )
+        .1,
+        "2026-02-26T17:30:00+08:00"
+    );
+    let (ok, _, err) = due("gaoyou", "simple", "resolve", "2027-01-04T10:00:00+08:00");
+    assert!(!ok);
+    assert!(
+        err.contains("no holiday calendar is loaded for 2027"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_ticket_from_creation_to_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tickets.db");
+    let store = db.to_str().unwrap();
+    let o = airbridge(
+        &[
+            "tickets",
+            "--store",
+            store,
+            "--as",
+            "screener",
+            "create",
+            "--source",
+            "wechat",
+            "--question",
+            "公租房申请条件是什么？",
+            "--department",
+            "zjj",
+            "--contact",
+            "13800002222",
+            "--received",
+            "2026-03-10T09:00:00+08:00",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("T20260310-0001 已受理"),
+        "{}",
+        stdout(&o)
+    );
+    let steps: &[&[&str]] = &[
+        &[
+            "classify",
+            "T20260310-0001",
+            "--class",
+            "general",
+            "--department",
+            "zjj",
+        ],
+        &["dispatch", "T20260310-0001"],
+        &[
+            "resolve",
+            "T20260310-0001",
+            "--resolution",
+            "已告知申请条件",
+        ],
+        &[
+            "callback",
+            "T20260310-0001",
+            "--outcome",
+            "reached",
+            "--satisfaction",
+            "满意",
+        ],
+        &["close", "T20260310-0001"],
+    ];
+    for step in steps {
+        let mut args = vec!["tickets", "--store", store, "--as", "backoffice"];
+        args.extend_from_slice(step);
+        let o = airbridge(&args, dir.path());
+        assert!(o.status.success(), "{step:?}: {}", stderr(&o));
+    }
+    // A change based on an old version is refused.
+    let o = airbridge(
+        &[
+            "tickets",
+            "--store",
+            store,
+            "note",
+            "T20260310-0001",
+            "--text",
+            "x",
+            "--version",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("reload it and apply your change again"),
+        "{}",
+        stderr(&o)
+    );
+    // Lists mask the contact; --full shows it.
+    let o = airbridge(
+        &["tickets", "--store", store, "show", "T20260310-0001"],
+        dir.path(),
+    );
+    assert!(
+        stdout(&o).contains("138****2222") && !stdout(&o).contains("13800002222"),
+        "{}",
+        stdout(&o)
+    );
+    let o = airbridge(
+        &[
+            "tickets",
+            "--store",
+            store,
+            "show",
+            "T20260310-0001",
+            "--full",
+        ],
+        dir.path(),
+    );
+    assert!(stdout(&o).contains("13800002222"));
+    let xlsx = dir.path().join("march.xlsx");
+    let o = airbridge(
+        &[
+            "tickets",
+            "--store",
+            store,
+            "export",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+            "--format",
+            "xlsx",
+            xlsx.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("exported 1 tickets"));
+    assert!(std::fs::metadata(&xlsx).unwrap().len() > 1000);
+    let o = airbridge(
+        &[
+            "tickets",
+            "--store",
+            store,
+            "report",
+            "--period",
+            "month",
+            "--date",
+            "2026-03-15",
+        ],
+        dir.path(),
+    );
+    assert!(stdout(&o).contains("工单总数 1"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("满意率 100.0%"), "{}", stdout(&o));
+}

@@ -1,0 +1,207 @@
+//! Export of tickets and their statistics to XLSX (rust_xlsxwriter) and CSV,
+//! for the back office's spreadsheets. Times are in the station's zone;
+//! contacts are masked unless the caller asks for them (back office only).
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rust_xlsxwriter::{Format, Workbook};
+
+use crate::error::TicketError;
+use crate::model::Ticket;
+use crate::report::Report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Xlsx,
+    Csv,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "xlsx" => Ok(ExportFormat::Xlsx),
+            "csv" => Ok(ExportFormat::Csv),
+            other => Err(format!("unknown format {other:?}: use xlsx or csv")),
+        }
+    }
+}
+
+/// Column headers of the ticket sheet, in order.
+pub const COLUMNS: [&str; 17] = [
+    "工单号",
+    "来源",
+    "受理时间",
+    "问题",
+    "话题",
+    "分类",
+    "承办部门",
+    "SLA策略",
+    "转办时限",
+    "办结时限",
+    "状态",
+    "转办时间",
+    "办结时间",
+    "办理结果",
+    "回访次数",
+    "满意度",
+    "联系方式",
+];
+
+fn time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn opt_time(t: Option<DateTime<Utc>>, tz: Tz) -> String {
+    t.map(|t| time(t, tz)).unwrap_or_default()
+}
+
+/// One ticket as the row of cells written to the sheet.
+pub fn row(t: &Ticket, tz: Tz, with_contact: bool) -> [String; 17] {
+    let class = match t.class {
+        airbridge_configs::TicketClass::Simple => "简单",
+        airbridge_configs::TicketClass::General => "一般",
+        airbridge_configs::TicketClass::Complex => "复杂",
+    };
+    [
+        t.id.clone(),
+        t.source.label_zh().to_owned(),
+        time(t.received_at, tz),
+        t.question.clone(),
+        t.topic.clone(),
+        class.to_owned(),
+        t.departments.join("、"),
+        t.policy.clone(),
+        time(t.dispatch_due, tz),
+        time(t.resolve_due, tz),
+        t.state.label_zh().to_owned(),
+        opt_time(t.dispatched_at, tz),
+        opt_time(t.resolved_at, tz),
+        t.resolution.clone().unwrap_or_default(),
+        t.callbacks.len().to_string(),
+        t.satisfaction
+            .map(|s| s.label_zh().to_owned())
+            .unwrap_or_default(),
+        if with_contact {
+            t.contact.clone().unwrap_or_default()
+        } else {
+            t.contact_masked()
+        },
+    ]
+}
+
+fn export_err(path: &Path, e: impl std::fmt::Display) -> TicketError {
+    TicketError::Export {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    }
+}
+
+pub fn export(
+    tickets: &[Ticket],
+    report: &Report,
+    tz: Tz,
+    path: &Path,
+    format: ExportFormat,
+    with_contact: bool,
+) -> Result<(), TicketError> {
+    match format {
+        ExportFormat::Csv => export_csv(tickets, tz, path, with_contact),
+        ExportFormat::Xlsx => export_xlsx(tickets, report, tz, path, with_contact),
+    }
+}
+
+fn export_csv(
+    tickets: &[Ticket],
+    tz: Tz,
+    path: &Path,
+    with_contact: bool,
+) -> Result<(), TicketError> {
+    let mut file = std::fs::File::create(path).map_err(|e| export_err(path, e))?;
+    // A byte-order mark makes spreadsheet programs read the file as UTF-8.
+    file.write_all("\u{feff}".as_bytes())
+        .map_err(|e| export_err(path, e))?;
+    let mut w = csv::Writer::from_writer(file);
+    w.write_record(COLUMNS).map_err(|e| export_err(path, e))?;
+    for t in tickets {
+        w.write_record(row(t, tz, with_contact))
+            .map_err(|e| export_err(path, e))?;
+    }
+    w.flush().map_err(|e| export_err(path, e))
+}
+
+fn export_xlsx(
+    tickets: &[Ticket],
+    report: &Report,
+    tz: Tz,
+    path: &Path,
+    with_contact: bool,
+) -> Result<(), TicketError> {
+    let e = |x: rust_xlsxwriter::XlsxError| export_err(path, x);
+    let bold = Format::new().set_bold();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("工单").map_err(e)?;
+    for (c, h) in COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(e)?;
+    }
+    for (i, t) in tickets.iter().enumerate() {
+        let r = i as u32 + 1;
+        for (c, cell) in row(t, tz, with_contact).iter().enumerate() {
+            if c == 14 {
+                ws.write_number(r, c as u16, t.callbacks.len() as f64)
+                    .map_err(e)?;
+            } else {
+                ws.write_string(r, c as u16, cell).map_err(e)?;
+            }
+        }
+    }
+    for (c, width) in [
+        16, 10, 17, 40, 12, 6, 16, 12, 17, 17, 8, 17, 17, 30, 8, 10, 14,
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.set_column_width(c as u16, *width).map_err(e)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(e)?;
+
+    let stats = wb.add_worksheet();
+    stats.set_name("统计").map_err(e)?;
+    let rows: Vec<(&str, f64)> = vec![
+        ("工单总数", report.total as f64),
+        ("到期工单", report.due as f64),
+        ("按时办结", report.resolved_on_time as f64),
+        ("办结率", report.on_time_rate),
+        ("超期", report.overdue as f64),
+        ("超期率", report.overdue_rate),
+        ("满意", report.satisfied as f64),
+        ("基本满意", report.basically_satisfied as f64),
+        ("不满意", report.dissatisfied as f64),
+        ("满意率", report.satisfaction_rate),
+        ("平均办理工作小时", report.avg_handling_business_hours),
+    ];
+    stats
+        .write_string_with_format(0, 0, "指标", &bold)
+        .map_err(e)?;
+    stats
+        .write_string_with_format(0, 1, "数值", &bold)
+        .map_err(e)?;
+    stats
+        .write_string(
+            0,
+            3,
+            format!("统计区间 {} 至 {}（不含）", report.from, report.to),
+        )
+        .map_err(e)?;
+    for (i, (k, v)) in rows.iter().enumerate() {
+        stats.write_string(i as u32 + 1, 0, *k).map_err(e)?;
+        stats.write_number(i as u32 + 1, 1, *v).map_err(e)?;
+    }
+    stats.set_column_width(0, 18).map_err(e)?;
+    wb.save(path).map_err(e)
+}

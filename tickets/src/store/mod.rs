@@ -1,0 +1,94 @@
+//! Where tickets live. The desk ([`crate::TicketDesk`]) holds every rule;
+//! a store only keeps rows, with two duties:
+//! - a ticket and its audit entry are written in one transaction, durably;
+//! - an update succeeds only if the stored version is the one the change was
+//!   based on (optimistic concurrency between seats).
+//!
+//! SQLite is the default; PostgreSQL serves stations sharing one system.
+//! Both store the ticket as JSON plus the columns that queries filter on.
+
+mod postgres;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
+use crate::error::TicketError;
+use crate::model::{AuditEntry, Ticket};
+
+/// A question for the store; results are ordered by the relevant deadline
+/// (or receipt time) and capped by `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Open tickets past a deadline at `now`: dispatch (not yet dispatched) or resolve.
+    Overdue { now: DateTime<Utc>, limit: usize },
+    /// Open tickets whose resolve deadline falls within `(now, until]`.
+    DueSoon {
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    },
+    /// Tickets in one state.
+    State {
+        state: crate::model::TicketState,
+        limit: usize,
+    },
+    /// Open tickets for one department.
+    Department { department: String, limit: usize },
+    /// All tickets received in `[from, to)`, for reports and exports.
+    ReceivedBetween {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+}
+
+pub trait TicketStore: Send {
+    /// Where the store is, for messages (no credentials).
+    fn describe(&self) -> String;
+    /// Inserts a new ticket (version 1) and its creation audit entry.
+    /// Fails with `Ok(false)` when the id is taken.
+    fn insert(&mut self, ticket: &Ticket, audit: &AuditEntry) -> Result<bool, TicketError>;
+    /// Inserts many tickets in one transaction, all or nothing (migration of
+    /// an older system's tickets, benchmarks). A taken id fails the whole batch.
+    fn insert_many(&mut self, items: &[(Ticket, AuditEntry)]) -> Result<(), TicketError>;
+    /// Replaces a ticket whose stored version is `ticket.version - 1`, and adds
+    /// the audit entry, atomically; a different stored version is a `Conflict`.
+    fn update(&mut self, ticket: &Ticket, audit: &AuditEntry) -> Result<(), TicketError>;
+    fn get(&mut self, id: &str) -> Result<Option<Ticket>, TicketError>;
+    fn audit(&mut self, id: &str) -> Result<Vec<AuditEntry>, TicketError>;
+    fn query(&mut self, query: &Query) -> Result<Vec<Ticket>, TicketError>;
+    /// How many ticket ids start with `prefix` (for numbering within a day).
+    fn count_prefix(&mut self, prefix: &str) -> Result<u64, TicketError>;
+    fn count(&mut self) -> Result<u64, TicketError>;
+}
+
+/// States still waiting for resolution, as stored strings.
+pub(crate) const OPEN_STATES: [&str; 3] = ["received", "classified", "dispatched"];
+/// States waiting for dispatch.
+pub(crate) const UNDISPATCHED_STATES: [&str; 2] = ["received", "classified"];
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn encode(ticket: &Ticket) -> Result<String, TicketError> {
+    serde_json::to_string(ticket).map_err(|e| TicketError::Invalid {
+        field: "ticket",
+        reason: e.to_string(),
+    })
+}
+
+pub(crate) fn decode(store: &str, json: &str) -> Result<Ticket, TicketError> {
+    serde_json::from_str(json).map_err(|e| TicketError::Corrupt {
+        store: store.to_owned(),
+        detail: format!("undecodable ticket row: {e}"),
+    })
+}
+
+pub(crate) fn decode_audit(store: &str, json: &str) -> Result<AuditEntry, TicketError> {
+    serde_json::from_str(json).map_err(|e| TicketError::Corrupt {
+        store: store.to_owned(),
+        detail: format!("undecodable audit row: {e}"),
+    })
+}
