@@ -70,6 +70,8 @@ enum Command {
         #[command(subcommand)]
         action: JournalAction,
     },
+    /// The policy knowledge base: import, export, search, stats, eval
+    Kb(crate::kb_cmd::KbArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "  holiday calendars: {}", years.join(", "))?;
             Ok(())
         }
+        Some(Command::Kb(args)) => crate::kb_cmd::run(args, cli.config.as_deref()),
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {

@@ -30,6 +30,7 @@ pub mod text;
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -75,7 +76,7 @@ pub struct ImportReport {
 pub struct Kb {
     store: store::Store,
     all: Vec<Entry>,
-    index: SearchIndex,
+    index: Arc<SearchIndex>,
 }
 
 impl Kb {
@@ -100,7 +101,11 @@ impl Kb {
 
     fn from_store(store: store::Store) -> Result<Kb, KbError> {
         let all = store.load_all()?;
-        let index = SearchIndex::build(Analyzer::embedded()?, all.clone(), Mode::Full);
+        let index = Arc::new(SearchIndex::build(
+            Analyzer::embedded()?,
+            all.clone(),
+            Mode::Full,
+        ));
         Ok(Kb { store, all, index })
     }
 
@@ -117,6 +122,13 @@ impl Kb {
     /// The search index (for evaluation and benchmarks).
     pub fn index(&self) -> &SearchIndex {
         &self.index
+    }
+
+    /// A shareable snapshot of the index: search it from any thread (e.g. the
+    /// console's search worker) while the `Kb` itself stays with its owner.
+    /// An import builds a new snapshot; old ones stay valid.
+    pub fn searcher(&self) -> Arc<SearchIndex> {
+        Arc::clone(&self.index)
     }
 
     /// Every entry, active and retired.
@@ -176,7 +188,7 @@ impl Kb {
         let written = self.store.write(&parsed.entries, &origin, replace)?;
         let fresh = Kb::from_store_ref(&self.store)?;
         self.all = fresh.0;
-        self.index = fresh.1;
+        self.index = Arc::new(fresh.1);
         Ok(ImportReport {
             written,
             rows: parsed.entries.len(),
