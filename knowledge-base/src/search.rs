@@ -155,6 +155,30 @@ impl SearchIndex {
         &self.entries
     }
 
+    /// Approximate heap size of the index structures in bytes (terms,
+    /// postings, lengths; not the entries' own text).
+    pub fn index_heap_bytes(&self) -> usize {
+        let terms: usize = self
+            .terms
+            .keys()
+            .map(|t| {
+                let text = match t {
+                    Term::Word(w) | Term::Pinyin(w) => w.capacity(),
+                    Term::Char(_) => 0,
+                };
+                text + std::mem::size_of::<(Term, u32)>() + 8
+            })
+            .sum();
+        let postings: usize = self
+            .postings
+            .iter()
+            .map(|p| {
+                p.capacity() * std::mem::size_of::<Posting>() + std::mem::size_of::<Vec<Posting>>()
+            })
+            .sum();
+        terms + postings + self.doc_len.capacity() * 4
+    }
+
     /// Number of distinct terms.
     pub fn term_count(&self) -> usize {
         self.terms.len()
