@@ -71,7 +71,7 @@ fn import_with_mapping_and_a_refused_import() {
     let sheet = dir.path().join("faq.csv");
     std::fs::write(
         &sheet,
-        "序號,常見問題,答覆內容\nA1,<p>護照遺失怎麼補發？</p>,請攜帶身分證辦理。\nA2,驾照到期怎么换,带身份证和体检证明\n",
+        "序號,常見問題,答覆說明\nA1,<p>護照遺失怎麼補發？</p>,請攜帶身分證辦理。\nA2,驾照到期怎么换,带身份证和体检证明\n",
     )
     .unwrap();
     let sheet = sheet.to_str().unwrap();
@@ -95,7 +95,7 @@ fn import_with_mapping_and_a_refused_import() {
             "--field",
             "question=常見問題",
             "--field",
-            "answer=答覆內容",
+            "answer=答覆說明",
         ],
     ));
     assert!(out.contains("added 2"), "{out}");

@@ -155,7 +155,7 @@ impl Kb {
         let set = |f: fn(&Entry) -> &str| -> usize {
             active
                 .iter()
-                .map(|e| f(e))
+                .map(|&e| f(e))
                 .filter(|s| !s.is_empty())
                 .collect::<BTreeSet<_>>()
                 .len()
@@ -201,6 +201,16 @@ impl Kb {
         let all = store.load_all()?;
         let index = SearchIndex::build(Analyzer::embedded()?, all.clone(), Mode::Full);
         Ok((all, index))
+    }
+
+    /// Adds or edits entries (matched by id; a changed entry gets a new
+    /// version, retiring is an edit with `Status::Retired`) and rebuilds the index.
+    pub fn save(&mut self, entries: &[Entry], origin: &str) -> Result<WriteSummary, KbError> {
+        let written = self.store.write(entries, origin, false)?;
+        let (all, index) = Kb::from_store_ref(&self.store)?;
+        self.all = all;
+        self.index = Arc::new(index);
+        Ok(written)
     }
 
     /// Writes every entry (active and retired) to `path`.

@@ -303,15 +303,15 @@ pub fn snippet(text: &str, words: &[String], width: usize) -> String {
         out.push('…');
     }
     let mut open = false;
-    for i in start..end {
-        if marked[i] && !open {
+    for (&m, &c) in marked[start..end].iter().zip(&orig[start..end]) {
+        if m && !open {
             out.push('【');
             open = true;
-        } else if !marked[i] && open {
+        } else if !m && open {
             out.push('】');
             open = false;
         }
-        out.push(orig[i]);
+        out.push(c);
     }
     if open {
         out.push('】');

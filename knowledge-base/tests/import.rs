@@ -285,3 +285,26 @@ fn a_file_that_is_not_a_knowledge_base_is_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn saving_an_edit_keeps_the_old_version_and_updates_search() {
+    let dir = tmp();
+    let mut kb = kb_with_one(dir.path());
+    let mut e = kb.entries()[0].clone();
+    e.answer = "改过的答案：请到市民中心办理".into();
+    let w = kb.save(std::slice::from_ref(&e), "edit by test").unwrap();
+    assert_eq!(w.updated, 1);
+    assert_eq!(kb.version_count(&e.id).unwrap(), 2);
+    assert!(
+        kb.search("已有的问题", 1)[0]
+            .answer
+            .starts_with("改过的答案")
+    );
+    e.status = Status::Retired;
+    kb.save(std::slice::from_ref(&e), "retire").unwrap();
+    assert_eq!(kb.stats().entries, 0);
+    assert_eq!(
+        Kb::open(kb.path()).unwrap().entries()[0].status,
+        Status::Retired
+    );
+}
