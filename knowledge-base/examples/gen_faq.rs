@@ -324,7 +324,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 for who in WHO {
                     n += 1;
                     let q = form.replace("{who}", who).replace("{s}", s.0);
-                    let q = if n % 7 == 0 { format!("<p>{q}</p>") } else { q };
+                    let q = if n.is_multiple_of(7) {
+                        format!("<p>{q}</p>")
+                    } else {
+                        q
+                    };
                     let a = answer(topic, dept, s, fi, who);
                     let month = 1 + n % 12;
                     let day = 1 + n % 28;

@@ -46,7 +46,7 @@ impl Rewriter {
         }
         let list = self.by_first.entry(first).or_default();
         list.push((chars, to.to_string()));
-        list.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        list.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
     }
 
     fn rewrite(&self, chars: &[char]) -> Vec<char> {
@@ -234,7 +234,7 @@ impl Analyzer {
                 None => words.push(w.to_string()),
             }
         }
-        words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()));
+        words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
         words.dedup();
         words
     }
