@@ -77,6 +77,8 @@ enum Command {
     },
     /// Follow-up tickets (工单): create, dispatch, resolve, call back, report, export
     Tickets(crate::tickets_cmd::TicketsArgs),
+    /// The policy knowledge base: import, export, search, stats, eval
+    Kb(crate::kb_cmd::KbArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
             crate::tickets_cmd::tickets(&set, &data, None, args)
         }
+        Some(Command::Kb(args)) => crate::kb_cmd::run(args, cli.config.as_deref()),
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {

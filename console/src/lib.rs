@@ -13,6 +13,7 @@
 //! - [`app`]: the window and its host / screener / back-office views.
 //! - [`backend`]: threads between the UI and the journal.
 //! - [`fonts`]: finding a font with Chinese glyphs.
+//! - [`kb_cmd`]: `airbridge kb …`, the knowledge base from the command line.
 //! - [`paths`]: where data lives.
 //! - [`tickets_cmd`]: `sla` and `tickets` subcommands.
 
@@ -20,5 +21,6 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod fonts;
+pub mod kb_cmd;
 pub mod paths;
 pub mod tickets_cmd;

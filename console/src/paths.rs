@@ -22,3 +22,8 @@ pub fn data_dir(station_data_dir: Option<&std::path::Path>) -> anyhow::Result<Pa
 pub fn journal_path(data_dir: &std::path::Path, show_id: &str) -> PathBuf {
     data_dir.join("journal").join(format!("{show_id}.db"))
 }
+
+/// The default knowledge base: one file under the data directory.
+pub fn kb_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("kb").join("knowledge-base.db")
+}

@@ -1,0 +1,129 @@
+//! The knowledge base's typed errors.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Anything the knowledge base can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum KbError {
+    /// The SQLite store failed.
+    #[error("knowledge base {path}: {source}")]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The file is not a knowledge base of this program (or a newer one).
+    #[error("{path}: {reason}")]
+    NotAKb {
+        /// The file.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// An import was refused; nothing was imported.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// Export failed.
+    #[error("cannot export to {path}: {reason}")]
+    Export {
+        /// The output file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The synonym/colloquial vocabulary file is invalid.
+    #[error("search vocabulary: {0}")]
+    Vocabulary(String),
+    /// The built-in demo content is inconsistent (a build problem).
+    #[error("demo knowledge base: {0}")]
+    Demo(String),
+    /// An evaluation query file is malformed.
+    #[error("{path}: line {line}: {reason}")]
+    Queries {
+        /// The query file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A stored entry could not be decoded.
+    #[error("knowledge base {path}: entry {id}: {reason}")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// Entry id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One problem found in an import file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based row (spreadsheet row, header = row 1; or JSONL line).
+    pub row: Option<usize>,
+    /// The file's column name (or the field name when there is no column).
+    pub column: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.row, &self.column) {
+            (Some(r), Some(c)) => write!(f, "row {r}, column {c}: {}", self.reason),
+            (Some(r), None) => write!(f, "row {r}: {}", self.reason),
+            (None, Some(c)) => write!(f, "column {c}: {}", self.reason),
+            (None, None) => write!(f, "{}", self.reason),
+        }
+    }
+}
+
+/// An import refused as a whole: every problem found, nothing imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ImportError {
+    /// The file being imported.
+    pub file: PathBuf,
+    /// The problems, in file order (at most [`ImportError::MAX_PROBLEMS`]).
+    pub problems: Vec<Problem>,
+}
+
+impl ImportError {
+    /// Problems collected before giving up.
+    pub const MAX_PROBLEMS: usize = 100;
+
+    pub(crate) fn one(file: &std::path::Path, problem: Problem) -> Self {
+        ImportError {
+            file: file.to_path_buf(),
+            problems: vec![problem],
+        }
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: nothing imported: ", self.file.display())?;
+        for (i, p) in self.problems.iter().take(3).enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        if self.problems.len() > 3 {
+            write!(f, " (and {} more problems)", self.problems.len() - 3)?;
+        }
+        Ok(())
+    }
+}
