@@ -452,12 +452,16 @@ pub fn tickets(
                 (None, QueueArg::DueSoon) => WorkQueue::DueSoon(Duration::hours(within_hours)),
                 (None, QueueArg::ToCallBack) => WorkQueue::ToCallBack,
             };
+            let call_back = matches!(q, WorkQueue::ToCallBack);
             for mut t in desk.queue(&q, now)? {
                 if json {
                     t.contact = Some(t.contact_masked());
                     writeln!(out, "{}", serde_json::to_string(&t)?)?;
                 } else {
                     print_ticket_line(&mut out, &t, tz, now)?;
+                    if call_back {
+                        writeln!(out, "  回访话术：{}", desk.callback_script(&t))?;
+                    }
                 }
             }
         }

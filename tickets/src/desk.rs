@@ -410,6 +410,40 @@ impl TicketDesk {
         Ok(out)
     }
 
+    /// What the back office reads when calling the citizen back (回访话术),
+    /// filled in from the ticket. Uses the masked name only.
+    pub fn callback_script(&self, t: &Ticket) -> String {
+        let tz = self.calendar.time_zone();
+        let greeting = match t.citizen_name.as_deref() {
+            Some(n) if !n.is_empty() => format!("{n}，您好"),
+            _ => "您好".to_owned(),
+        };
+        let departments: Vec<&str> = t
+            .departments
+            .iter()
+            .map(|id| {
+                self.config
+                    .department(id)
+                    .map_or(id.as_str(), |d| d.short_name.as_str())
+            })
+            .collect();
+        let by = if departments.is_empty() {
+            "相关部门".to_owned()
+        } else {
+            departments.join("、")
+        };
+        let result = t.resolution.as_deref().unwrap_or("（办理结果待补充）");
+        format!(
+            "{greeting}！这里是{}“{}”节目组。您在{}通过{}反映的问题：“{}”，已由{by}办理，结果是：{result}。\
+             请问您对办理结果是否满意？（满意 / 基本满意 / 不满意）",
+            self.config.station.short_name,
+            self.config.show.name,
+            t.received_at.with_timezone(&tz).format("%m月%d日"),
+            t.source.label_zh(),
+            t.question,
+        )
+    }
+
     pub fn tickets_received_between(
         &mut self,
         from: DateTime<Utc>,
