@@ -68,6 +68,27 @@ pub(crate) const OPEN_STATES: [&str; 3] = ["received", "classified", "dispatched
 /// States waiting for dispatch.
 pub(crate) const UNDISPATCHED_STATES: [&str; 2] = ["received", "classified"];
 
+/// `'a','b'` for an SQL `IN (…)` list of fixed state names.
+pub(crate) fn in_list(states: &[&str]) -> String {
+    states
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The departments column: `,rsj,ybj,` so that `LIKE '%,rsj,%'` finds one.
+pub(crate) fn departments_column(t: &Ticket) -> String {
+    format!(",{},", t.departments.join(","))
+}
+
+/// A new ticket row; the same SQL on both backends (`?N` and `$N` differ only
+/// in spelling). Taking an existing id inserts nothing.
+pub(crate) const INSERT_TICKET: &str =
+    "INSERT INTO tickets (id, version, state, departments, received_ms,
+        dispatch_due_ms, resolve_due_ms, updated_by, updated_ms, data)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

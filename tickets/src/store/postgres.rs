@@ -4,7 +4,8 @@
 use postgres::{Client, NoTls};
 
 use super::{
-    OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, decode, decode_audit, encode, ms,
+    INSERT_TICKET, OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, decode, decode_audit,
+    departments_column, encode, in_list, ms,
 };
 use crate::error::TicketError;
 use crate::model::{AuditEntry, Ticket};
@@ -70,14 +71,6 @@ fn pg_err(store: &str, op: &'static str, e: &postgres::Error) -> TicketError {
     }
 }
 
-fn in_list(states: &[&str]) -> String {
-    states
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 impl PostgresStore {
     /// Connects and creates the tables if needed. `schema` isolates one
     /// system (or one test) from another in the same database.
@@ -121,6 +114,34 @@ impl PostgresStore {
     }
 }
 
+/// Inserts one ticket row; `Ok(false)` when the id is taken.
+fn insert_ticket(
+    tx: &mut postgres::Transaction<'_>,
+    store: &str,
+    t: &Ticket,
+    who: &str,
+    json: &str,
+) -> Result<bool, TicketError> {
+    let n = tx
+        .execute(
+            INSERT_TICKET,
+            &[
+                &t.id,
+                &(t.version as i64),
+                &t.state.as_str(),
+                &departments_column(t),
+                &ms(t.received_at),
+                &ms(t.dispatch_due),
+                &ms(t.resolve_due),
+                &who,
+                &ms(t.updated_at),
+                &json,
+            ],
+        )
+        .map_err(|e| pg_err(store, "insert ticket", &e))?;
+    Ok(n == 1)
+}
+
 fn insert_audit(
     tx: &mut postgres::Transaction<'_>,
     store: &str,
@@ -150,26 +171,7 @@ impl TicketStore for PostgresStore {
             .client
             .transaction()
             .map_err(|e| pg_err(&name, "begin", &e))?;
-        let inserted = tx
-            .execute(
-                "INSERT INTO tickets (id, version, state, departments, received_ms, dispatch_due_ms,
-                     resolve_due_ms, updated_by, updated_ms, data)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
-                &[
-                    &t.id,
-                    &(t.version as i64),
-                    &t.state.as_str(),
-                    &format!(",{},", t.departments.join(",")),
-                    &ms(t.received_at),
-                    &ms(t.dispatch_due),
-                    &ms(t.resolve_due),
-                    &audit.who,
-                    &ms(t.updated_at),
-                    &json,
-                ],
-            )
-            .map_err(|e| pg_err(&name, "insert ticket", &e))?;
-        if inserted == 0 {
+        if !insert_ticket(&mut tx, &name, t, &audit.who, &json)? {
             return Ok(false);
         }
         insert_audit(&mut tx, &name, audit)?;
@@ -183,30 +185,13 @@ impl TicketStore for PostgresStore {
             .client
             .transaction()
             .map_err(|e| pg_err(&name, "begin", &e))?;
-        let stmt = tx
-            .prepare(
-                "INSERT INTO tickets (id, version, state, departments, received_ms, dispatch_due_ms,
-                     resolve_due_ms, updated_by, updated_ms, data)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .map_err(|e| pg_err(&name, "prepare", &e))?;
         for (t, audit) in items {
-            tx.execute(
-                &stmt,
-                &[
-                    &t.id,
-                    &(t.version as i64),
-                    &t.state.as_str(),
-                    &format!(",{},", t.departments.join(",")),
-                    &ms(t.received_at),
-                    &ms(t.dispatch_due),
-                    &ms(t.resolve_due),
-                    &audit.who,
-                    &ms(t.updated_at),
-                    &encode(t)?,
-                ],
-            )
-            .map_err(|e| pg_err(&name, "insert ticket", &e))?;
+            if !insert_ticket(&mut tx, &name, t, &audit.who, &encode(t)?)? {
+                return Err(TicketError::Invalid {
+                    field: "id",
+                    reason: format!("ticket {} already exists", t.id),
+                });
+            }
             insert_audit(&mut tx, &name, audit)?;
         }
         tx.commit().map_err(|e| pg_err(&name, "commit", &e))
@@ -228,7 +213,7 @@ impl TicketStore for PostgresStore {
                 &[
                     &(t.version as i64),
                     &t.state.as_str(),
-                    &format!(",{},", t.departments.join(",")),
+                    &departments_column(t),
                     &ms(t.dispatch_due),
                     &ms(t.resolve_due),
                     &audit.who,

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, decode, decode_audit, encode, ms,
+    INSERT_TICKET, OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, decode, decode_audit,
+    departments_column, encode, in_list, ms,
 };
 use crate::error::TicketError;
 use crate::model::{AuditEntry, Ticket};
@@ -43,18 +44,6 @@ CREATE TABLE IF NOT EXISTS audit (
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
-}
-
-fn departments_column(t: &Ticket) -> String {
-    format!(",{},", t.departments.join(","))
-}
-
-fn in_list(states: &[&str]) -> String {
-    states
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 impl SqliteStore {
@@ -138,6 +127,35 @@ fn map_err(store: &str, op: &'static str, e: rusqlite::Error) -> TicketError {
     }
 }
 
+/// Inserts one ticket row; `Ok(false)` when the id is taken. SQLite accepts
+/// `$N` placeholders, so the SQL is shared with PostgreSQL.
+fn insert_ticket(
+    tx: &rusqlite::Transaction<'_>,
+    store: &str,
+    t: &Ticket,
+    who: &str,
+    json: &str,
+) -> Result<bool, TicketError> {
+    let mut stmt = tx
+        .prepare_cached(INSERT_TICKET)
+        .map_err(|e| map_err(store, "prepare", e))?;
+    let n = stmt
+        .execute(params![
+            t.id,
+            t.version as i64,
+            t.state.as_str(),
+            departments_column(t),
+            ms(t.received_at),
+            ms(t.dispatch_due),
+            ms(t.resolve_due),
+            who,
+            ms(t.updated_at),
+            json
+        ])
+        .map_err(|e| map_err(store, "insert ticket", e))?;
+    Ok(n == 1)
+}
+
 fn insert_audit(
     tx: &rusqlite::Transaction<'_>,
     store: &str,
@@ -167,26 +185,7 @@ impl TicketStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| map_err(&name, "begin", e))?;
-        let inserted = tx
-            .execute(
-                "INSERT OR IGNORE INTO tickets (id, version, state, departments, received_ms, dispatch_due_ms,
-                     resolve_due_ms, updated_by, updated_ms, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    t.id,
-                    t.version as i64,
-                    t.state.as_str(),
-                    departments_column(t),
-                    ms(t.received_at),
-                    ms(t.dispatch_due),
-                    ms(t.resolve_due),
-                    audit.who,
-                    ms(t.updated_at),
-                    json
-                ],
-            )
-            .map_err(|e| map_err(&name, "insert ticket", e))?;
-        if inserted == 0 {
+        if !insert_ticket(&tx, &name, t, &audit.who, &json)? {
             return Ok(false);
         }
         insert_audit(&tx, &name, audit)?;
@@ -200,30 +199,14 @@ impl TicketStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| map_err(&name, "begin", e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO tickets (id, version, state, departments, received_ms, dispatch_due_ms,
-                         resolve_due_ms, updated_by, updated_ms, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .map_err(|e| map_err(&name, "prepare", e))?;
-            for (t, audit) in items {
-                stmt.execute(params![
-                    t.id,
-                    t.version as i64,
-                    t.state.as_str(),
-                    departments_column(t),
-                    ms(t.received_at),
-                    ms(t.dispatch_due),
-                    ms(t.resolve_due),
-                    audit.who,
-                    ms(t.updated_at),
-                    encode(t)?
-                ])
-                .map_err(|e| map_err(&name, "insert ticket", e))?;
-                insert_audit(&tx, &name, audit)?;
+        for (t, audit) in items {
+            if !insert_ticket(&tx, &name, t, &audit.who, &encode(t)?)? {
+                return Err(TicketError::Invalid {
+                    field: "id",
+                    reason: format!("ticket {} already exists", t.id),
+                });
             }
+            insert_audit(&tx, &name, audit)?;
         }
         tx.commit().map_err(|e| map_err(&name, "commit", e))
     }
