@@ -1,5 +1,6 @@
 //! The console window: a thin egui layer over the [`ShowBoard`] projection.
-//! It draws the board and turns clicks and keys into journal commands.
+//! It draws the board and turns clicks and keys into journal commands; the
+//! views themselves live in [`crate::views`].
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -7,11 +8,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use airbridge_configs::ConfigSet;
-use airbridge_show::{ItemRef, Journal, LineNo, LineState, Projection, ShowBoard, ShowEvent};
+use airbridge_kb::Hit;
+use airbridge_show::{
+    CallerNote, ItemRef, Journal, LineNo, LineState, Projection, ShowBoard, ShowEvent,
+};
 use egui::{Color32, RichText};
 
-use crate::backend::{Backend, Command};
+use crate::backend::{
+    Backend, Command, KbSource, KbView, QueueKind, TicketDetail, TicketSnapshot, Update,
+};
 use crate::fonts::CjkFont;
+use crate::live::Live;
 
 /// Who is sitting at this seat; each sees what the job needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +57,23 @@ impl Role {
     }
 }
 
+/// Where the views get "now" from: the wall clock, or a fixed instant for
+/// reproducible snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    System,
+    Fixed(i64),
+}
+
+impl Clock {
+    pub fn now_ms(self) -> i64 {
+        match self {
+            Clock::System => chrono::Utc::now().timestamp_millis(),
+            Clock::Fixed(ms) => ms,
+        }
+    }
+}
+
 /// A pending `--screenshot-after` request and its outcome.
 #[derive(Debug)]
 pub struct ScreenshotPlan {
@@ -60,33 +84,69 @@ pub struct ScreenshotPlan {
     pub outcome: Arc<Mutex<Option<Result<(), String>>>>,
 }
 
-/// Everything the app needs to start; built by the CLI.
+/// Everything the app needs to start; built by the CLI (or a test).
 #[derive(Debug)]
 pub struct Startup {
     pub config: ConfigSet,
     pub journal: Journal,
     /// `None` when the ticket store could not be opened (the show goes on).
     pub desk: Option<airbridge_tickets::TicketDesk>,
+    pub kb: KbSource,
     pub role: Option<Role>,
     pub model_status: String,
     pub screenshot: Option<ScreenshotPlan>,
+    pub clock: Clock,
+    /// Live audio meters and the demo's running parts, when there are any.
+    pub live: Option<Live>,
+}
+
+/// The screener's note form for the selected line.
+#[derive(Debug, Clone, Default)]
+pub struct NoteDraft {
+    pub line: LineNo,
+    pub call_seq: u64,
+    pub note: CallerNote,
+}
+
+/// Back-office form fields.
+#[derive(Debug, Clone, Default)]
+pub struct TicketForms {
+    pub resolution: String,
+    pub callback_note: String,
+    pub assignee: String,
 }
 
 pub struct ConsoleApp {
-    config: ConfigSet,
-    journal_desc: String,
-    backend: Backend,
-    board: ShowBoard,
-    role: Option<Role>,
-    selected_line: LineNo,
-    producer_draft: String,
-    toasts: VecDeque<(Instant, String)>,
-    model_status: String,
-    font: CjkFont,
-    glyphs_ok: Option<bool>,
-    show_help: bool,
-    screenshot: Option<ScreenshotPlan>,
-    started: Instant,
+    pub(crate) config: ConfigSet,
+    pub(crate) journal_desc: String,
+    pub(crate) backend: Backend,
+    pub(crate) board: ShowBoard,
+    pub(crate) role: Option<Role>,
+    pub(crate) clock: Clock,
+    pub(crate) selected_line: LineNo,
+    pub(crate) producer_draft: String,
+    pub(crate) note: NoteDraft,
+    pub(crate) focus_note: bool,
+    pub(crate) focus_search: bool,
+    pub(crate) focus_message: bool,
+    /// Index into the audience clusters (screener) or pinned items (host).
+    pub(crate) selected_item: usize,
+    pub(crate) kb: Option<KbView>,
+    pub(crate) kb_query: String,
+    pub(crate) kb_results: Option<(String, Vec<Hit>)>,
+    pub(crate) tickets: Option<TicketSnapshot>,
+    pub(crate) detail: Option<TicketDetail>,
+    pub(crate) bo_queue: QueueKind,
+    pub(crate) forms: TicketForms,
+    pub(crate) last_refresh: Option<Instant>,
+    pub(crate) toasts: VecDeque<(Instant, String)>,
+    pub(crate) model_status: String,
+    pub(crate) font: CjkFont,
+    pub(crate) glyphs_ok: Option<bool>,
+    pub(crate) show_help: bool,
+    pub(crate) screenshot: Option<ScreenshotPlan>,
+    pub(crate) started: Instant,
+    pub(crate) live: Option<Live>,
 }
 
 impl std::fmt::Debug for ConsoleApp {
@@ -102,21 +162,51 @@ impl std::fmt::Debug for ConsoleApp {
 const EVENTS_PER_FRAME: usize = 2000;
 
 impl ConsoleApp {
+    /// Sets up fonts and style on `ctx` and starts the backend threads.
     pub fn new(ctx: &egui::Context, startup: Startup) -> anyhow::Result<Self> {
         let font = crate::fonts::install(ctx);
         style(ctx);
         let repaint_ctx = ctx.clone();
-        let backend = Backend::start(&startup.journal, startup.desk, move || {
-            repaint_ctx.request_repaint()
-        })?;
+        Self::with_font(startup, font, move || repaint_ctx.request_repaint())
+    }
+
+    /// Starts the backend threads for a context whose fonts and style are
+    /// already set up (`fonts::install`, [`style`]); `repaint` wakes the UI.
+    pub fn with_font(
+        startup: Startup,
+        font: CjkFont,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> anyhow::Result<Self> {
+        let backend = Backend::start(
+            &startup.journal,
+            startup.desk,
+            &startup.config,
+            startup.kb,
+            startup.clock,
+            repaint,
+        )?;
         Ok(Self {
-            journal_desc: startup.journal.describe(),
+            journal_desc: short_store_name(&startup.journal.describe()),
             config: startup.config,
             backend,
             board: ShowBoard::default(),
             role: startup.role,
+            clock: startup.clock,
             selected_line: 1,
             producer_draft: String::new(),
+            note: NoteDraft::default(),
+            focus_note: false,
+            focus_search: false,
+            focus_message: false,
+            selected_item: 0,
+            kb: None,
+            kb_query: String::new(),
+            kb_results: None,
+            tickets: None,
+            detail: None,
+            bo_queue: QueueKind::New,
+            forms: TicketForms::default(),
+            last_refresh: None,
             toasts: VecDeque::new(),
             model_status: startup.model_status,
             font,
@@ -124,25 +214,54 @@ impl ConsoleApp {
             show_help: false,
             screenshot: startup.screenshot,
             started: Instant::now(),
+            live: startup.live,
         })
     }
 
-    fn toast(&mut self, text: impl Into<String>) {
+    /// The projection the views draw (for tests).
+    pub fn board(&self) -> &ShowBoard {
+        &self.board
+    }
+
+    /// The ticket opened in the back office (for tests).
+    pub fn ticket_detail(&self) -> Option<&TicketDetail> {
+        self.detail.as_ref()
+    }
+
+    /// The back-office snapshot (for tests).
+    pub fn ticket_snapshot(&self) -> Option<&TicketSnapshot> {
+        self.tickets.as_ref()
+    }
+
+    /// Whether the knowledge base has been opened by its thread.
+    pub fn kb_ready(&self) -> bool {
+        self.kb.is_some()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) fn toast(&mut self, text: impl Into<String>) {
         self.toasts.push_back((Instant::now(), text.into()));
         while self.toasts.len() > 5 {
             self.toasts.pop_front();
         }
     }
 
-    fn seat(&self) -> &'static str {
+    pub(crate) fn seat(&self) -> &'static str {
         self.role.map_or("console", Role::seat)
     }
 
-    fn send(&mut self, event: ShowEvent) {
+    pub(crate) fn send(&mut self, event: ShowEvent) {
         let cmd = Command::Append {
             seat: self.seat().to_owned(),
             event,
         };
+        self.command(cmd);
+    }
+
+    pub(crate) fn command(&mut self, cmd: Command) {
         if let Err(msg) = self.backend.send(cmd) {
             self.toast(msg);
         }
@@ -158,31 +277,67 @@ impl ConsoleApp {
         while let Ok(problem) = self.backend.problems.try_recv() {
             self.toast(problem);
         }
+        while let Ok(update) = self.backend.updates.try_recv() {
+            match update {
+                Update::Tickets(s) => self.tickets = Some(*s),
+                Update::Detail(d) => {
+                    if self.detail.as_ref().map(|x| &x.ticket.id) != Some(&d.ticket.id) {
+                        self.forms = TicketForms::default();
+                    }
+                    self.detail = Some(*d);
+                }
+                Update::TicketSaved(t) => {
+                    self.toast(format!("工单 {} 已保存（{}）", t.id, t.state.label_zh()))
+                }
+                Update::Exported { path, rows } => {
+                    self.toast(format!("已导出 {rows} 张工单到 {}", path.display()));
+                }
+                Update::KbReady(view) => self.kb = Some(view),
+                Update::KbResults { query, hits } => self.kb_results = Some((query, hits)),
+            }
+        }
         self.toasts
             .retain(|(t, _)| t.elapsed() < Duration::from_secs(8));
     }
 
     /// Hands an item to the back office: one action creates the ticket,
     /// pre-filled from the item's context on the board.
-    fn take_offline(&mut self, item: ItemRef) {
-        let ticket = airbridge_tickets::prefill::from_item(&self.board, &item, chrono::Utc::now())
-            .map(Box::new);
+    pub(crate) fn take_offline(&mut self, item: ItemRef) {
+        let ticket = airbridge_tickets::prefill::from_item(
+            &self.board,
+            &item,
+            chrono::DateTime::from_timestamp_millis(self.now_ms()).unwrap_or_else(chrono::Utc::now),
+        )
+        .map(Box::new);
         let cmd = Command::TakeOffline {
             seat: self.seat().to_owned(),
             item,
             ticket,
         };
-        if let Err(msg) = self.backend.send(cmd) {
-            self.toast(msg);
-        }
+        self.command(cmd);
     }
 
-    fn move_line(&mut self, line: LineNo, to: LineState) {
+    pub(crate) fn move_line(&mut self, line: LineNo, to: LineState) {
         let from = self.board.line_state(line);
+        if to == LineState::OnAir
+            && let Some(reason) = self.on_air_refusal(line)
+        {
+            self.toast(format!("线路 {line}：{reason}"));
+            return;
+        }
         match from.check(to) {
             Ok(()) => self.send(ShowEvent::LineStateChanged { line, from, to }),
             Err(e) => self.toast(format!("线路 {line}：{}", transition_zh(&e))),
         }
+    }
+
+    /// Why a line may not go on air now (privacy), if it may not.
+    pub(crate) fn on_air_refusal(&self, line: LineNo) -> Option<&'static str> {
+        let view = self.board.lines.get(&line)?;
+        view.note
+            .as_ref()
+            .filter(|n| n.private)
+            .map(|_| "涉及个人隐私，不能上直播（转线下处理）")
     }
 
     fn keys(&mut self, ctx: &egui::Context) {
@@ -221,38 +376,11 @@ impl ConsoleApp {
                 });
             }
         }
-        if self.role == Some(Role::Screener) && !ctx.egui_wants_keyboard_input() {
-            let lines = self.config.show.lines;
-            for (n, k) in [
-                Key::Num1,
-                Key::Num2,
-                Key::Num3,
-                Key::Num4,
-                Key::Num5,
-                Key::Num6,
-                Key::Num7,
-                Key::Num8,
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                if (n as u8) < lines && pressed(k) {
-                    self.selected_line = n as u8 + 1;
-                }
-            }
-            let line = self.selected_line;
-            for (k, to) in [
-                (Key::A, LineState::Screening),
-                (Key::H, LineState::Hold),
-                (Key::R, LineState::Ready),
-                (Key::O, LineState::OnAir),
-                (Key::D, LineState::Ended),
-                (Key::C, LineState::Idle),
-            ] {
-                if pressed(k) {
-                    self.move_line(line, to);
-                }
-            }
+        match self.role {
+            Some(Role::Screener) => self.screener_keys(ctx),
+            Some(Role::Host) => self.host_keys(ctx),
+            Some(Role::BackOffice) => self.backoffice_keys(ctx),
+            None => {}
         }
     }
 
@@ -293,6 +421,52 @@ impl ConsoleApp {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }
+
+    /// One frame of the whole window (also what the tests drive).
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.pump();
+        if let Some(live) = &mut self.live {
+            live.poll();
+        }
+        self.keys(&ctx);
+        if self.role == Some(Role::BackOffice) {
+            let stale = self
+                .last_refresh
+                .is_none_or(|t| t.elapsed() > Duration::from_secs(5));
+            if stale {
+                self.last_refresh = Some(Instant::now());
+                self.command(Command::RefreshTickets);
+            }
+        }
+        self.top_bar_ui(ui);
+        self.status_bar_ui(ui);
+        egui::CentralPanel::default().show(ui, |ui| match self.role {
+            None => self.role_picker_ui(ui),
+            Some(Role::Host) => self.host_ui(ui),
+            Some(Role::Screener) => self.screener_ui(ui),
+            Some(Role::BackOffice) => self.backoffice_ui(ui),
+        });
+        if self.show_help {
+            self.help_ui(&ctx);
+        }
+        self.screenshot_step(&ctx);
+        // Clocks, timers and meters tick even without events.
+        let tick = if self.live.is_some() {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_secs(1)
+        };
+        ctx.request_repaint_after(tick);
+    }
+}
+
+/// `sqlite:/long/path/demo.db` → `demo.db` for the status bar.
+fn short_store_name(desc: &str) -> String {
+    let path = desc.split_once(':').map_or(desc, |(_, p)| p);
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| desc.to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
 fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
@@ -314,7 +488,8 @@ fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), Stri
     .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn style(ctx: &egui::Context) {
+/// The console's look: dark, large type, readable from two metres.
+pub fn style(ctx: &egui::Context) {
     ctx.set_visuals(egui::Visuals::dark());
     ctx.all_styles_mut(|s| {
         use egui::{FontId, TextStyle};
@@ -332,7 +507,7 @@ fn style(ctx: &egui::Context) {
     });
 }
 
-fn transition_zh(e: &airbridge_show::TransitionError) -> String {
+pub(crate) fn transition_zh(e: &airbridge_show::TransitionError) -> String {
     format!(
         "不能从“{}”转为“{}”（{}）",
         e.from.label_zh(),
@@ -341,7 +516,7 @@ fn transition_zh(e: &airbridge_show::TransitionError) -> String {
     )
 }
 
-fn state_color(s: LineState) -> Color32 {
+pub(crate) fn state_color(s: LineState) -> Color32 {
     match s {
         LineState::Idle => Color32::from_gray(120),
         LineState::Ringing => Color32::from_rgb(240, 200, 60),
@@ -353,34 +528,14 @@ fn state_color(s: LineState) -> Color32 {
     }
 }
 
-fn fmt_secs(secs: i64) -> String {
+pub(crate) fn fmt_secs(secs: i64) -> String {
     let secs = secs.max(0);
     format!("{:02}:{:02}", secs / 60, secs % 60)
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 impl eframe::App for ConsoleApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let ctx = ui.ctx().clone();
-        self.pump();
-        self.keys(&ctx);
-        self.top_bar_ui(ui);
-        self.status_bar_ui(ui);
-        egui::CentralPanel::default().show(ui, |ui| match self.role {
-            None => self.role_picker_ui(ui),
-            Some(Role::Host) => self.host_ui(ui),
-            Some(Role::Screener) => self.screener_ui(ui),
-            Some(Role::BackOffice) => self.backoffice_ui(ui),
-        });
-        if self.show_help {
-            self.help_ui(&ctx);
-        }
-        self.screenshot_step(&ctx);
-        // Clocks and timers tick once a second even without events.
-        ctx.request_repaint_after(Duration::from_secs(1));
+        self.frame_ui(ui);
     }
 }
 
@@ -404,7 +559,10 @@ impl ConsoleApp {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let tz = self.config.station.time_zone;
-                    let now = chrono::Utc::now().with_timezone(&tz);
+                    let now_ms = self.now_ms();
+                    let now = chrono::DateTime::from_timestamp_millis(now_ms)
+                        .unwrap_or_default()
+                        .with_timezone(&tz);
                     ui.label(
                         RichText::new(now.format("%H:%M:%S").to_string())
                             .monospace()
@@ -412,7 +570,7 @@ impl ConsoleApp {
                     );
                     if let Some(opened) = self.board.opened_at_ms {
                         ui.label(
-                            RichText::new(format!("开播 {}", fmt_secs((now_ms() - opened) / 1000)))
+                            RichText::new(format!("开播 {}", fmt_secs((now_ms - opened) / 1000)))
                                 .color(Color32::from_rgb(255, 90, 90)),
                         );
                     } else {
@@ -440,23 +598,15 @@ impl ConsoleApp {
                 );
                 ui.separator();
                 ui.label(RichText::new(&self.model_status).small().weak());
+                if let Some(kb) = &self.kb {
+                    ui.separator();
+                    ui.label(RichText::new(&kb.describe).small().weak());
+                }
                 if let CjkFont::Missing { .. } = self.font {
                     ui.label(
                         RichText::new(self.font.describe())
                             .small()
                             .color(Color32::RED),
-                    );
-                }
-                for (component, (ok, detail)) in &self.board.health {
-                    let color = if *ok {
-                        Color32::from_rgb(80, 200, 120)
-                    } else {
-                        Color32::RED
-                    };
-                    ui.label(
-                        RichText::new(format!("● {component} {detail}"))
-                            .small()
-                            .color(color),
                     );
                 }
             });
@@ -481,367 +631,5 @@ impl ConsoleApp {
                 ui.add_space(8.0);
             }
         });
-    }
-
-    fn host_ui(&mut self, ui: &mut egui::Ui) {
-        let big = 30.0;
-        ui.columns(2, |cols| {
-            let ui = &mut cols[0];
-            ui.heading("直播来电");
-            let mut offline = None;
-            match self.board.on_air() {
-                Some((line, view)) => {
-                    let note = view.note.clone().unwrap_or_default();
-                    ui.label(
-                        RichText::new(format!(
-                            "线路 {line} · {} · {}",
-                            view.caller_masked, note.district
-                        ))
-                        .size(big)
-                        .color(state_color(LineState::OnAir)),
-                    );
-                    ui.label(RichText::new(format!("话题：{}", note.topic)).size(24.0));
-                    ui.label(
-                        RichText::new(format!(
-                            "通话 {}",
-                            fmt_secs((now_ms() - view.since_ms) / 1000)
-                        ))
-                        .size(22.0),
-                    );
-                    if ui
-                        .button(RichText::new("转线下处理（建工单）").size(20.0))
-                        .clicked()
-                    {
-                        offline = Some(ItemRef::Call(view.call_seq));
-                    }
-                    ui.separator();
-                    ui.heading("实时转写");
-                    for t in view.transcript.iter().rev().take(6).rev() {
-                        let text = RichText::new(&t.text).size(22.0);
-                        ui.label(if t.is_final {
-                            text
-                        } else {
-                            text.italics().weak()
-                        });
-                    }
-                }
-                None => {
-                    ui.label(RichText::new("当前没有来电在直播").size(big).weak());
-                }
-            }
-            if let Some(item) = offline {
-                self.take_offline(item);
-            }
-            ui.separator();
-            ui.heading("知识库参考答案");
-            match &self.board.suggestions {
-                Some(s) if !s.hits.is_empty() => {
-                    for (i, hit) in s.hits.iter().take(3).enumerate() {
-                        ui.label(RichText::new(format!("{}. {}", i + 1, hit.question)).size(22.0));
-                    }
-                }
-                _ => {
-                    ui.label(RichText::new("暂无建议").weak());
-                }
-            }
-
-            let ui = &mut cols[1];
-            ui.heading("置顶观众提问");
-            if self.board.pinned.is_empty() {
-                ui.label(RichText::new("暂无置顶问题").weak());
-            }
-            for item in self.board.pinned.clone() {
-                let (text, count) = self.item_text(&item);
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new(format!("×{count}")).size(20.0).strong());
-                    ui.label(RichText::new(text).size(22.0));
-                });
-                ui.horizontal(|ui| {
-                    if ui.button("已在节目中回答").clicked() {
-                        self.send(ShowEvent::AnsweredOnAir { item: item.clone() });
-                    }
-                    if ui.button("转线下处理").clicked() {
-                        self.take_offline(item.clone());
-                    }
-                });
-            }
-            ui.separator();
-            ui.heading("导播消息");
-            if self.board.producer_messages.is_empty() {
-                ui.label(RichText::new("暂无消息").weak());
-            }
-            for (_, text) in self.board.producer_messages.iter().rev().take(4) {
-                ui.label(
-                    RichText::new(text)
-                        .size(20.0)
-                        .color(Color32::from_rgb(255, 210, 120)),
-                );
-            }
-            ui.separator();
-            self.rundown_ui(ui);
-        });
-    }
-
-    fn rundown_ui(&self, ui: &mut egui::Ui) {
-        ui.heading("节目串联单");
-        let elapsed_min = self.board.opened_at_ms.map(|t| (now_ms() - t) / 60_000);
-        let mut start = 0i64;
-        for item in &self.config.show.rundown {
-            let end = start + i64::from(item.minutes);
-            let current = elapsed_min.is_some_and(|m| m >= start && m < end);
-            let text = RichText::new(format!("{:>3}′ {}", item.minutes, item.title));
-            ui.label(if current {
-                text.strong().color(Color32::from_rgb(255, 90, 90))
-            } else {
-                text
-            });
-            start = end;
-        }
-    }
-
-    fn item_text(&self, item: &ItemRef) -> (String, u64) {
-        match item {
-            ItemRef::Cluster(id) => self.board.audience.clusters.get(id).map_or_else(
-                || (format!("问题组 {id}"), 0),
-                |c| (c.example.clone(), c.count),
-            ),
-            ItemRef::Message(id) => self
-                .board
-                .audience
-                .recent_questions
-                .iter()
-                .find(|m| &m.id == id)
-                .map_or_else(|| (format!("留言 {id}"), 1), |m| (m.text.clone(), 1)),
-            ItemRef::Call(seq) => (format!("来电 #{seq}"), 1),
-        }
-    }
-
-    fn screener_ui(&mut self, ui: &mut egui::Ui) {
-        ui.columns(2, |cols| {
-            let ui = &mut cols[0];
-            ui.heading("线路");
-            let now = now_ms();
-            egui::Grid::new("lines")
-                .striped(true)
-                .num_columns(5)
-                .show(ui, |ui| {
-                    for h in ["线路", "状态", "来电", "等候", "话题"] {
-                        ui.label(RichText::new(h).strong());
-                    }
-                    ui.end_row();
-                    for line in 1..=self.config.show.lines {
-                        let view = self.board.lines.get(&line).cloned().unwrap_or_default();
-                        let selected = self.selected_line == line;
-                        if ui.selectable_label(selected, format!("{line}")).clicked() {
-                            self.selected_line = line;
-                        }
-                        ui.label(
-                            RichText::new(view.state.label_zh())
-                                .color(state_color(view.state))
-                                .strong(),
-                        );
-                        ui.label(if view.state == LineState::Idle {
-                            "—".to_owned()
-                        } else {
-                            view.caller_masked.clone()
-                        });
-                        ui.label(if view.state == LineState::Idle {
-                            String::new()
-                        } else {
-                            fmt_secs((now - view.since_ms) / 1000)
-                        });
-                        ui.label(
-                            view.note
-                                .as_ref()
-                                .map(|n| n.topic.clone())
-                                .unwrap_or_default(),
-                        );
-                        ui.end_row();
-                    }
-                });
-            ui.add_space(6.0);
-            let line = self.selected_line;
-            let state = self.board.line_state(line);
-            ui.label(format!("线路 {line}：{}", state.label_zh()));
-            ui.horizontal_wrapped(|ui| {
-                for (label, to) in [
-                    ("接听筛选 (A)", LineState::Screening),
-                    ("等待 (H)", LineState::Hold),
-                    ("待播 (R)", LineState::Ready),
-                    ("上直播 (O)", LineState::OnAir),
-                    ("挂断 (D)", LineState::Ended),
-                    ("清线 (C)", LineState::Idle),
-                ] {
-                    if ui
-                        .add_enabled(state.check(to).is_ok(), egui::Button::new(label))
-                        .clicked()
-                    {
-                        self.move_line(line, to);
-                    }
-                }
-            });
-            ui.separator();
-            ui.heading("发给主持人");
-            ui.horizontal(|ui| {
-                let edit = ui.add(
-                    egui::TextEdit::singleline(&mut self.producer_draft).hint_text("私信内容…"),
-                );
-                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                if (ui.button("发送").clicked() || enter) && !self.producer_draft.trim().is_empty()
-                {
-                    let text = std::mem::take(&mut self.producer_draft);
-                    self.send(ShowEvent::ProducerMessage { text });
-                }
-            });
-            ui.heading("应急话术");
-            for (key, phrase) in &self.config.show.emergency_phrases {
-                ui.label(format!("{key}  {phrase}"));
-            }
-
-            let ui = &mut cols[1];
-            ui.heading(format!(
-                "观众提问（共 {} 条消息）",
-                self.board.audience.total
-            ));
-            let mut clusters: Vec<_> = self
-                .board
-                .audience
-                .clusters
-                .iter()
-                .map(|(id, c)| (*id, c.clone()))
-                .collect();
-            clusters.sort_by_key(|c| std::cmp::Reverse(c.1.count));
-            if clusters.is_empty() {
-                ui.label(RichText::new("暂无观众提问").weak());
-            }
-            egui::ScrollArea::vertical()
-                .id_salt("clusters")
-                .show(ui, |ui| {
-                    for (id, c) in clusters.into_iter().take(50) {
-                        let item = ItemRef::Cluster(id);
-                        let done = self.board.answered.contains(&item);
-                        ui.horizontal(|ui| {
-                            ui.label(RichText::new(format!("×{}", c.count)).strong());
-                            let text = RichText::new(&c.example);
-                            ui.label(if done {
-                                text.strikethrough().weak()
-                            } else {
-                                text
-                            });
-                        });
-                        ui.horizontal(|ui| {
-                            let pinned = self.board.pinned.contains(&item);
-                            if ui
-                                .add_enabled(!pinned && !done, egui::Button::new("置顶"))
-                                .clicked()
-                            {
-                                self.send(ShowEvent::Pinned { item: item.clone() });
-                            }
-                            if ui.add_enabled(!done, egui::Button::new("已回答")).clicked() {
-                                self.send(ShowEvent::AnsweredOnAir { item: item.clone() });
-                            }
-                            if ui.button("转线下").clicked() {
-                                self.take_offline(item.clone());
-                            }
-                        });
-                    }
-                });
-        });
-    }
-
-    fn backoffice_ui(&mut self, ui: &mut egui::Ui) {
-        ui.columns(2, |cols| {
-            let ui = &mut cols[0];
-            ui.heading(format!(
-                "待转工单（节目中转线下 {} 项）",
-                self.board.offline.len()
-            ));
-            if self.board.offline.is_empty() {
-                ui.label(RichText::new("暂无需要线下处理的问题").weak());
-            }
-            let tz = self.config.station.time_zone;
-            for item in self.board.offline.iter().rev().take(30) {
-                let (text, count) = self.item_text(&item.item);
-                let at = chrono::DateTime::from_timestamp_millis(item.at_ms)
-                    .map(|t| t.with_timezone(&tz).format("%H:%M").to_string())
-                    .unwrap_or_default();
-                let ticket = item
-                    .ticket_id
-                    .clone()
-                    .unwrap_or_else(|| "未建单".to_owned());
-                ui.label(format!("{at}  [{ticket}]  ×{count}  {text}"));
-            }
-            let ui = &mut cols[1];
-            ui.heading("本场统计");
-            egui::Grid::new("stats")
-                .num_columns(2)
-                .striped(true)
-                .show(ui, |ui| {
-                    ui.label("观众消息");
-                    ui.label(self.board.audience.total.to_string());
-                    ui.end_row();
-                    for (source, n) in &self.board.audience.by_source {
-                        ui.label(format!("  来自 {source}"));
-                        ui.label(n.to_string());
-                        ui.end_row();
-                    }
-                    ui.label("问题组");
-                    ui.label(self.board.audience.clusters.len().to_string());
-                    ui.end_row();
-                    ui.label("节目中已回答");
-                    ui.label(self.board.answered.len().to_string());
-                    ui.end_row();
-                    ui.label("转线下");
-                    ui.label(self.board.offline.len().to_string());
-                    ui.end_row();
-                    let calls = self.board.lines.values().filter(|l| l.call_seq > 0).count();
-                    ui.label("线路上的来电");
-                    ui.label(calls.to_string());
-                    ui.end_row();
-                });
-            ui.separator();
-            ui.heading("职能部门");
-            for d in self.config.departments.iter().take(12) {
-                ui.label(format!("{} — {}", d.short_name, d.topics.join("、")));
-            }
-        });
-    }
-
-    fn help_ui(&mut self, ctx: &egui::Context) {
-        egui::Window::new("快捷键 (F1)")
-            .collapsible(false)
-            .show(ctx, |ui| {
-                egui::Grid::new("help")
-                    .num_columns(2)
-                    .striped(true)
-                    .show(ui, |ui| {
-                        let rows: Vec<(String, String)> = [
-                            ("F1 / Esc", "显示 / 关闭帮助"),
-                            ("Ctrl+1 / 2 / 3", "切换座席：主持人 / 导播 / 后台"),
-                            ("1 … 8", "导播：选择线路"),
-                            ("A", "导播：接听筛选（私听）"),
-                            ("H", "导播：等待"),
-                            ("R", "导播：待播"),
-                            ("O", "导播：上直播"),
-                            ("D", "导播：挂断"),
-                            ("C", "导播：清线"),
-                        ]
-                        .into_iter()
-                        .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                        .chain(
-                            self.config
-                                .show
-                                .emergency_phrases
-                                .keys()
-                                .map(|k| (k.clone(), "发送应急话术给主持人".to_owned())),
-                        )
-                        .collect();
-                        for (k, what) in rows {
-                            ui.label(RichText::new(k).monospace());
-                            ui.label(what);
-                            ui.end_row();
-                        }
-                    });
-            });
     }
 }

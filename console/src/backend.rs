@@ -1,16 +1,28 @@
-//! The console's link to the journal, kept off the UI thread.
+//! The console's links to the journal, the ticket desk and the knowledge
+//! base, all kept off the UI thread.
 //!
 //! - A *feed* thread follows the journal (which may read the disk) and hands
 //!   events to the UI over a bounded channel, then asks egui to repaint.
-//! - A *command* thread appends what the UI asks for and waits for the
-//!   durable acknowledgement; failures come back as messages for the UI.
+//! - A *desk* thread appends what the UI asks for, waits for the durable
+//!   acknowledgement, owns the ticket desk (queues, detail, changes, export)
+//!   and answers with [`Update`]s.
+//! - A *knowledge-base* thread opens the knowledge base and answers searches
+//!   typed in the screener's search box.
 //!
-//! The UI thread only ever does `try_recv`/`try_send`: it never waits on disk.
+//! The UI thread only ever does `try_recv`/`try_send`: it never waits on
+//! disk, network or a model.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use airbridge_show::{ItemRef, Journal, ShowEvent, StoredEvent};
-use airbridge_tickets::{NewTicket, TicketDesk};
+use airbridge_configs::ConfigSet;
+use airbridge_kb::{Entry, Hit, Kb};
+use airbridge_show::{ItemRef, Journal, LineNo, ShowEvent, StoredEvent};
+use airbridge_tickets::{
+    AuditEntry, Change, NewTicket, Ticket, TicketDesk, WorkQueue, report::Report,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 /// What the UI asks the backend to do.
@@ -27,29 +39,156 @@ pub enum Command {
         item: ItemRef,
         ticket: Option<Box<NewTicket>>,
     },
+    /// A back-office change to a ticket, made on the version the user saw.
+    Ticket {
+        seat: String,
+        id: String,
+        based_on: u64,
+        change: Change,
+    },
+    /// Load a ticket with its audit trail and journal context.
+    OpenTicket {
+        id: String,
+    },
+    /// Recompute the back-office queues and statistics.
+    RefreshTickets,
+    /// Export the last 30 days of tickets (XLSX) to `path`.
+    ExportTickets {
+        path: PathBuf,
+    },
+    /// Search the knowledge base (answered on the knowledge-base thread).
+    KbSearch {
+        query: String,
+    },
+}
+
+/// The back office's queues, as of `at`.
+#[derive(Debug, Clone)]
+pub struct TicketSnapshot {
+    pub at: DateTime<Utc>,
+    pub queues: Vec<(QueueKind, Vec<Ticket>)>,
+    /// Tickets received in the last 30 days.
+    pub report: Option<Report>,
+    /// Per local day of the last 14: (date, received, resolved).
+    pub by_day: Vec<(NaiveDate, u64, u64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueKind {
+    New,
+    ToDispatch,
+    Overdue,
+    DueSoon,
+    ToCallBack,
+}
+
+impl QueueKind {
+    pub const ALL: [QueueKind; 5] = [
+        QueueKind::New,
+        QueueKind::ToDispatch,
+        QueueKind::Overdue,
+        QueueKind::DueSoon,
+        QueueKind::ToCallBack,
+    ];
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            QueueKind::New => "新建待分类",
+            QueueKind::ToDispatch => "待派发",
+            QueueKind::Overdue => "已超期",
+            QueueKind::DueSoon => "即将到期",
+            QueueKind::ToCallBack => "待回访",
+        }
+    }
+
+    fn work_queue(self) -> WorkQueue {
+        match self {
+            QueueKind::New => WorkQueue::New,
+            QueueKind::ToDispatch => WorkQueue::ToDispatch,
+            QueueKind::Overdue => WorkQueue::Overdue,
+            QueueKind::DueSoon => WorkQueue::DueSoon(Duration::days(1)),
+            QueueKind::ToCallBack => WorkQueue::ToCallBack,
+        }
+    }
+}
+
+/// One ticket opened in the back office.
+#[derive(Debug, Clone)]
+pub struct TicketDetail {
+    pub ticket: Ticket,
+    pub audit: Vec<AuditEntry>,
+    /// Journal events the ticket came from: the call, its notes and
+    /// transcript, or the audience message.
+    pub context: Vec<StoredEvent>,
+    /// The call-back script (回访话术) filled in from the ticket.
+    pub script: String,
+}
+
+/// The knowledge base as the views need it.
+#[derive(Debug, Clone)]
+pub struct KbView {
+    pub describe: String,
+    pub entries: Arc<HashMap<String, Entry>>,
+}
+
+/// What the backend sends back to the UI.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Tickets(Box<TicketSnapshot>),
+    Detail(Box<TicketDetail>),
+    /// A change was saved; the new version.
+    TicketSaved(Box<Ticket>),
+    Exported {
+        path: PathBuf,
+        rows: usize,
+    },
+    KbReady(KbView),
+    KbResults {
+        query: String,
+        hits: Vec<Hit>,
+    },
 }
 
 /// Channels the UI holds.
 #[derive(Debug)]
 pub struct Backend {
     pub events: Receiver<Arc<StoredEvent>>,
-    commands: Sender<Command>,
+    pub updates: Receiver<Update>,
     pub problems: Receiver<String>,
+    commands: Sender<Command>,
+    kb_queries: Sender<String>,
 }
 
 const EVENT_QUEUE: usize = 4096;
 const COMMAND_QUEUE: usize = 256;
+const UPDATE_QUEUE: usize = 64;
+
+/// Where the knowledge base comes from.
+#[derive(Debug, Clone)]
+pub enum KbSource {
+    /// Open (or seed with the demo content) the file at this path.
+    Path(PathBuf),
+    /// No knowledge base (tests of other parts).
+    None,
+}
+
+type Repaint = Arc<dyn Fn() + Send + Sync>;
 
 impl Backend {
     pub fn start(
         journal: &Journal,
-        mut desk: Option<TicketDesk>,
+        desk: Option<TicketDesk>,
+        config: &ConfigSet,
+        kb: KbSource,
+        clock: crate::app::Clock,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
-        let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(repaint);
+        let repaint: Repaint = Arc::new(repaint);
         let (ev_tx, ev_rx) = bounded(EVENT_QUEUE);
         let (cmd_tx, cmd_rx) = bounded::<Command>(COMMAND_QUEUE);
         let (problem_tx, problem_rx) = bounded::<String>(64);
+        let (update_tx, update_rx) = bounded::<Update>(UPDATE_QUEUE);
+        let (kb_tx, kb_rx) = bounded::<String>(8);
 
         let mut sub = journal.subscribe(1)?;
         let feed_problems = problem_tx.clone();
@@ -76,53 +215,44 @@ impl Backend {
                 }
             })?;
 
-        let journal = journal.clone();
+        let desk_thread = DeskThread {
+            journal: journal.clone(),
+            desk,
+            clock,
+            tz: config.station.time_zone,
+            updates: update_tx.clone(),
+            problems: problem_tx.clone(),
+            repaint: Arc::clone(&repaint),
+        };
         std::thread::Builder::new()
-            .name("console-commands".into())
-            .spawn(move || {
-                let report = |msg: String| {
-                    let _ = problem_tx.try_send(msg);
-                    repaint();
-                };
-                for cmd in cmd_rx {
-                    match cmd {
-                        Command::Append { seat, event } => {
-                            if let Err(e) = journal.append(&seat, event) {
-                                report(format!("写入日志失败 / journal write failed: {e}"));
-                            }
-                        }
-                        Command::TakeOffline { seat, item, ticket } => {
-                            let ticket_id = match (desk.as_mut(), ticket) {
-                                (Some(desk), Some(new)) => match desk.create(*new, &seat) {
-                                    Ok(t) => Some(t.id),
-                                    Err(e) => {
-                                        report(format!("建工单失败 / ticket not created: {e}"));
-                                        None
-                                    }
-                                },
-                                (None, _) => {
-                                    report("工单库不可用：已记录转线下，请后台手工建单".to_owned());
-                                    None
-                                }
-                                (Some(_), None) => None,
-                            };
-                            let event = ShowEvent::TakenOffline { item, ticket_id };
-                            if let Err(e) = journal.append(&seat, event) {
-                                report(format!("写入日志失败 / journal write failed: {e}"));
-                            }
-                        }
-                    }
-                }
-            })?;
+            .name("console-desk".into())
+            .spawn(move || desk_thread.run(&cmd_rx))?;
+
+        let kb_updates = update_tx;
+        let kb_problems = problem_tx;
+        let kb_repaint = repaint;
+        std::thread::Builder::new()
+            .name("console-kb".into())
+            .spawn(move || kb_thread(kb, &kb_rx, &kb_updates, &kb_problems, &kb_repaint))?;
+
         Ok(Self {
             events: ev_rx,
-            commands: cmd_tx,
+            updates: update_rx,
             problems: problem_rx,
+            commands: cmd_tx,
+            kb_queries: kb_tx,
         })
     }
 
     /// Queues a command without waiting. Returns a message if the queue is full.
     pub fn send(&self, cmd: Command) -> Result<(), String> {
+        if let Command::KbSearch { query } = cmd {
+            return match self.kb_queries.try_send(query) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(_)) => Err("知识库检索繁忙，请稍候".to_owned()),
+                Err(TrySendError::Disconnected(_)) => Err("知识库不可用".to_owned()),
+            };
+        }
         match self.commands.try_send(cmd) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
@@ -131,4 +261,298 @@ impl Backend {
             Err(TrySendError::Disconnected(_)) => Err("日志已关闭 (journal closed)".to_owned()),
         }
     }
+}
+
+fn kb_thread(
+    source: KbSource,
+    queries: &Receiver<String>,
+    updates: &Sender<Update>,
+    problems: &Sender<String>,
+    repaint: &Repaint,
+) {
+    let kb = match source {
+        KbSource::None => return,
+        KbSource::Path(path) => match Kb::open_or_seed_demo(&path) {
+            Ok(kb) => kb,
+            Err(e) => {
+                let _ =
+                    problems.try_send(format!("知识库不可用 / knowledge base unavailable: {e}"));
+                repaint();
+                return;
+            }
+        },
+    };
+    let entries: HashMap<String, Entry> = kb
+        .entries()
+        .iter()
+        .map(|e| (e.id.clone(), e.clone()))
+        .collect();
+    let view = KbView {
+        describe: format!(
+            "知识库 {} 条 · {}",
+            entries.len(),
+            kb.path()
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        ),
+        entries: Arc::new(entries),
+    };
+    if updates.send(Update::KbReady(view)).is_err() {
+        return;
+    }
+    repaint();
+    let searcher = kb.searcher();
+    for mut query in queries {
+        // Typing sends a query per keystroke: answer only the latest.
+        while let Ok(newer) = queries.try_recv() {
+            query = newer;
+        }
+        let hits = searcher.search(&query, 8);
+        if updates.send(Update::KbResults { query, hits }).is_err() {
+            return;
+        }
+        repaint();
+    }
+}
+
+struct DeskThread {
+    journal: Journal,
+    desk: Option<TicketDesk>,
+    clock: crate::app::Clock,
+    tz: chrono_tz::Tz,
+    updates: Sender<Update>,
+    problems: Sender<String>,
+    repaint: Repaint,
+}
+
+/// Events scanned after a call for its context (notes, transcript).
+const CONTEXT_SCAN: usize = 20_000;
+
+impl DeskThread {
+    fn report(&self, msg: String) {
+        let _ = self.problems.try_send(msg);
+        (self.repaint)();
+    }
+
+    fn update(&self, u: Update) {
+        // Snapshots are replaceable: drop one rather than block when the UI lags.
+        let _ = self.updates.try_send(u);
+        (self.repaint)();
+    }
+
+    fn append(&self, seat: &str, event: ShowEvent) {
+        if let Err(e) = self.journal.append(seat, event) {
+            self.report(format!("写入日志失败 / journal write failed: {e}"));
+        }
+    }
+
+    fn run(mut self, commands: &Receiver<Command>) {
+        for cmd in commands {
+            match cmd {
+                Command::Append { seat, event } => self.append(&seat, event),
+                Command::TakeOffline { seat, item, ticket } => {
+                    let ticket_id = match (self.desk.as_mut(), ticket) {
+                        (Some(desk), Some(new)) => match desk.create(*new, &seat) {
+                            Ok(t) => Some(t.id),
+                            Err(e) => {
+                                self.report(format!("建工单失败 / ticket not created: {e}"));
+                                None
+                            }
+                        },
+                        (None, _) => {
+                            self.report("工单库不可用：已记录转线下，请后台手工建单".to_owned());
+                            None
+                        }
+                        (Some(_), None) => None,
+                    };
+                    self.append(&seat, ShowEvent::TakenOffline { item, ticket_id });
+                    self.refresh();
+                }
+                Command::Ticket {
+                    seat,
+                    id,
+                    based_on,
+                    change,
+                } => {
+                    let Some(desk) = self.desk.as_mut() else {
+                        self.report("工单库不可用 / ticket store unavailable".to_owned());
+                        continue;
+                    };
+                    match desk.apply(&id, based_on, &change, &seat) {
+                        Ok(t) => {
+                            self.update(Update::TicketSaved(Box::new(t)));
+                            self.open(&id);
+                            self.refresh();
+                        }
+                        Err(e) => self.report(format!("工单 {id} 未保存：{e}")),
+                    }
+                }
+                Command::OpenTicket { id } => self.open(&id),
+                Command::RefreshTickets => self.refresh(),
+                Command::ExportTickets { path } => self.export(path),
+                Command::KbSearch { .. } => {} // handled by the knowledge-base thread
+            }
+        }
+    }
+
+    fn refresh(&mut self) {
+        let tz = self.tz;
+        let Some(desk) = self.desk.as_mut() else {
+            return;
+        };
+        let now = DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_else(Utc::now);
+        let mut queues = Vec::new();
+        for kind in QueueKind::ALL {
+            match desk.queue(&kind.work_queue(), now) {
+                Ok(list) => queues.push((kind, list)),
+                Err(e) => {
+                    let msg = format!("工单队列读取失败：{e}");
+                    let _ = self.problems.try_send(msg);
+                }
+            }
+        }
+        let today = now.with_timezone(&tz).date_naive();
+        let from = today - Duration::days(29);
+        let start = local_midnight(from, tz);
+        let recent = desk
+            .tickets_received_between(start, now + Duration::seconds(1))
+            .unwrap_or_default();
+        let report = airbridge_tickets::report::build(
+            &recent,
+            desk.calendar(),
+            from,
+            today + Duration::days(1),
+            now,
+        )
+        .ok();
+        let mut by_day = Vec::new();
+        for back in (0..14).rev() {
+            let day = today - Duration::days(back);
+            let received = recent
+                .iter()
+                .filter(|t| t.received_at.with_timezone(&tz).date_naive() == day)
+                .count() as u64;
+            let resolved = recent
+                .iter()
+                .filter(|t| {
+                    t.resolved_at
+                        .is_some_and(|r| r.with_timezone(&tz).date_naive() == day)
+                })
+                .count() as u64;
+            by_day.push((day, received, resolved));
+        }
+        self.update(Update::Tickets(Box::new(TicketSnapshot {
+            at: now,
+            queues,
+            report,
+            by_day,
+        })));
+    }
+
+    fn open(&mut self, id: &str) {
+        let Some(desk) = self.desk.as_mut() else {
+            return;
+        };
+        let loaded = desk.get(id).and_then(|t| Ok((desk.audit(id)?, t)));
+        let (audit, ticket) = match loaded {
+            Ok(x) => x,
+            Err(e) => {
+                self.report(format!("工单 {id} 打不开：{e}"));
+                return;
+            }
+        };
+        let script = desk.callback_script(&ticket);
+        let context = self.context(&ticket);
+        self.update(Update::Detail(Box::new(TicketDetail {
+            ticket,
+            audit,
+            context,
+            script,
+        })));
+    }
+
+    /// The journal events a ticket refers to, and for a call what was noted
+    /// and said on that line until it was cleared.
+    fn context(&self, ticket: &Ticket) -> Vec<StoredEvent> {
+        let Some(&first) = ticket.journal_refs.iter().min() else {
+            return Vec::new();
+        };
+        let Ok(replay) = self.journal.replay(first) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut call_line: Option<LineNo> = None;
+        for ev in replay.take(CONTEXT_SCAN) {
+            let Ok(ev) = ev else { break };
+            let wanted = ticket.journal_refs.contains(&ev.seq);
+            if wanted && let ShowEvent::CallRang { line, .. } = &ev.event {
+                call_line = Some(*line);
+            }
+            let on_call_line = match (&ev.event, call_line) {
+                (ShowEvent::CallerNoted { line, .. }, Some(l)) => *line == l,
+                (ShowEvent::TranscriptSegment { line, is_final, .. }, Some(l)) => {
+                    *line == l && *is_final
+                }
+                (ShowEvent::LineStateChanged { line, to, .. }, Some(l)) if *line == l => {
+                    if *to == airbridge_show::LineState::Idle {
+                        out.push(ev);
+                        break;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if wanted || on_call_line {
+                out.push(ev);
+            }
+        }
+        out
+    }
+
+    fn export(&mut self, path: PathBuf) {
+        let tz = self.tz;
+        let Some(desk) = self.desk.as_mut() else {
+            self.report("工单库不可用 / ticket store unavailable".to_owned());
+            return;
+        };
+        let now = DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_else(Utc::now);
+        let today = now.with_timezone(&tz).date_naive();
+        let from = today - Duration::days(29);
+        let result = desk
+            .tickets_received_between(local_midnight(from, tz), now + Duration::seconds(1))
+            .map_err(|e| e.to_string())
+            .and_then(|tickets| {
+                let report = airbridge_tickets::report::build(
+                    &tickets,
+                    desk.calendar(),
+                    from,
+                    today + Duration::days(1),
+                    now,
+                )
+                .map_err(|e| e.to_string())?;
+                airbridge_tickets::export::export(
+                    &tickets,
+                    &report,
+                    tz,
+                    &path,
+                    airbridge_tickets::export::ExportFormat::Xlsx,
+                    true,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(tickets.len())
+            });
+        match result {
+            Ok(rows) => self.update(Update::Exported { path, rows }),
+            Err(e) => self.report(format!("导出失败 {}: {e}", path.display())),
+        }
+    }
+}
+
+fn local_midnight(day: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map_or_else(
+            || day.and_time(chrono::NaiveTime::MIN).and_utc(),
+            |t| t.with_timezone(&Utc),
+        )
 }

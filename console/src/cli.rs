@@ -267,9 +267,12 @@ fn run_console(
         config,
         journal,
         desk,
+        kb: crate::backend::KbSource::Path(crate::paths::kb_path(&data_dir)),
         role,
         model_status,
         screenshot,
+        clock: crate::app::Clock::System,
+        live: None,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

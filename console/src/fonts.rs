@@ -70,6 +70,18 @@ fn is_noto_collection(p: &Path) -> bool {
         && p.extension().is_some_and(|e| e == "ttc")
 }
 
+/// The font [`install`] would load, without loading it.
+pub fn find() -> CjkFont {
+    let mut tried = Vec::new();
+    for (path, index) in candidates() {
+        if path.is_file() {
+            return CjkFont::Loaded { path, index };
+        }
+        tried.push(path);
+    }
+    CjkFont::Missing { tried }
+}
+
 /// Adds the first CJK font found as a fallback after egui's own fonts.
 pub fn install(ctx: &egui::Context) -> CjkFont {
     let mut tried = Vec::new();

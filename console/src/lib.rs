@@ -10,8 +10,11 @@
 //!
 //! # Layout
 //! - [`cli`]: argument parsing, subcommands, one-line errors.
-//! - [`app`]: the window and its host / screener / back-office views.
-//! - [`backend`]: threads between the UI and the journal.
+//! - [`app`]: the window shell: seat, keys, top and status bars, screenshots.
+//! - [`views`]: the host, screener/producer and back-office views, F1 help.
+//! - [`backend`]: threads between the UI and the journal, the ticket desk and
+//!   the knowledge base.
+//! - [`live`]: audio meters and the running parts of a (demo) show.
 //! - [`fonts`]: finding a font with Chinese glyphs.
 //! - [`kb_cmd`]: `airbridge kb …`, the knowledge base from the command line.
 //! - [`paths`]: where data lives.
@@ -22,5 +25,7 @@ pub mod backend;
 pub mod cli;
 pub mod fonts;
 pub mod kb_cmd;
+pub mod live;
 pub mod paths;
 pub mod tickets_cmd;
+pub mod views;

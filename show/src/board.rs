@@ -36,9 +36,28 @@ pub struct ShowBoard {
     pub health: BTreeMap<String, (bool, String)>,
     /// Follow-up tickets created during the show, by id.
     pub tickets: BTreeMap<String, TicketView>,
+    /// Waiting callers (on hold or ready) in the order they go on air.
+    pub queue: Vec<LineNo>,
+    /// Every caller heard on this journal, by caller key (a keyed hash of
+    /// the number): a repeat caller is recognised by it.
+    pub callers: BTreeMap<String, CallerHistory>,
+    /// Call (its `CallRang` sequence number) → caller key.
+    pub call_callers: BTreeMap<u64, String>,
     /// Events inconsistent with the state when applied (kept, counted, not fatal).
     pub inconsistencies: u64,
 }
+
+/// What this journal knows about one caller.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallerHistory {
+    /// (call sequence number, when, topic noted) for each call, oldest first.
+    pub calls: Vec<(u64, i64, String)>,
+    /// Tickets created from this caller's calls.
+    pub tickets: Vec<String>,
+}
+
+/// Most calls remembered per caller.
+pub const MAX_CALLS_PER_CALLER: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TicketView {
@@ -160,6 +179,13 @@ impl Projection for ShowBoard {
                 if view.state != LineState::Idle {
                     self.inconsistencies += 1;
                 }
+                let history = self.callers.entry(caller_key.clone()).or_default();
+                history.calls.push((stored.seq, at, String::new()));
+                if history.calls.len() > MAX_CALLS_PER_CALLER {
+                    history.calls.remove(0);
+                }
+                self.call_callers.insert(stored.seq, caller_key.clone());
+                self.queue.retain(|l| l != line);
                 *view = LineView {
                     state: LineState::Ringing,
                     since_ms: at,
@@ -177,6 +203,13 @@ impl Projection for ShowBoard {
                 }
                 view.state = *to;
                 view.since_ms = at;
+                if matches!(to, LineState::Hold | LineState::Ready) {
+                    if !self.queue.contains(line) {
+                        self.queue.push(*line);
+                    }
+                } else {
+                    self.queue.retain(|l| l != line);
+                }
                 if *to == LineState::Idle {
                     *view = LineView {
                         since_ms: at,
@@ -185,7 +218,15 @@ impl Projection for ShowBoard {
                 }
             }
             ShowEvent::CallerNoted { line, note } => {
-                self.lines.entry(*line).or_default().note = Some(note.clone());
+                let view = self.lines.entry(*line).or_default();
+                view.note = Some(note.clone());
+                if let Some(call) = self
+                    .callers
+                    .get_mut(&view.caller_key)
+                    .and_then(|h| h.calls.iter_mut().rev().find(|c| c.0 == view.call_seq))
+                {
+                    call.2.clone_from(&note.topic);
+                }
             }
             ShowEvent::TranscriptSegment {
                 line,
@@ -264,6 +305,9 @@ impl Projection for ShowBoard {
             }
             ShowEvent::TakenOffline { item, ticket_id } => {
                 self.pinned.retain(|p| p != item);
+                if let (ItemRef::Call(seq), Some(id)) = (item, ticket_id) {
+                    self.note_caller_ticket(*seq, id);
+                }
                 self.offline.push(OfflineItem {
                     item: item.clone(),
                     ticket_id: ticket_id.clone(),
@@ -292,6 +336,9 @@ impl Projection for ShowBoard {
                 resolve_due_ms,
                 ..
             } => {
+                if let Some(ItemRef::Call(seq)) = item {
+                    self.note_caller_ticket(*seq, ticket_id);
+                }
                 if let Some(item) = item {
                     for o in self
                         .offline
@@ -332,7 +379,44 @@ impl Projection for ShowBoard {
                     t.overdue |= *overdue;
                 }
             }
+            ShowEvent::QueueOrdered { lines } => {
+                // Keep only lines that are waiting; waiting lines the order
+                // does not mention keep their place at the end.
+                let waiting: Vec<LineNo> = self.queue.clone();
+                let mut order: Vec<LineNo> = Vec::with_capacity(waiting.len());
+                for l in lines {
+                    if waiting.contains(l) && !order.contains(l) {
+                        order.push(*l);
+                    }
+                }
+                for l in waiting {
+                    if !order.contains(&l) {
+                        order.push(l);
+                    }
+                }
+                self.queue = order;
+            }
         }
+    }
+}
+
+impl ShowBoard {
+    fn note_caller_ticket(&mut self, call_seq: u64, ticket_id: &str) {
+        if let Some(h) = self
+            .call_callers
+            .get(&call_seq)
+            .and_then(|k| self.callers.get_mut(k))
+            && !h.tickets.iter().any(|t| t == ticket_id)
+        {
+            h.tickets.push(ticket_id.to_owned());
+        }
+    }
+
+    /// The history of the caller on `line`, if they called before this call.
+    pub fn repeat_caller(&self, line: LineNo) -> Option<&CallerHistory> {
+        let view = self.lines.get(&line)?;
+        let h = self.callers.get(&view.caller_key)?;
+        (h.calls.len() > 1 || !h.tickets.is_empty()).then_some(h)
     }
 }
 

@@ -159,6 +159,10 @@ pub enum ShowEvent {
         overdue: bool,
         due_ms: i64,
     },
+    /// The screener's order of waiting callers (first = next on air).
+    QueueOrdered {
+        lines: Vec<LineNo>,
+    },
 }
 
 impl ShowEvent {
@@ -182,6 +186,7 @@ impl ShowEvent {
             ShowEvent::TicketCreated { .. } => "ticket_created",
             ShowEvent::TicketChanged { .. } => "ticket_changed",
             ShowEvent::TicketReminder { .. } => "ticket_reminder",
+            ShowEvent::QueueOrdered { .. } => "queue_ordered",
         }
     }
 }

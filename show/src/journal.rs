@@ -34,6 +34,9 @@ pub struct JournalOptions {
     pub max_batch: usize,
     /// Events buffered per subscriber before it is switched to catch-up reads.
     pub subscriber_capacity: usize,
+    /// Where commit times come from (ms since the epoch). The wall clock,
+    /// except in tests and replays that need reproducible times.
+    pub clock: fn() -> i64,
 }
 
 impl Default for JournalOptions {
@@ -42,6 +45,7 @@ impl Default for JournalOptions {
             queue_capacity: 1024,
             max_batch: 8192,
             subscriber_capacity: 4096,
+            clock: now_ms,
         }
     }
 }
@@ -296,7 +300,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let at_ms = now_ms();
+        let at_ms = (shared.options.clock)();
         let mut records = Vec::with_capacity(count);
         let mut seq = next;
         for r in &requests {

@@ -23,7 +23,7 @@ pub mod journal;
 pub mod line;
 pub mod store;
 
-pub use board::{Projection, ShowBoard, TicketView};
+pub use board::{CallerHistory, Projection, ShowBoard, TicketView};
 pub use error::JournalError;
 pub use event::{CallerNote, ItemRef, KbHit, LineNo, MessageKind, ShowEvent, StoredEvent};
 pub use journal::{Ack, Journal, JournalOptions, Replay, Subscription, Waker};

@@ -1,0 +1,480 @@
+//! The console's views driven as a person would: by the labels on the
+//! buttons, against a real journal, ticket store and knowledge base on disk.
+//! Image snapshots of each seat are compared with the committed ones in
+//! `tests/snapshots/` (software rendering; thresholds set once, in
+//! [`snapshot_options`]). `UPDATE_SNAPSHOTS=1` rewrites them.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::time::{Duration, Instant};
+
+use airbridge_configs::ConfigSet;
+use airbridge_console::app::{Clock, ConsoleApp, Role as Seat_, Startup};
+use airbridge_console::backend::KbSource;
+use airbridge_show::{
+    CallerNote, ItemRef, Journal, JournalOptions, KbHit, LineState, MessageKind, ShowEvent,
+};
+use airbridge_tickets::{SqliteStore, TicketDesk, TicketState};
+use egui::accesskit::Role;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::{Harness, SnapshotOptions};
+
+/// Thursday 2026-11-26 10:00 in Beijing time.
+const NOW_MS: i64 = 1_795_658_400_000;
+
+fn fixed_now() -> i64 {
+    NOW_MS
+}
+
+fn fixed_utc() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap()
+}
+
+struct Seat {
+    _dir: tempfile::TempDir,
+    journal: Journal,
+    tickets: std::path::PathBuf,
+}
+
+/// A seat over fresh stores. The journal and ticket desk use the fixed
+/// clock so deadlines and screenshots are reproducible.
+fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Seat) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ConfigSet::embedded_demo().unwrap();
+    let journal = Journal::open_with(
+        &dir.path().join("show.db"),
+        JournalOptions {
+            clock: fixed_now,
+            ..JournalOptions::default()
+        },
+    )
+    .unwrap();
+    let tickets = dir.path().join("tickets.db");
+    let store = SqliteStore::open(&tickets).unwrap();
+    let desk =
+        TicketDesk::new(Box::new(store), &config, Some(journal.clone())).with_clock(fixed_utc);
+    let kb = if with_kb {
+        KbSource::Path(dir.path().join("kb.sqlite"))
+    } else {
+        KbSource::None
+    };
+    let startup = Startup {
+        config,
+        journal: journal.clone(),
+        desk: Some(desk),
+        kb,
+        role: Some(role),
+        model_status: "语音模型：ggml-base.bin (Whisper base, 多语种)".to_owned(),
+        screenshot: None,
+        clock: Clock::Fixed(NOW_MS),
+        live: None,
+    };
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1440.0, 900.0))
+        .with_options(snapshot_options())
+        .with_context_setup(|ctx| {
+            airbridge_console::fonts::install(ctx);
+            airbridge_console::app::style(ctx);
+        })
+        .build_ui_state(
+            |ui, app: &mut ConsoleApp| app.frame_ui(ui),
+            ConsoleApp::with_font(startup, airbridge_console::fonts::find(), || {}).unwrap(),
+        );
+    (
+        harness,
+        Seat {
+            _dir: dir,
+            journal,
+            tickets,
+        },
+    )
+}
+
+/// The one place the image-comparison thresholds are set.
+fn snapshot_options() -> SnapshotOptions {
+    SnapshotOptions::new().threshold(0.6).max_failed_pixels(0)
+}
+
+/// Steps the UI until `done` holds (backends deliver on their own threads).
+#[allow(clippy::disallowed_methods)] // pacing a test, not product code
+fn step_until(h: &mut Harness<'_, ConsoleApp>, what: &str, done: impl Fn(&ConsoleApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        h.step();
+        if done(h.state()) {
+            h.run_steps(2);
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn ring(journal: &Journal, line: u8, number_masked: &str, key: &str) -> u64 {
+    journal
+        .append(
+            "phone",
+            ShowEvent::CallRang {
+                line,
+                caller_masked: number_masked.into(),
+                caller_key: key.into(),
+            },
+        )
+        .unwrap()
+}
+
+fn said(journal: &Journal, line: u8, utterance: u64, text: &str) {
+    journal
+        .append(
+            "speech",
+            ShowEvent::TranscriptSegment {
+                line,
+                utterance,
+                text: text.into(),
+                start_ms: 0,
+                end_ms: 4000,
+                is_final: true,
+            },
+        )
+        .unwrap();
+}
+
+fn states(journal: &Journal, line: u8) -> Vec<LineState> {
+    journal
+        .replay(1)
+        .unwrap()
+        .filter_map(|e| match e.unwrap().event {
+            ShowEvent::LineStateChanged { line: l, to, .. } if l == line => Some(to),
+            _ => None,
+        })
+        .collect()
+}
+
+fn click(h: &mut Harness<'_, ConsoleApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(2);
+}
+
+#[test]
+fn screen_a_caller_put_them_on_air_and_take_the_question_offline() {
+    let (mut h, seat) = seat(Seat_::Screener, false);
+    let call = ring(&seat.journal, 1, "139****0001", "caller-a");
+    said(&seat.journal, 1, 1, "我想问一下退休以后公积金怎么提取");
+    step_until(&mut h, "the call on line 1", |a| {
+        a.board().line_state(1) == LineState::Ringing && !a.board().lines[&1].transcript.is_empty()
+    });
+
+    click(&mut h, "接听筛选 A");
+    step_until(&mut h, "screening", |a| {
+        a.board().line_state(1) == LineState::Screening
+    });
+    // The screener notes who is calling, then queues and airs the call.
+    h.get_by_role_and_label(Role::TextInput, "姓名").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "姓名")
+        .type_text("王小明");
+    h.run_steps(2);
+    click(&mut h, "保存记录");
+    step_until(&mut h, "the note", |a| {
+        a.board().lines[&1]
+            .note
+            .as_ref()
+            .is_some_and(|n| n.name == "王小明")
+    });
+    click(&mut h, "待播 R");
+    step_until(&mut h, "ready", |a| {
+        a.board().line_state(1) == LineState::Ready
+    });
+    assert_eq!(h.state().board().queue, vec![1]);
+    click(&mut h, "上直播 O");
+    step_until(&mut h, "on air", |a| {
+        a.board().line_state(1) == LineState::OnAir
+    });
+    assert_eq!(
+        states(&seat.journal, 1),
+        [LineState::Screening, LineState::Ready, LineState::OnAir]
+    );
+
+    // The host sees the call, its words, and hands it to the back office.
+    click(&mut h, "主持人");
+    assert!(h.query_by_label_contains("王** · 139****0001").is_some());
+    assert!(
+        h.query_by_label("我想问一下退休以后公积金怎么提取")
+            .is_some()
+    );
+    click(&mut h, "转线下处理（建工单） X");
+    step_until(&mut h, "the ticket", |a| {
+        a.board().offline.iter().any(|o| o.ticket_id.is_some())
+    });
+
+    let id = h.state().board().offline[0].ticket_id.clone().unwrap();
+    let mut store = SqliteStore::open(&seat.tickets).unwrap();
+    let ticket = airbridge_tickets::TicketStore::get(&mut store, &id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.question, "我想问一下退休以后公积金怎么提取");
+    assert_eq!(ticket.journal_refs, vec![call]);
+    assert_eq!(ticket.citizen_name.as_deref(), Some("王小明"));
+    // Yueyang "125": dispatched within one business hour (10:00 → 11:00),
+    // resolved by close of business on the 2nd working day (Thu → Mon 17:30).
+    let tz = chrono_tz::Asia::Shanghai;
+    assert_eq!(
+        ticket.dispatch_due.with_timezone(&tz).to_rfc3339(),
+        "2026-11-26T11:00:00+08:00"
+    );
+    assert_eq!(
+        ticket.resolve_due.with_timezone(&tz).to_rfc3339(),
+        "2026-11-30T17:30:00+08:00"
+    );
+}
+
+#[test]
+fn a_privacy_flagged_caller_cannot_go_on_air() {
+    let (mut h, seat) = seat(Seat_::Screener, false);
+    ring(&seat.journal, 2, "138****0002", "caller-b");
+    step_until(&mut h, "the call", |a| {
+        a.board().line_state(2) == LineState::Ringing
+    });
+    h.key_press(egui::Key::Num2);
+    h.run_steps(2);
+    h.key_press(egui::Key::A);
+    step_until(&mut h, "screening", |a| {
+        a.board().line_state(2) == LineState::Screening
+    });
+    h.key_press(egui::Key::P); // privacy flag
+    step_until(&mut h, "the privacy flag", |a| {
+        a.board().lines[&2].note.as_ref().is_some_and(|n| n.private)
+    });
+    h.key_press(egui::Key::R);
+    step_until(&mut h, "ready", |a| {
+        a.board().line_state(2) == LineState::Ready
+    });
+    h.key_press(egui::Key::O);
+    h.run_steps(5);
+    assert!(
+        h.query_by_label("涉及个人隐私，不能上直播（转线下处理）")
+            .is_some()
+    );
+    assert!(h.get_by_label("上直播 O").accesskit_node().is_disabled());
+    assert_eq!(
+        states(&seat.journal, 2),
+        [LineState::Screening, LineState::Ready]
+    );
+}
+
+fn audience(journal: &Journal, n: u64, cluster: u64, text: &str) {
+    for i in 0..n {
+        journal
+            .append(
+                "feeds",
+                ShowEvent::AudienceMessage {
+                    source: "douyin".into(),
+                    id: format!("dy-{cluster}-{i}"),
+                    kind: MessageKind::Question,
+                    author: format!("观众{i}"),
+                    text: text.into(),
+                    cluster: Some(cluster),
+                },
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn pin_an_audience_question_and_answer_it_on_air() {
+    let (mut h, seat) = seat(Seat_::Screener, false);
+    audience(&seat.journal, 3, 7, "医保异地备案怎么办？");
+    audience(&seat.journal, 1, 8, "营业执照网上能办吗");
+    step_until(&mut h, "the clusters", |a| a.board().audience.total == 4);
+    // The most-asked group is listed first: pin it.
+    h.get_all_by_label("置顶").next().unwrap().click();
+    step_until(&mut h, "pinned", |a| {
+        a.board().pinned == [ItemRef::Cluster(7)]
+    });
+
+    click(&mut h, "主持人");
+    assert!(h.query_by_label("医保异地备案怎么办？").is_some());
+    assert!(h.query_by_label("×3").is_some());
+    click(&mut h, "已在节目中回答 W");
+    step_until(&mut h, "answered", |a| {
+        a.board().answered.contains(&ItemRef::Cluster(7)) && a.board().pinned.is_empty()
+    });
+}
+
+#[test]
+fn back_office_dispatches_resolves_and_calls_back() {
+    let (mut h, seat) = seat(Seat_::Screener, false);
+    ring(&seat.journal, 3, "137****0003", "caller-c");
+    said(&seat.journal, 3, 1, "小区门口的路灯坏了一个月没人修");
+    step_until(&mut h, "the call", |a| {
+        a.board().line_state(3) == LineState::Ringing
+    });
+    h.key_press(egui::Key::Num3);
+    h.run_steps(2);
+    click(&mut h, "来电转线下 T");
+    step_until(&mut h, "the ticket", |a| {
+        a.board().offline.iter().any(|o| o.ticket_id.is_some())
+    });
+    let id = h.state().board().offline[0].ticket_id.clone().unwrap();
+
+    click(&mut h, "后台");
+    step_until(&mut h, "the queues", |a| a.ticket_snapshot().is_some());
+    h.get_all_by_label(&id).next().unwrap().click();
+    step_until(&mut h, "the detail", |a| a.ticket_detail().is_some());
+    // The detail shows what the caller said, from the journal.
+    assert!(
+        h.query_by_label_contains("转写：小区门口的路灯坏了一个月没人修")
+            .is_some()
+    );
+
+    click(&mut h, "一般");
+    step_until(&mut h, "classified", |a| {
+        a.ticket_detail()
+            .is_some_and(|d| d.ticket.state == TicketState::Classified)
+    });
+    click(&mut h, "派发");
+    step_until(&mut h, "dispatched", |a| {
+        a.ticket_detail()
+            .is_some_and(|d| d.ticket.state == TicketState::Dispatched)
+    });
+    h.get_by_role(Role::MultilineTextInput).click();
+    h.run_steps(2);
+    h.get_by_role(Role::MultilineTextInput)
+        .type_text("已通知城管部门更换路灯");
+    h.run_steps(2);
+    click(&mut h, "办结");
+    step_until(&mut h, "resolved", |a| {
+        a.ticket_detail()
+            .is_some_and(|d| d.ticket.state == TicketState::Resolved)
+    });
+    click(&mut h, "已回访：满意");
+    step_until(&mut h, "called back", |a| {
+        a.ticket_detail()
+            .is_some_and(|d| d.ticket.state == TicketState::CalledBack)
+    });
+    let t = &h.state().ticket_detail().unwrap().ticket;
+    assert_eq!(t.resolution.as_deref(), Some("已通知城管部门更换路灯"));
+    assert_eq!(
+        t.satisfaction,
+        Some(airbridge_tickets::Satisfaction::Satisfied)
+    );
+}
+
+/// A show in progress, the same every time: two calls, audience clusters,
+/// a pinned question, a knowledge-base suggestion and a producer message.
+fn stage_show(journal: &Journal) {
+    let j = journal;
+    j.append(
+        "system",
+        ShowEvent::ShowOpened {
+            show_id: "demo".into(),
+            show_name: "民生热线".into(),
+        },
+    )
+    .unwrap();
+    ring(j, 1, "139****0001", "caller-a");
+    for (from, to) in [
+        (LineState::Ringing, LineState::Screening),
+        (LineState::Screening, LineState::Ready),
+        (LineState::Ready, LineState::OnAir),
+    ] {
+        j.append(
+            "screener",
+            ShowEvent::LineStateChanged { line: 1, from, to },
+        )
+        .unwrap();
+    }
+    j.append(
+        "screener",
+        ShowEvent::CallerNoted {
+            line: 1,
+            note: CallerNote {
+                name: "王小明".into(),
+                district: "岳阳楼区".into(),
+                topic: "退休提取公积金".into(),
+                urgency: 1,
+                private: false,
+            },
+        },
+    )
+    .unwrap();
+    said(
+        j,
+        1,
+        1,
+        "我今年刚退休，想把住房公积金取出来，需要带什么材料？",
+    );
+    ring(j, 2, "138****0002", "caller-b");
+    j.append(
+        "screener",
+        ShowEvent::LineStateChanged {
+            line: 2,
+            from: LineState::Ringing,
+            to: LineState::Screening,
+        },
+    )
+    .unwrap();
+    audience(j, 5, 1, "医保异地备案怎么办？");
+    audience(j, 3, 2, "新生儿落户需要什么材料");
+    audience(j, 1, 3, "营业执照网上能办吗");
+    j.append(
+        "screener",
+        ShowEvent::Pinned {
+            item: ItemRef::Cluster(1),
+        },
+    )
+    .unwrap();
+    j.append(
+        "screener",
+        ShowEvent::ProducerMessage {
+            text: "下一位：线路2，医保报销".into(),
+        },
+    )
+    .unwrap();
+    j.append(
+        "speech",
+        ShowEvent::KbSuggested {
+            about: None,
+            query: "我今年刚退休，想把住房公积金取出来，需要带什么材料？".into(),
+            hits: vec![KbHit {
+                entry_id: "none".into(),
+                question: "退休了怎么提取住房公积金？".into(),
+                score: 12.0,
+            }],
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn snapshots_of_each_seat() {
+    let (mut h, seat) = seat(Seat_::Host, false);
+    stage_show(&seat.journal);
+    let last = seat.journal.last_seq();
+    step_until(&mut h, "the staged show", |a| a.board().last_seq == last);
+    h.run_steps(4);
+    let mut results = egui_kittest::SnapshotResults::new();
+    results.add(h.try_snapshot("host"));
+    click(&mut h, "导播 / 接线");
+    h.run_steps(4);
+    results.add(h.try_snapshot("screener"));
+    h.key_press(egui::Key::F1);
+    h.run_steps(4);
+    results.add(h.try_snapshot("help"));
+    h.key_press(egui::Key::Escape);
+    // The call on line 1 goes to the back office.
+    click(&mut h, "导播 / 接线");
+    h.key_press(egui::Key::Num1);
+    h.run_steps(2);
+    click(&mut h, "来电转线下 T");
+    step_until(&mut h, "the ticket", |a| {
+        a.board().offline.iter().any(|o| o.ticket_id.is_some())
+    });
+    click(&mut h, "后台");
+    step_until(&mut h, "the queues", |a| {
+        a.ticket_snapshot()
+            .is_some_and(|s| s.queues.iter().any(|(_, l)| !l.is_empty()))
+    });
+    h.run_steps(4);
+    results.add(h.try_snapshot("backoffice"));
+    results.unwrap();
+}
