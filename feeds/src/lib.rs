@@ -54,10 +54,10 @@ pub mod store;
 pub mod triage;
 pub mod wechat;
 
-// pub use config::FeedsConfig;
+pub use config::FeedsConfig;
 pub use error::FeedsError;
 pub use model::{AudienceMessage, Hint};
 pub use pipeline::{Inbound, Outcome, Pipeline, PipelineConfig, Stats};
-// pub use replay::replay_trace;
-// pub use server::{Feeds, FeedsHandle};
+pub use replay::replay_trace;
+pub use server::{Feeds, FeedsHandle};
 pub use triage::{ClusterSummary, Triage, TriageConfig, Verdict};
