@@ -60,6 +60,7 @@ pub struct FeedsHandle {
     pipeline: Option<Pipeline>,
     stats: Arc<Stats>,
     health: Arc<HealthMap>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl FeedsHandle {
@@ -91,7 +92,14 @@ impl FeedsHandle {
     fn stop(&mut self) {
         let _ = self.shutdown.send(true);
         if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(3));
+            // let clients say goodbye (bilibili `end`) and the server drain
+            let tasks = std::mem::take(&mut self.tasks);
+            rt.block_on(async {
+                for t in tasks {
+                    let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
+                }
+            });
+            rt.shutdown_timeout(Duration::from_secs(1));
         }
         if let Some(p) = self.pipeline.take() {
             p.shutdown();
@@ -182,6 +190,7 @@ impl Feeds {
             max_body: config.max_body_bytes.max(1024),
         };
         let mut local_addr = None;
+        let mut tasks = Vec::new();
         if let Some(addr) = config.listen {
             let listener = rt.block_on(tokio::net::TcpListener::bind(addr))?;
             local_addr = Some(listener.local_addr()?);
@@ -196,7 +205,7 @@ impl Feeds {
             }
             let app = router(state.clone());
             let mut stop = shutdown_rx.clone();
-            rt.spawn(async move {
+            tasks.push(rt.spawn(async move {
                 let served = axum::serve(listener, app)
                     .with_graceful_shutdown(async move {
                         stopped(&mut stop).await;
@@ -205,7 +214,7 @@ impl Feeds {
                 if let Err(e) = served {
                     tracing::error!(error = %e, "feeds server stopped");
                 }
-            });
+            }));
         }
         if let Some(b) = config.bilibili.clone() {
             let tx = pipeline.sender();
@@ -213,15 +222,15 @@ impl Feeds {
                 .get("bilibili")
                 .cloned()
                 .unwrap_or_else(|| Arc::new(SourceHealth::new("bilibili")));
-            rt.spawn(bilibili::run_client(b, tx, h, shutdown_rx.clone()));
+            tasks.push(rt.spawn(bilibili::run_client(b, tx, h, shutdown_rx.clone())));
         }
-        rt.spawn(report_health(
+        tasks.push(rt.spawn(report_health(
             journal,
             Arc::clone(&health),
             pipeline.stats(),
             Duration::from_secs(config.health_interval_secs.max(1)),
             shutdown_rx,
-        ));
+        )));
         Ok(FeedsHandle {
             rt: Some(rt),
             shutdown,
@@ -229,6 +238,7 @@ impl Feeds {
             stats: pipeline.stats(),
             pipeline: Some(pipeline),
             health,
+            tasks,
         })
     }
 }
