@@ -1,0 +1,589 @@
+//! [`Feeds::start`]: the receivers on their own tokio runtime.
+//!
+//! One HTTP listener serves `/wechat` (official-account callback), `/douyin`
+//! (live-data push) and `/relay` (WebSocket ingest); the bilibili client runs
+//! as a task. All of them hand messages to the [`Pipeline`] through a bounded
+//! channel and answer the platform only once the message is durable in the
+//! journal (or was a duplicate), well inside the platforms' deadlines
+//! (WeChat 5 s, Douyin 2 s).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use airbridge_show::{Journal, ShowEvent};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::{DouyinConfig, FeedsConfig, WechatConfig, WechatMode};
+use crate::error::FeedsError;
+use crate::health::{Reject, SourceHealth};
+use crate::model::AudienceMessage;
+use crate::pipeline::{Inbound, Outcome, Pipeline, PipelineConfig, Stats};
+use crate::wechat::{self, WechatCrypto};
+use crate::{bilibili, douyin, relay};
+
+/// Entry point (see the crate docs).
+#[derive(Debug)]
+pub struct Feeds;
+
+/// Health counters of every source, by name.
+pub type HealthMap = HashMap<&'static str, Arc<SourceHealth>>;
+
+/// Resolves once `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The running feeds; [`FeedsHandle::shutdown`] (or drop) stops everything
+/// after the pipeline has journaled what it had.
+#[derive(Debug)]
+pub struct FeedsHandle {
+    rt: Option<tokio::runtime::Runtime>,
+    shutdown: watch::Sender<bool>,
+    local_addr: Option<SocketAddr>,
+    pipeline: Option<Pipeline>,
+    stats: Arc<Stats>,
+    health: Arc<HealthMap>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl FeedsHandle {
+    /// The address the server is bound to (resolves port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// Pipeline counters (accepted, duplicates, spam, latency).
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// A source's health counters (`wechat`, `douyin`, `bilibili`, `relay`).
+    pub fn health(&self, source: &str) -> Option<Arc<SourceHealth>> {
+        self.health.get(source).cloned()
+    }
+
+    /// A sender into the pipeline, e.g. for a console-side SMS bridge.
+    pub fn sender(&self) -> Option<mpsc::Sender<Inbound>> {
+        self.pipeline.as_ref().map(Pipeline::sender)
+    }
+
+    /// Stops receivers and clients, then drains the pipeline.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(rt) = self.rt.take() {
+            // let clients say goodbye (bilibili `end`) and the server drain
+            let tasks = std::mem::take(&mut self.tasks);
+            rt.block_on(async {
+                for t in tasks {
+                    let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
+                }
+            });
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+        if let Some(p) = self.pipeline.take() {
+            p.shutdown();
+        }
+    }
+}
+
+impl Drop for FeedsHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[derive(Debug)]
+struct WechatState {
+    config: WechatConfig,
+    crypto: Option<WechatCrypto>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    tx: mpsc::Sender<Inbound>,
+    wechat: Option<Arc<WechatState>>,
+    douyin: Option<Arc<DouyinConfig>>,
+    relay_token: Option<String>,
+    relay_enabled: bool,
+    health: Arc<HealthMap>,
+    max_body: usize,
+}
+
+impl AppState {
+    fn health(&self, name: &str) -> Arc<SourceHealth> {
+        self.health
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(SourceHealth::new(name)))
+    }
+}
+
+impl Feeds {
+    /// Starts the configured receivers and clients on a new runtime, and the
+    /// pipeline thread that journals into `journal`.
+    pub fn start(config: FeedsConfig, journal: Journal) -> Result<FeedsHandle, FeedsError> {
+        let crypto = match &config.wechat {
+            Some(w) if w.mode != WechatMode::Plain => {
+                let key = w.encoding_aes_key.as_deref().ok_or_else(|| {
+                    FeedsError::Config("WeChat compatible/safe mode needs an EncodingAESKey".into())
+                })?;
+                Some(WechatCrypto::new(
+                    key,
+                    w.previous_aes_key.as_deref(),
+                    &w.appid,
+                )?)
+            }
+            _ => None,
+        };
+        let first_cluster_id = (now_ms().max(0) as u64 / 1000) * 1000;
+        let pipeline = Pipeline::start(
+            PipelineConfig {
+                triage: config.triage.clone(),
+                raw_store: config.raw_store.clone(),
+                first_cluster_id,
+                ..PipelineConfig::default()
+            },
+            journal.clone(),
+        )?;
+        let mut health: HealthMap = HashMap::new();
+        for name in ["wechat", "douyin", "bilibili", "relay"] {
+            health.insert(name, Arc::new(SourceHealth::new(name)));
+        }
+        let health = Arc::new(health);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("feeds-io")
+            .enable_all()
+            .build()?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let state = AppState {
+            tx: pipeline.sender(),
+            wechat: config
+                .wechat
+                .clone()
+                .map(|c| Arc::new(WechatState { config: c, crypto })),
+            douyin: config.douyin.clone().map(Arc::new),
+            relay_token: config.relay.token.clone(),
+            relay_enabled: config.relay.enabled,
+            health: Arc::clone(&health),
+            max_body: config.max_body_bytes.max(1024),
+        };
+        let mut local_addr = None;
+        let mut tasks = Vec::new();
+        if let Some(addr) = config.listen {
+            let listener = rt.block_on(tokio::net::TcpListener::bind(addr))?;
+            local_addr = Some(listener.local_addr()?);
+            for (name, on) in [
+                ("wechat", state.wechat.is_some()),
+                ("douyin", state.douyin.is_some()),
+                ("relay", state.relay_enabled),
+            ] {
+                if on && let Some(h) = health.get(name) {
+                    h.connected.store(true, Ordering::Relaxed);
+                }
+            }
+            let app = router(state.clone());
+            let mut stop = shutdown_rx.clone();
+            tasks.push(rt.spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        stopped(&mut stop).await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "feeds server stopped");
+                }
+            }));
+        }
+        if let Some(b) = config.bilibili.clone() {
+            let tx = pipeline.sender();
+            let h = health
+                .get("bilibili")
+                .cloned()
+                .unwrap_or_else(|| Arc::new(SourceHealth::new("bilibili")));
+            tasks.push(rt.spawn(bilibili::run_client(b, tx, h, shutdown_rx.clone())));
+        }
+        tasks.push(rt.spawn(report_health(
+            journal,
+            Arc::clone(&health),
+            pipeline.stats(),
+            Duration::from_secs(config.health_interval_secs.max(1)),
+            shutdown_rx,
+        )));
+        Ok(FeedsHandle {
+            rt: Some(rt),
+            shutdown,
+            local_addr,
+            stats: pipeline.stats(),
+            pipeline: Some(pipeline),
+            health,
+            tasks,
+        })
+    }
+}
+
+/// The HTTP routes (public for tests that want their own server).
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/wechat", get(wechat_verify).post(wechat_push))
+        .route("/douyin", post(douyin_push))
+        .route("/relay", get(relay::upgrade))
+        .with_state(state)
+}
+
+async fn report_health(
+    journal: Journal,
+    health: Arc<HealthMap>,
+    _stats: Arc<Stats>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last: HashMap<&'static str, (u64, Instant, bool, u64)> = HashMap::new();
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped(&mut stop) => return,
+        }
+        let mut events = Vec::new();
+        let now = Instant::now();
+        for (name, h) in health.iter() {
+            let msgs = h.messages.load(Ordering::Relaxed);
+            let connected = h.connected.load(Ordering::Relaxed);
+            let problems = h.rejected() + h.errors.load(Ordering::Relaxed);
+            let (rate, changed) = match last.get(name) {
+                Some((m, t, c, p)) => {
+                    let secs = now.duration_since(*t).as_secs_f64().max(0.001);
+                    (
+                        (msgs - m) as f64 / secs,
+                        *c != connected || *p != problems || msgs != *m,
+                    )
+                }
+                None => (0.0, connected),
+            };
+            last.insert(name, (msgs, now, connected, problems));
+            if changed {
+                events.push(ShowEvent::Health {
+                    component: format!("feeds/{name}"),
+                    ok: connected,
+                    detail: h.detail(rate, now_ms()),
+                });
+            }
+        }
+        if !events.is_empty() {
+            // health is best effort: never block ingest on it
+            let journal = journal.clone();
+            let _ = tokio::task::spawn_blocking(move || journal.append_all("feeds", events)).await;
+        }
+    }
+}
+
+/// Sends messages to the pipeline and waits until each is durable.
+pub(crate) async fn deliver(
+    tx: &mpsc::Sender<Inbound>,
+    msgs: Vec<AudienceMessage>,
+    received: Instant,
+    health: &SourceHealth,
+    deadline: Duration,
+) -> Vec<Outcome> {
+    let mut waits = Vec::with_capacity(msgs.len());
+    for msg in msgs {
+        health.last_msg_ts_ms.store(msg.ts_ms, Ordering::Relaxed);
+        let (done, rx) = oneshot::channel();
+        let sent = tx
+            .send(Inbound {
+                msg,
+                received,
+                done: Some(done),
+            })
+            .await;
+        if sent.is_err() {
+            waits.push(None);
+        } else {
+            waits.push(Some(rx));
+        }
+    }
+    let mut out = Vec::with_capacity(waits.len());
+    for w in waits {
+        let o = match w {
+            Some(rx) => match tokio::time::timeout(deadline, rx).await {
+                Ok(Ok(o)) => o,
+                _ => Outcome::Failed,
+            },
+            None => Outcome::Failed,
+        };
+        if o == Outcome::Accepted {
+            health.messages.fetch_add(1, Ordering::Relaxed);
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// Reads a body up to `limit` bytes; `None` if larger.
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Option<Vec<u8>> {
+    let limited = http_body_util::Limited::new(body, limit);
+    limited.collect().await.ok().map(|c| c.to_bytes().to_vec())
+}
+
+fn refused(status: StatusCode, why: &'static str) -> Response {
+    (status, why).into_response()
+}
+
+fn within_window(ts_secs: Option<i64>, window: Option<u64>) -> Result<(), FeedsError> {
+    let Some(window) = window else { return Ok(()) };
+    let Some(ts) = ts_secs else {
+        return Err(FeedsError::Stale { age_secs: i64::MAX });
+    };
+    let age = now_ms() / 1000 - ts;
+    if age.unsigned_abs() > window {
+        return Err(FeedsError::Stale { age_secs: age });
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ WeChat
+
+async fn wechat_verify(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let health = state.health("wechat");
+    let Some(w) = &state.wechat else {
+        return refused(StatusCode::NOT_FOUND, "wechat not configured");
+    };
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let expected = wechat::signature(&[&w.config.token, get("timestamp"), get("nonce")]);
+    if w.config.token.is_empty() || !wechat::ct_eq(&expected, get("signature")) {
+        health.reject(Reject::BadSignature, "url verification");
+        return refused(StatusCode::FORBIDDEN, "bad signature");
+    }
+    get("echostr").to_owned().into_response()
+}
+
+async fn wechat_push(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> Response {
+    let received = Instant::now();
+    let health = state.health("wechat");
+    let Some(w) = state.wechat.clone() else {
+        return refused(StatusCode::NOT_FOUND, "wechat not configured");
+    };
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let Some(bytes) = read_limited(body, state.max_body.min(wechat::MAX_BODY)).await else {
+        health.reject(Reject::Oversized, "body");
+        return refused(StatusCode::PAYLOAD_TOO_LARGE, "too large");
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        health.reject(Reject::Malformed, "body not UTF-8");
+        return refused(StatusCode::BAD_REQUEST, "malformed");
+    };
+    if let Err(e) = within_window(get("timestamp").parse().ok(), w.config.replay_window_secs) {
+        health.reject(Reject::Stale, &e.to_string());
+        return refused(StatusCode::FORBIDDEN, "stale");
+    }
+    let envelope = match wechat::parse_body(text) {
+        Ok(m) => m,
+        Err(e) => {
+            health.reject(Reject::Malformed, &format!("{e}"));
+            return refused(StatusCode::BAD_REQUEST, "malformed");
+        }
+    };
+    let encrypted = get("encrypt_type") == "aes" || !envelope.encrypt.is_empty();
+    let message = if encrypted {
+        if w.config.mode == WechatMode::Plain {
+            health.reject(Reject::Malformed, "encrypted push in plain mode");
+            return refused(StatusCode::BAD_REQUEST, "plain mode");
+        }
+        let Some(crypto) = &w.crypto else {
+            health.reject(Reject::Decrypt, "no key");
+            return refused(StatusCode::FORBIDDEN, "no key");
+        };
+        let expected = wechat::signature(&[
+            &w.config.token,
+            get("timestamp"),
+            get("nonce"),
+            &envelope.encrypt,
+        ]);
+        if !wechat::ct_eq(&expected, get("msg_signature")) {
+            health.reject(Reject::BadSignature, "msg_signature");
+            return refused(StatusCode::FORBIDDEN, "bad signature");
+        }
+        let xml = match crypto.decrypt(&envelope.encrypt) {
+            Ok(x) => x,
+            Err(FeedsError::WrongAppId) => {
+                health.reject(Reject::WrongAppId, "appid");
+                return refused(StatusCode::FORBIDDEN, "wrong appid");
+            }
+            Err(e) => {
+                health.reject(Reject::Decrypt, &e.to_string());
+                return refused(StatusCode::FORBIDDEN, "decrypt failed");
+            }
+        };
+        match wechat::parse_body(&xml) {
+            Ok(m) => m,
+            Err(e) => {
+                health.reject(Reject::Malformed, &e.to_string());
+                return refused(StatusCode::BAD_REQUEST, "malformed");
+            }
+        }
+    } else {
+        if w.config.mode == WechatMode::Safe {
+            health.reject(Reject::Malformed, "plaintext push in safe mode");
+            return refused(StatusCode::BAD_REQUEST, "safe mode");
+        }
+        let expected = wechat::signature(&[&w.config.token, get("timestamp"), get("nonce")]);
+        if w.config.token.is_empty() || !wechat::ct_eq(&expected, get("signature")) {
+            health.reject(Reject::BadSignature, "signature");
+            return refused(StatusCode::FORBIDDEN, "bad signature");
+        }
+        envelope
+    };
+    if !message.is_plain_message() {
+        health.reject(Reject::Malformed, "no MsgType");
+        return refused(StatusCode::BAD_REQUEST, "malformed");
+    }
+    let audience = message.to_audience();
+    let is_viewer_text = matches!(audience.hint, crate::model::Hint::Text);
+    let outcome = deliver(
+        &state.tx,
+        vec![audience],
+        received,
+        &health,
+        Duration::from_millis(4000),
+    )
+    .await;
+    match outcome.first() {
+        Some(Outcome::Failed) | None => {
+            // no answer: WeChat retries, and dedupe makes the retry safe
+            return refused(StatusCode::SERVICE_UNAVAILABLE, "retry");
+        }
+        Some(Outcome::Accepted) if is_viewer_text => {
+            if let Some(reply) = &w.config.passive_reply {
+                let now = now_ms() / 1000;
+                let xml =
+                    wechat::passive_text_reply(&message.from_user, &message.to_user, reply, now);
+                let body = match (&w.crypto, encrypted) {
+                    (Some(c), true) => {
+                        let enc = c.encrypt(&xml, rand::random());
+                        wechat::encrypted_reply(
+                            &enc,
+                            &w.config.token,
+                            &now.to_string(),
+                            get("nonce"),
+                        )
+                    }
+                    _ => xml,
+                };
+                return (
+                    [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+                    body,
+                )
+                    .into_response();
+            }
+        }
+        _ => {}
+    }
+    "success".into_response()
+}
+
+// ------------------------------------------------------------------ Douyin
+
+async fn douyin_push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let received = Instant::now();
+    let health = state.health("douyin");
+    let Some(cfg) = state.douyin.clone() else {
+        return refused(StatusCode::NOT_FOUND, "douyin not configured");
+    };
+    let Some(bytes) = read_limited(body, state.max_body.min(douyin::MAX_BODY)).await else {
+        health.reject(Reject::Oversized, "body");
+        return refused(StatusCode::PAYLOAD_TOO_LARGE, "too large");
+    };
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect();
+    let hv = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    if douyin::verify(
+        pairs.iter().copied(),
+        &bytes,
+        &cfg.secret,
+        hv("x-signature"),
+    )
+    .is_err()
+    {
+        health.reject(Reject::BadSignature, "x-signature");
+        return refused(StatusCode::FORBIDDEN, "bad signature");
+    }
+    let ts_secs = hv("x-timestamp").parse::<i64>().ok().map(|ms| ms / 1000);
+    if let Err(e) = within_window(ts_secs, cfg.replay_window_secs) {
+        health.reject(Reject::Stale, &e.to_string());
+        return refused(StatusCode::FORBIDDEN, "stale");
+    }
+    let msgs = match douyin::decode(hv("x-msg-type"), &bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            health.reject(Reject::Malformed, &e.to_string());
+            return refused(StatusCode::BAD_REQUEST, "malformed");
+        }
+    };
+    let outcomes = deliver(
+        &state.tx,
+        msgs,
+        received,
+        &health,
+        Duration::from_millis(1500),
+    )
+    .await;
+    if outcomes.contains(&Outcome::Failed) {
+        return refused(StatusCode::SERVICE_UNAVAILABLE, "retry");
+    }
+    (StatusCode::OK, r#"{"err_no":0,"err_msg":"success"}"#).into_response()
+}
+
+// ------------------------------------------------------------------ relay
+
+pub(crate) fn relay_allowed(state: &AppState, req: &Request) -> bool {
+    if !state.relay_enabled {
+        return false;
+    }
+    let Some(token) = &state.relay_token else {
+        return true;
+    };
+    let q = req.uri().query().unwrap_or("");
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .any(|(k, v)| k == "token" && wechat::ct_eq(v, token))
+}
+
+pub(crate) fn relay_parts(state: &AppState) -> (mpsc::Sender<Inbound>, Arc<SourceHealth>) {
+    (state.tx.clone(), state.health("relay"))
+}

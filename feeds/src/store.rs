@@ -1,0 +1,156 @@
+//! The back-office store of **raw, unmasked** audience messages.
+//!
+//! A separate SQLite file (never the show journal), created with owner-only
+//! permissions (0600 on Unix). Only the back office reads it
+//! ([`RawStore::get`]); host and air views only ever see the masked journal.
+//! Its primary key `(source, id)` is also the durable dedupe record: a
+//! message whose key is already stored is a duplicate (WeChat retries,
+//! Douyin re-pushes, a bilibili reconnect replaying the last packets).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::FeedsError;
+use crate::model::AudienceMessage;
+
+/// Raw messages, for the back office only.
+#[derive(Debug)]
+pub struct RawStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// One stored raw message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    pub message: AudienceMessage,
+    pub received_ms: i64,
+    pub spam: bool,
+}
+
+impl RawStore {
+    /// Opens or creates the store (owner-only file permissions).
+    pub fn open(path: &Path) -> Result<Self, FeedsError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(path)?;
+        restrict_permissions(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS raw_messages (
+                source TEXT NOT NULL,
+                id TEXT NOT NULL,
+                author TEXT NOT NULL,
+                text TEXT NOT NULL,
+                hint TEXT NOT NULL,
+                ts_ms INTEGER NOT NULL,
+                received_ms INTEGER NOT NULL,
+                spam INTEGER NOT NULL,
+                PRIMARY KEY (source, id)
+             ) WITHOUT ROWID;",
+        )?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Inserts a batch in one transaction; returns, per message, whether it
+    /// was new (`false` = already stored: a duplicate).
+    pub fn insert_batch(
+        &mut self,
+        batch: &[(&AudienceMessage, bool)],
+        received_ms: i64,
+    ) -> Result<Vec<bool>, FeedsError> {
+        let tx = self.conn.transaction()?;
+        let mut fresh = Vec::with_capacity(batch.len());
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO raw_messages
+                 (source, id, author, text, hint, ts_ms, received_ms, spam)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (m, spam) in batch {
+                let hint = serde_json::to_string(&m.hint).unwrap_or_default();
+                let n = stmt.execute(params![
+                    m.source,
+                    m.id,
+                    m.author,
+                    m.text,
+                    hint,
+                    m.ts_ms,
+                    received_ms,
+                    *spam
+                ])?;
+                fresh.push(n == 1);
+            }
+        }
+        tx.commit()?;
+        Ok(fresh)
+    }
+
+    /// The raw record of one message (back office only).
+    pub fn get(&self, source: &str, id: &str) -> Result<Option<RawRecord>, FeedsError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT author, text, hint, ts_ms, received_ms, spam FROM raw_messages
+                 WHERE source = ?1 AND id = ?2",
+                params![source, id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, bool>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(
+            row.map(|(author, text, hint, ts_ms, received_ms, spam)| RawRecord {
+                message: AudienceMessage {
+                    source: source.to_owned(),
+                    id: id.to_owned(),
+                    author,
+                    text,
+                    hint: serde_json::from_str(&hint).unwrap_or_default(),
+                    ts_ms,
+                },
+                received_ms,
+                spam,
+            }),
+        )
+    }
+
+    /// How many raw messages are stored.
+    pub fn count(&self) -> Result<u64, FeedsError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM raw_messages", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> Result<(), FeedsError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> Result<(), FeedsError> {
+    Ok(())
+}
