@@ -311,6 +311,13 @@ impl Core {
         &self.mixer
     }
 
+    /// Free space of the fullest tap ring, in samples (`None` without taps).
+    /// Faster-than-real-time drivers (the renderer) wait on this so that
+    /// their recorders keep up; the live engine never waits.
+    pub fn min_tap_room(&self) -> Option<usize> {
+        self.taps.iter().flatten().map(|t| t.tx.slots()).min()
+    }
+
     fn discard(&mut self, g: Garbage) {
         // If the garbage ring is full the object is dropped here: that can
         // free memory on this thread, so the ring is sized to make it rare.

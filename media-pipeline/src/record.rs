@@ -194,7 +194,8 @@ fn writer_loop(jobs: &Receiver<Job>) -> Result<Vec<Recorded>, MediaError> {
     let mut open_jobs = true;
     loop {
         if open_jobs {
-            match jobs.recv_timeout(Duration::from_millis(20)) {
+            let wait = if active.is_empty() { 50 } else { 5 };
+            match jobs.recv_timeout(Duration::from_millis(wait)) {
                 Ok(job) => match open(job) {
                     Ok(a) => active.push(a),
                     Err(e) => {
@@ -209,7 +210,7 @@ fn writer_loop(jobs: &Receiver<Job>) -> Result<Vec<Recorded>, MediaError> {
             break;
         } else {
             // only finishing recordings remain: wait for them without spinning
-            let _ = jobs.recv_timeout(Duration::from_millis(10));
+            let _ = jobs.recv_timeout(Duration::from_millis(5));
         }
         let mut i = 0;
         while i < active.len() {

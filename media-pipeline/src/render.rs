@@ -315,6 +315,13 @@ pub fn render(
             apply_step(&mut ctl, &steps[next])?;
             next += 1;
         }
+        // not real time: let the recorder thread keep up instead of dropping
+        while core
+            .min_tap_room()
+            .is_some_and(|room| room < 2 * cfg.block_frames * 2)
+        {
+            std::thread::yield_now();
+        }
         core.process_block();
         let m = core.mixer();
         let outs = [m.program(), m.cue()];
@@ -325,8 +332,6 @@ pub fn render(
             }
         }
         feed.drain(|e| events.push(e));
-        // keep the recorder's rings from overflowing: it runs on its own
-        // thread; if it is behind, wait for it (rendering is not real time)
         ctl.collect_garbage();
     }
     for (w, path) in writers.into_iter().zip(&files) {
