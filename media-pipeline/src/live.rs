@@ -1,0 +1,739 @@
+//! The live engine: the [`Core`] driven by a cpal output device.
+//!
+//! A supervisor thread owns the cpal streams. The output callback pulls
+//! whole blocks from the core (a small FIFO absorbs the difference between
+//! the device's buffer size and the engine's block). Inputs from sound-card
+//! devices reach their line through SPSC rings. When the output device is
+//! lost the supervisor gets the core back (it is handed over when the dead
+//! stream is dropped), keeps the show running on an internal clock — taps,
+//! recordings and meters keep going — reports `audio/output` in the journal,
+//! and retries the device every two seconds.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use airbridge_show::event::LineNo;
+use airbridge_show::line::LineState;
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+
+use crate::MediaError;
+use crate::core::{Controller, Core, Input, MediaEvent, TapId, build};
+use crate::meters::Meters;
+use crate::mixer::{HoldFeed, MixerConfig};
+use crate::source::{Clip, RingSource, Source, Tone};
+
+/// How the live engine starts.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub lines: usize,
+    pub sample_rate: u32,
+    pub block_frames: usize,
+    /// Output device for program (and cue on the right channel when
+    /// `cue_on_right`); a name or part of one; `None` = the default device.
+    pub output_device: Option<String>,
+    /// Put cue on the second output channel (producer's headphones).
+    pub cue_on_right: bool,
+    /// Run on the internal clock without any sound card.
+    pub no_device: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lines: 8,
+            sample_rate: 48_000,
+            block_frames: 480,
+            output_device: None,
+            cue_on_right: false,
+            no_device: false,
+        }
+    }
+}
+
+/// Statistics of the output driver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// Output callbacks run.
+    pub callbacks: u64,
+    /// Xruns reported by the device.
+    pub xruns: u64,
+    /// Callbacks that came more than two buffer periods after the previous one.
+    pub late_callbacks: u64,
+    /// Blocks processed on the internal clock (no device).
+    pub clock_blocks: u64,
+    /// True while a device drives the engine.
+    pub on_device: bool,
+}
+
+enum Supervise {
+    AddInput {
+        device: Option<String>,
+        channel: u16,
+        reply: Sender<Result<(String, RingSource), MediaError>>,
+    },
+    Stats(Sender<DriverStats>),
+    Stop,
+}
+
+/// Handle on the running engine. Cheap to share behind an `Arc`; every
+/// method is callable from any non-real-time thread.
+#[derive(Debug)]
+pub struct Engine {
+    ctl: Mutex<Controller>,
+    meters: Arc<Meters>,
+    sup_tx: Sender<Supervise>,
+    supervisor: Mutex<Option<JoinHandle<()>>>,
+    events: Mutex<Option<JoinHandle<()>>>,
+    cfg: MixerConfig,
+}
+
+impl Engine {
+    /// Starts the engine. With a journal, line changes and health go there
+    /// (seat `media`); without one they are logged.
+    pub fn start(
+        opts: EngineOptions,
+        journal: Option<airbridge_show::Journal>,
+    ) -> Result<Self, MediaError> {
+        let cfg = MixerConfig {
+            sample_rate: opts.sample_rate,
+            block_frames: opts.block_frames,
+            lines: opts.lines,
+            limiter_ceiling: MixerConfig::new(1).limiter_ceiling,
+        };
+        let parts = build(cfg)?;
+        let meters = Arc::clone(parts.controller.meters());
+        let notices = parts.controller.notice_sender();
+        let events = match journal {
+            Some(j) => crate::core::spawn_journal_bridge(parts.events, j),
+            None => spawn_log_bridge(parts.events),
+        }
+        .map_err(|e| MediaError::Device(format!("cannot start event thread: {e}")))?;
+        let (sup_tx, sup_rx) = bounded(16);
+        let (ready_tx, ready_rx) = bounded(1);
+        let sup_meters = Arc::clone(&meters);
+        let core = parts.core;
+        let supervisor = std::thread::Builder::new()
+            .name("media-supervisor".into())
+            .spawn(move || {
+                supervise(core, &opts, &sup_rx, &notices, &sup_meters, &ready_tx);
+            })
+            .map_err(|e| MediaError::Device(format!("cannot start supervisor thread: {e}")))?;
+        // first start: a device that cannot open is an error unless no_device
+        let first = ready_rx
+            .recv()
+            .unwrap_or(Err(MediaError::Device("supervisor stopped".into())));
+        let engine = Self {
+            ctl: Mutex::new(parts.controller),
+            meters,
+            sup_tx,
+            supervisor: Mutex::new(Some(supervisor)),
+            events: Mutex::new(Some(events)),
+            cfg,
+        };
+        first?;
+        Ok(engine)
+    }
+
+    fn ctl(&self) -> std::sync::MutexGuard<'_, Controller> {
+        self.ctl.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The engine's fixed shape.
+    pub fn config(&self) -> MixerConfig {
+        self.cfg
+    }
+
+    /// Lock-free meters (call `snapshot()` or read fields every UI frame).
+    pub fn meters(&self) -> &Arc<Meters> {
+        &self.meters
+    }
+
+    pub fn state(&self, line: LineNo) -> Result<LineState, MediaError> {
+        self.ctl().state(line)
+    }
+
+    /// Changes a line's state (refused with a reason if not allowed).
+    pub fn set_state(&self, line: LineNo, to: LineState) -> Result<LineState, MediaError> {
+        self.ctl().set_state(line, to)
+    }
+
+    pub fn set_gain(&self, line: LineNo, gain: f32) -> Result<(), MediaError> {
+        self.ctl().set_gain(line, gain)
+    }
+    pub fn set_fader(&self, line: LineNo, fader: f32) -> Result<(), MediaError> {
+        self.ctl().set_fader(line, fader)
+    }
+    pub fn set_mute(&self, line: LineNo, mute: bool) -> Result<(), MediaError> {
+        self.ctl().set_mute(line, mute)
+    }
+    pub fn set_hold_feed(&self, line: LineNo, feed: HoldFeed) -> Result<(), MediaError> {
+        self.ctl().set_hold_feed(line, feed)
+    }
+
+    /// Any source for any input.
+    pub fn set_source(&self, input: Input, source: Box<dyn Source>) -> Result<(), MediaError> {
+        self.ctl().set_source(input, source)
+    }
+
+    /// Plays a WAV file as a caller line (once, then the line's source
+    /// reports ended — a `Health` event — or looped).
+    pub fn play_wav(&self, line: LineNo, path: &Path, looping: bool) -> Result<(), MediaError> {
+        let clip = Clip::from_wav(path, self.cfg.sample_rate, looping)?;
+        self.ctl().set_line_source(line, Box::new(clip))
+    }
+
+    /// A test tone on a line.
+    pub fn play_tone(&self, line: LineNo, freq_hz: f32, amplitude: f32) -> Result<(), MediaError> {
+        let tone = Tone::new(self.cfg.sample_rate, freq_hz, amplitude);
+        self.ctl().set_line_source(line, Box::new(tone))
+    }
+
+    /// Hold audio from a file, looped.
+    pub fn set_hold_audio(&self, path: &Path) -> Result<(), MediaError> {
+        let clip = Clip::from_wav(path, self.cfg.sample_rate, true)?;
+        self.ctl().set_source(Input::Hold, Box::new(clip))
+    }
+
+    /// The 16 kHz mono speech feed of a line for the speech worker.
+    pub fn stt_tap(&self, line: LineNo) -> Result<rtrb::Consumer<f32>, MediaError> {
+        self.ctl().stt_tap(line).map(|(_, rx)| rx)
+    }
+
+    /// Any tap (see [`crate::core::TapPoint`]).
+    pub fn add_tap(
+        &self,
+        point: crate::core::TapPoint,
+        seconds: f32,
+    ) -> Result<(TapId, rtrb::Consumer<f32>), MediaError> {
+        self.ctl().add_tap(point, seconds)
+    }
+
+    pub fn remove_tap(&self, id: TapId) -> Result<(), MediaError> {
+        self.ctl().remove_tap(id)
+    }
+
+    /// Runs `f` with the controller (e.g. for [`crate::record::Recorder`]).
+    pub fn with_controller<R>(&self, f: impl FnOnce(&mut Controller) -> R) -> R {
+        f(&mut self.ctl())
+    }
+
+    /// Feeds a line from a sound-card input (`device`: name or part of one,
+    /// `None` = default input; `channel` 0-based). Returns the device name.
+    pub fn add_input_line(
+        &self,
+        line: LineNo,
+        device: Option<&str>,
+        channel: u16,
+    ) -> Result<String, MediaError> {
+        self.ctl().state(line)?; // checks the line number
+        let (reply, rx) = bounded(1);
+        self.sup_tx
+            .send(Supervise::AddInput {
+                device: device.map(str::to_owned),
+                channel,
+                reply,
+            })
+            .map_err(|_| MediaError::Device("engine stopped".into()))?;
+        let (name, src) = rx
+            .recv()
+            .unwrap_or(Err(MediaError::Device("engine stopped".into())))?;
+        self.ctl().set_line_source(line, Box::new(src))?;
+        Ok(name)
+    }
+
+    /// Driver statistics (callbacks, xruns, late callbacks).
+    pub fn driver_stats(&self) -> DriverStats {
+        let (tx, rx) = bounded(1);
+        if self.sup_tx.send(Supervise::Stats(tx)).is_err() {
+            return DriverStats::default();
+        }
+        rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default()
+    }
+
+    /// Stops the streams; taps are released, so recordings finish.
+    pub fn stop(&self) {
+        let _ = self.sup_tx.send(Supervise::Stop);
+        if let Some(h) = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+        // the controller (last notice sender besides the supervisor's) goes with self;
+        // the event thread ends once its feed is closed
+        let h = self
+            .events
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(h) = h {
+            drop(std::mem::replace(
+                self.ctl.get_mut().unwrap_or_else(PoisonError::into_inner),
+                placeholder_controller(),
+            ));
+            let _ = h.join();
+        }
+    }
+}
+
+fn placeholder_controller() -> Controller {
+    // a detached controller so the real one (and its notice sender) can be dropped
+    match build(MixerConfig::new(1)) {
+        Ok(p) => p.controller,
+        Err(_) => unreachable_controller(),
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_controller() -> Controller {
+    panic!("MixerConfig::new(1) is always valid")
+}
+
+fn spawn_log_bridge(mut feed: crate::core::EventFeed) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("media-events".into())
+        .spawn(move || {
+            loop {
+                feed.wait(Duration::from_millis(50), |e| match e.to_show_event() {
+                    Some(airbridge_show::ShowEvent::Health {
+                        component,
+                        ok,
+                        detail,
+                    }) => tracing::info!(%component, ok, %detail, "audio health"),
+                    Some(ev) => tracing::debug!(?ev, "media event"),
+                    None => {}
+                });
+                if feed.is_closed() {
+                    break;
+                }
+            }
+        })
+}
+
+/// Hands the core back to the supervisor when an output stream (and this
+/// holder inside its callback) is dropped.
+struct CoreHolder {
+    core: Option<Core>,
+    back: Sender<Core>,
+}
+
+impl Drop for CoreHolder {
+    fn drop(&mut self) {
+        if let Some(c) = self.core.take() {
+            let _ = self.back.try_send(c);
+        }
+    }
+}
+
+/// Counters shared between the output callback and the supervisor.
+#[derive(Debug, Default)]
+struct CallbackCounters {
+    callbacks: std::sync::atomic::AtomicU64,
+    late: std::sync::atomic::AtomicU64,
+    xruns: std::sync::atomic::AtomicU64,
+}
+
+fn find_device(
+    host: &cpal::Host,
+    name: Option<&str>,
+    output: bool,
+) -> Result<cpal::Device, MediaError> {
+    let Some(name) = name else {
+        let d = if output {
+            host.default_output_device()
+        } else {
+            host.default_input_device()
+        };
+        return d.ok_or_else(|| {
+            MediaError::Device(format!(
+                "no default {} device",
+                if output { "output" } else { "input" }
+            ))
+        });
+    };
+    let devices = if output {
+        host.output_devices().map(|d| d.collect::<Vec<_>>())
+    } else {
+        host.input_devices().map(|d| d.collect::<Vec<_>>())
+    }
+    .map_err(|e| MediaError::Device(e.to_string()))?;
+    devices
+        .into_iter()
+        .find(|d| d.to_string().contains(name))
+        .ok_or_else(|| MediaError::Device(format!("no audio device named like {name:?}")))
+}
+
+/// Lists the devices of the default host: (is_input, name, default config).
+pub fn list_devices() -> Result<Vec<(bool, String, String)>, MediaError> {
+    let host = cpal::default_host();
+    let mut out = Vec::new();
+    for (is_input, devs) in [
+        (true, host.input_devices().map(|d| d.collect::<Vec<_>>())),
+        (false, host.output_devices().map(|d| d.collect::<Vec<_>>())),
+    ] {
+        for d in devs.map_err(|e| MediaError::Device(e.to_string()))? {
+            let cfg = if is_input {
+                d.default_input_config()
+            } else {
+                d.default_output_config()
+            };
+            let cfg = match cfg {
+                Ok(c) => format!(
+                    "{} ch, {} Hz, {:?}",
+                    c.channels(),
+                    c.sample_rate(),
+                    c.sample_format()
+                ),
+                Err(e) => format!("unusable: {e}"),
+            };
+            out.push((is_input, d.to_string(), cfg));
+        }
+    }
+    Ok(out)
+}
+
+struct OutputStream {
+    _stream: cpal::Stream,
+    name: String,
+}
+
+// The core travels back to the caller on failure; it is moved once per
+// device (re)open, so its size does not matter.
+#[allow(clippy::result_large_err)]
+fn open_output(
+    core: Core,
+    opts: &EngineOptions,
+    back: (&Sender<Core>, &Receiver<Core>),
+    err_tx: &Sender<cpal::Error>,
+    counters: &Arc<CallbackCounters>,
+) -> Result<OutputStream, (Core, MediaError)> {
+    let host = cpal::default_host();
+    let device = match find_device(&host, opts.output_device.as_deref(), true) {
+        Ok(d) => d,
+        Err(e) => return Err((core, e)),
+    };
+    let name = device.to_string();
+    let channels = match device.default_output_config() {
+        Ok(c) => c.channels().max(1),
+        Err(e) => return Err((core, MediaError::Device(format!("{name}: {e}")))),
+    };
+    let config = cpal::StreamConfig {
+        channels,
+        sample_rate: opts.sample_rate,
+        buffer_size: cpal::BufferSize::Default,
+    };
+    let block = opts.block_frames;
+    let ch = usize::from(channels);
+    let cue_right = opts.cue_on_right && ch >= 2;
+    let mut holder = CoreHolder {
+        core: Some(core),
+        back: back.0.clone(),
+    };
+    // rendered frames not yet played: program and cue
+    let mut fifo_prog = vec![0.0f32; block];
+    let mut fifo_cue = vec![0.0f32; block];
+    let mut fifo_pos = block;
+    let counters_cb = Arc::clone(counters);
+    let mut last: Option<Instant> = None;
+    let rate = f64::from(opts.sample_rate);
+    let data_cb = move |out: &mut [f32], _: &cpal::OutputCallbackInfo| {
+        let now = Instant::now();
+        counters_cb.callbacks.fetch_add(1, Ordering::Relaxed);
+        let frames = out.len() / ch;
+        // a callback later than two of its own periods (plus slack) is late
+        let budget = Duration::from_secs_f64(2.0 * frames as f64 / rate) + Duration::from_millis(5);
+        if let Some(prev) = last
+            && now.duration_since(prev) > budget
+        {
+            counters_cb.late.fetch_add(1, Ordering::Relaxed);
+        }
+        last = Some(now);
+        let Some(core) = holder.core.as_mut() else {
+            out.fill(0.0);
+            return;
+        };
+        for frame in out.chunks_exact_mut(ch) {
+            if fifo_pos >= block {
+                core.process_block();
+                fifo_prog.copy_from_slice(core.mixer().program());
+                fifo_cue.copy_from_slice(core.mixer().cue());
+                fifo_pos = 0;
+            }
+            let p = fifo_prog[fifo_pos];
+            let c = fifo_cue[fifo_pos];
+            fifo_pos += 1;
+            for (k, s) in frame.iter_mut().enumerate() {
+                *s = if cue_right && k == 1 { c } else { p };
+            }
+        }
+    };
+    let err_tx = err_tx.clone();
+    let err_cb = move |e: cpal::Error| {
+        let _ = err_tx.try_send(e);
+    };
+    let take_back = |e: String| -> (Core, MediaError) {
+        // the callback (and the core inside it) was dropped: it is in the channel
+        match back.1.recv_timeout(Duration::from_secs(2)) {
+            Ok(core) => (core, MediaError::Device(e)),
+            Err(_) => (
+                // cannot happen: the holder always hands the core back on drop
+                lost_core(),
+                MediaError::Device(format!("{e}; engine core lost")),
+            ),
+        }
+    };
+    let stream = match device.build_output_stream::<f32, _, _>(config, data_cb, err_cb, None) {
+        Ok(s) => s,
+        Err(e) => return Err(take_back(format!("{name}: {e}"))),
+    };
+    if let Err(e) = stream.play() {
+        drop(stream);
+        return Err(take_back(format!("{name}: {e}")));
+    }
+    Ok(OutputStream {
+        _stream: stream,
+        name,
+    })
+}
+
+#[allow(clippy::panic)]
+fn lost_core() -> Core {
+    panic!("the output callback did not hand the engine core back")
+}
+
+fn open_input(
+    device: Option<&str>,
+    channel: u16,
+    sample_rate: u32,
+    err_tx: &Sender<cpal::Error>,
+) -> Result<(cpal::Stream, String, RingSource), MediaError> {
+    let host = cpal::default_host();
+    let device = find_device(&host, device, false)?;
+    let name = device.to_string();
+    let def = device
+        .default_input_config()
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
+    let channels = def.channels().max(1);
+    if channel >= channels {
+        return Err(MediaError::Device(format!(
+            "{name}: unsupported channel {} (the device has {channels})",
+            channel + 1
+        )));
+    }
+    let supported = device
+        .supported_input_configs()
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?
+        .any(|c| c.min_sample_rate() <= sample_rate && sample_rate <= c.max_sample_rate());
+    if !supported {
+        return Err(MediaError::Device(format!(
+            "{name}: unsupported sample rate {sample_rate} Hz for this input"
+        )));
+    }
+    let config = cpal::StreamConfig {
+        channels,
+        sample_rate,
+        buffer_size: cpal::BufferSize::Default,
+    };
+    let (mut tx, rx) = rtrb::RingBuffer::new(sample_rate as usize);
+    let ch = usize::from(channels);
+    let pick = usize::from(channel);
+    let data_cb = move |data: &[f32], _: &cpal::InputCallbackInfo| {
+        for frame in data.chunks_exact(ch) {
+            if tx.push(frame[pick]).is_err() {
+                break; // the engine is behind: drop the rest of this buffer
+            }
+        }
+    };
+    let err_tx = err_tx.clone();
+    let err_cb = move |e: cpal::Error| {
+        let _ = err_tx.try_send(e);
+    };
+    let stream = device
+        .build_input_stream::<f32, _, _>(config, data_cb, err_cb, None)
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
+    stream
+        .play()
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
+    Ok((stream, name, RingSource::new(rx)))
+}
+
+fn health(notices: &Sender<MediaEvent>, component: &str, ok: bool, detail: String) {
+    let _ = notices.send(MediaEvent::Health {
+        component: component.to_owned(),
+        ok,
+        detail,
+    });
+}
+
+fn supervise(
+    core: Core,
+    opts: &EngineOptions,
+    rx: &Receiver<Supervise>,
+    notices: &Sender<MediaEvent>,
+    meters: &Arc<Meters>,
+    ready: &Sender<Result<(), MediaError>>,
+) {
+    let (back_tx, back_rx) = bounded::<Core>(1);
+    let (err_tx, err_rx) = bounded::<cpal::Error>(64);
+    let counters = Arc::new(CallbackCounters::default());
+    let mut inputs: Vec<cpal::Stream> = Vec::new();
+    let mut output: Option<OutputStream> = None;
+    let mut clock: Option<Core> = None;
+    let mut clock_blocks = 0u64;
+    let retry_every = Duration::from_secs(2);
+    let mut next_retry = Instant::now() + retry_every;
+    if opts.no_device {
+        clock = Some(core);
+        let _ = ready.send(Ok(()));
+    } else {
+        match open_output(core, opts, (&back_tx, &back_rx), &err_tx, &counters) {
+            Ok(o) => {
+                health(
+                    notices,
+                    "audio/output",
+                    true,
+                    format!("playing on {}", o.name),
+                );
+                output = Some(o);
+                let _ = ready.send(Ok(()));
+            }
+            Err((_core, e)) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        }
+    }
+    let period = Duration::from_secs_f64(opts.block_frames as f64 / f64::from(opts.sample_rate));
+    let mut next_tick = Instant::now() + period;
+    let mut watchdog = (counters.callbacks.load(Ordering::Relaxed), Instant::now());
+    loop {
+        let timeout = if clock.is_some() {
+            next_tick.saturating_duration_since(Instant::now())
+        } else {
+            Duration::from_millis(100)
+        };
+        match rx.recv_timeout(timeout) {
+            Ok(Supervise::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Supervise::Stats(tx)) => {
+                let _ = tx.send(DriverStats {
+                    callbacks: counters.callbacks.load(Ordering::Relaxed),
+                    xruns: counters.xruns.load(Ordering::Relaxed),
+                    late_callbacks: counters.late.load(Ordering::Relaxed),
+                    clock_blocks,
+                    on_device: output.is_some(),
+                });
+            }
+            Ok(Supervise::AddInput {
+                device,
+                channel,
+                reply,
+            }) => {
+                let r = open_input(device.as_deref(), channel, opts.sample_rate, &err_tx).map(
+                    |(stream, name, src)| {
+                        inputs.push(stream);
+                        (name, src)
+                    },
+                );
+                // the engine handle puts the source on the line
+                let _ = reply.send(r);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let mut lost: Option<String> = None;
+        while let Ok(e) = err_rx.try_recv() {
+            match e.kind() {
+                cpal::ErrorKind::Xrun => {
+                    counters.xruns.fetch_add(1, Ordering::Relaxed);
+                    meters.xruns.fetch_add(1, Ordering::Relaxed);
+                }
+                cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {
+                    tracing::info!(error = %e, "audio device note");
+                }
+                _ => lost = Some(e.to_string()),
+            }
+        }
+        // a device that stops calling back is lost too
+        if output.is_some() {
+            let n = counters.callbacks.load(Ordering::Relaxed);
+            if n != watchdog.0 {
+                watchdog = (n, Instant::now());
+            } else if watchdog.1.elapsed() > Duration::from_secs(1) && lost.is_none() {
+                lost = Some("no callbacks for 1 s".into());
+            }
+        }
+        if let Some(why) = lost
+            && let Some(o) = output.take()
+        {
+            let name = o.name.clone();
+            drop(o);
+            match back_rx.recv_timeout(Duration::from_secs(2)) {
+                Ok(core) => {
+                    clock = Some(core);
+                    next_tick = Instant::now() + period;
+                    next_retry = Instant::now() + retry_every;
+                    health(
+                        notices,
+                        "audio/output",
+                        false,
+                        format!("{name} lost ({why}); the show continues on the internal clock"),
+                    );
+                }
+                Err(_) => {
+                    health(
+                        notices,
+                        "audio/output",
+                        false,
+                        format!("{name} lost ({why}); engine stopped"),
+                    );
+                    break;
+                }
+            }
+        }
+        if let Some(core) = clock.as_mut() {
+            let now = Instant::now();
+            if now.duration_since(next_tick) > Duration::from_secs(1) {
+                next_tick = now; // far behind (machine suspended): do not burst
+            }
+            while next_tick <= now {
+                core.process_block();
+                clock_blocks += 1;
+                next_tick += period;
+            }
+            if !opts.no_device && now >= next_retry {
+                next_retry = now + retry_every;
+                if let Some(core) = clock.take() {
+                    match open_output(core, opts, (&back_tx, &back_rx), &err_tx, &counters) {
+                        Ok(o) => {
+                            health(
+                                notices,
+                                "audio/output",
+                                true,
+                                format!("playing on {} again", o.name),
+                            );
+                            watchdog = (counters.callbacks.load(Ordering::Relaxed), Instant::now());
+                            output = Some(o);
+                        }
+                        Err((core, _)) => clock = Some(core),
+                    }
+                }
+            }
+        }
+    }
+    drop(output);
+    drop(inputs);
+    drop(clock);
+    // a core handed back by a dropped stream is dropped here too
+    drop(back_rx.try_recv());
+}

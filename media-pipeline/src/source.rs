@@ -1,0 +1,271 @@
+//! Line sources: what feeds a caller line (or the host, talkback and hold
+//! inputs) one block at a time on the audio thread.
+//!
+//! A source is prepared off the audio thread (files are decoded and
+//! resampled when loaded) and moved into the engine; [`Source::fill`] never
+//! allocates, locks or does I/O.
+
+use std::f32::consts::TAU;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::MediaError;
+
+/// What a source reported for one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The block is full of audio.
+    Ok,
+    /// Only this many samples were available; the rest is silence.
+    Underrun(usize),
+    /// The source has nothing more (file played out, stream closed).
+    Ended,
+}
+
+/// Something that produces mono samples at the engine rate.
+pub trait Source: Send + std::fmt::Debug {
+    /// Writes exactly `out.len()` samples (silence where it has none).
+    fn fill(&mut self, out: &mut [f32]) -> Fill;
+}
+
+/// Silence forever.
+#[derive(Debug, Default)]
+pub struct Silence;
+
+impl Source for Silence {
+    fn fill(&mut self, out: &mut [f32]) -> Fill {
+        out.fill(0.0);
+        Fill::Ok
+    }
+}
+
+/// A sine tone.
+#[derive(Debug, Clone)]
+pub struct Tone {
+    phase: f32,
+    step: f32,
+    amplitude: f32,
+}
+
+impl Tone {
+    pub fn new(sample_rate: u32, freq_hz: f32, amplitude: f32) -> Self {
+        Self {
+            phase: 0.0,
+            step: freq_hz / sample_rate as f32,
+            amplitude,
+        }
+    }
+}
+
+impl Source for Tone {
+    fn fill(&mut self, out: &mut [f32]) -> Fill {
+        for x in out {
+            *x = self.amplitude * (TAU * self.phase).sin();
+            self.phase += self.step;
+            if self.phase >= 1.0 {
+                self.phase -= 1.0;
+            }
+        }
+        Fill::Ok
+    }
+}
+
+/// Decoded audio held in memory, played once (then [`Fill::Ended`]) or looped.
+#[derive(Debug, Clone)]
+pub struct Clip {
+    samples: Arc<[f32]>,
+    pos: usize,
+    looping: bool,
+}
+
+impl Clip {
+    pub fn new(samples: Arc<[f32]>, looping: bool) -> Self {
+        Self {
+            samples,
+            pos: 0,
+            looping,
+        }
+    }
+
+    /// Loads a WAV file (8/16/24/32-bit PCM or float, any channel count,
+    /// mixed to mono) and resamples it to `sample_rate`.
+    pub fn from_wav(path: &Path, sample_rate: u32, looping: bool) -> Result<Self, MediaError> {
+        let samples = load_wav_mono(path, sample_rate)?;
+        Ok(Self::new(samples.into(), looping))
+    }
+
+    /// Duration in samples.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+}
+
+impl Source for Clip {
+    fn fill(&mut self, out: &mut [f32]) -> Fill {
+        let n = self.samples.len();
+        if n == 0 {
+            out.fill(0.0);
+            return Fill::Ended;
+        }
+        let mut written = 0;
+        while written < out.len() {
+            if self.pos >= n {
+                if self.looping {
+                    self.pos = 0;
+                } else {
+                    out[written..].fill(0.0);
+                    return if written == 0 {
+                        Fill::Ended
+                    } else {
+                        Fill::Underrun(written)
+                    };
+                }
+            }
+            let take = (n - self.pos).min(out.len() - written);
+            out[written..written + take].copy_from_slice(&self.samples[self.pos..self.pos + take]);
+            self.pos += take;
+            written += take;
+        }
+        Fill::Ok
+    }
+}
+
+/// Samples arriving from another thread (a sound-card input, a GStreamer
+/// appsink) through an SPSC ring. Missing samples are padded with silence.
+#[derive(Debug)]
+pub struct RingSource {
+    rx: rtrb::Consumer<f32>,
+}
+
+impl RingSource {
+    pub fn new(rx: rtrb::Consumer<f32>) -> Self {
+        Self { rx }
+    }
+}
+
+impl Source for RingSource {
+    fn fill(&mut self, out: &mut [f32]) -> Fill {
+        let avail = self.rx.slots().min(out.len());
+        if let Ok(chunk) = self.rx.read_chunk(avail) {
+            let (a, b) = chunk.as_slices();
+            out[..a.len()].copy_from_slice(a);
+            out[a.len()..a.len() + b.len()].copy_from_slice(b);
+            chunk.commit_all();
+        }
+        out[avail..].fill(0.0);
+        if avail == out.len() {
+            Fill::Ok
+        } else if self.rx.is_abandoned() && avail == 0 {
+            Fill::Ended
+        } else {
+            Fill::Underrun(avail)
+        }
+    }
+}
+
+/// Reads a WAV file into mono `f32` at `sample_rate` (linear interpolation
+/// when the file's rate differs). Errors name the file and the reason.
+pub fn load_wav_mono(path: &Path, sample_rate: u32) -> Result<Vec<f32>, MediaError> {
+    let bad = |reason: String| MediaError::BadAudio {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let reader = hound::WavReader::open(path).map_err(|e| bad(format!("not a WAV file: {e}")))?;
+    let spec = reader.spec();
+    if spec.channels == 0 || spec.channels > 8 {
+        return Err(bad(format!(
+            "unsupported channel count {} (1 to 8)",
+            spec.channels
+        )));
+    }
+    if !(8_000..=192_000).contains(&spec.sample_rate) {
+        return Err(bad(format!(
+            "unsupported sample rate {} Hz (8000 to 192000)",
+            spec.sample_rate
+        )));
+    }
+    let interleaved: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader
+            .into_samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(e.to_string()))?,
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
+            reader
+                .into_samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(e.to_string()))?
+        }
+    };
+    let ch = usize::from(spec.channels);
+    let mono: Vec<f32> = interleaved
+        .chunks_exact(ch)
+        .map(|f| f.iter().sum::<f32>() / ch as f32)
+        .collect();
+    Ok(resample_linear(&mono, spec.sample_rate, sample_rate))
+}
+
+/// Linear-interpolation resampler for files (off the audio thread).
+pub fn resample_linear(input: &[f32], from: u32, to: u32) -> Vec<f32> {
+    if from == to || input.is_empty() {
+        return input.to_vec();
+    }
+    let out_len = (input.len() as u64 * u64::from(to) / u64::from(from)) as usize;
+    let ratio = f64::from(from) / f64::from(to);
+    (0..out_len)
+        .map(|i| {
+            let t = i as f64 * ratio;
+            let k = t as usize;
+            let frac = (t - k as f64) as f32;
+            let a = input[k.min(input.len() - 1)];
+            let b = input[(k + 1).min(input.len() - 1)];
+            a + (b - a) * frac
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_plays_once_then_ends() {
+        let mut c = Clip::new(vec![1.0; 700].into(), false);
+        let mut buf = [0.0; 480];
+        assert_eq!(c.fill(&mut buf), Fill::Ok);
+        assert_eq!(c.fill(&mut buf), Fill::Underrun(220));
+        assert_eq!(buf[219], 1.0);
+        assert_eq!(buf[220], 0.0);
+        assert_eq!(c.fill(&mut buf), Fill::Ended);
+    }
+
+    #[test]
+    fn looping_clip_wraps() {
+        let mut c = Clip::new(vec![0.5; 100].into(), true);
+        let mut buf = [0.0; 480];
+        for _ in 0..3 {
+            assert_eq!(c.fill(&mut buf), Fill::Ok);
+            assert!(buf.iter().all(|&x| x == 0.5));
+        }
+    }
+
+    #[test]
+    fn ring_source_pads_and_reports_end() {
+        let (mut tx, rx) = rtrb::RingBuffer::new(1024);
+        let mut s = RingSource::new(rx);
+        for _ in 0..100 {
+            tx.push(0.25).unwrap();
+        }
+        let mut buf = [1.0; 480];
+        assert_eq!(s.fill(&mut buf), Fill::Underrun(100));
+        assert_eq!(buf[99], 0.25);
+        assert_eq!(buf[100], 0.0);
+        drop(tx);
+        assert_eq!(s.fill(&mut buf), Fill::Ended);
+    }
+}
