@@ -325,9 +325,14 @@ impl ConsoleApp {
             self.toast(format!("线路 {line}：{reason}"));
             return;
         }
-        match from.check(to) {
-            Ok(()) => self.send(ShowEvent::LineStateChanged { line, from, to }),
-            Err(e) => self.toast(format!("线路 {line}：{}", transition_zh(&e))),
+        if let Err(e) = from.check(to) {
+            self.toast(format!("线路 {line}：{}", transition_zh(&e)));
+            return;
+        }
+        match self.live.as_ref().and_then(|l| l.set_line_state(line, to)) {
+            Some(Ok(())) => {} // the engine journals the change
+            Some(Err(e)) => self.toast(format!("线路 {line}：{e}")),
+            None => self.send(ShowEvent::LineStateChanged { line, from, to }),
         }
     }
 
@@ -428,6 +433,9 @@ impl ConsoleApp {
         self.pump();
         if let Some(live) = &mut self.live {
             live.poll();
+            for cmd in live.take_commands() {
+                self.command(cmd);
+            }
         }
         self.keys(&ctx);
         if self.role == Some(Role::BackOffice) {

@@ -252,6 +252,28 @@ fn run_console(
             None
         }
     };
+    // The demo show runs its callers, audio engine, speech and audience feed.
+    let live = if window.demo {
+        let parts = crate::demo::start(&journal, &config, &data_dir);
+        let engine = parts.engine.clone();
+        let mut live = crate::live::Live::new(
+            parts.meters,
+            config.show.lines,
+            vec![Box::new(parts.show) as Box<dyn std::any::Any>],
+        )
+        .with_commands(parts.commands);
+        if let Some(engine) = engine {
+            live = live.with_line_control(Box::new(move |line, to| {
+                engine
+                    .set_state(line, to)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }));
+        }
+        Some(live)
+    } else {
+        None
+    };
     let outcome = Arc::new(Mutex::new(None));
     let screenshot = match (window.screenshot_after, window.screenshot_path) {
         (Some(secs), Some(path)) => Some(ScreenshotPlan {
@@ -272,7 +294,7 @@ fn run_console(
         model_status,
         screenshot,
         clock: crate::app::Clock::System,
-        live: None,
+        live,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -14,6 +14,7 @@
 //! - [`views`]: the host, screener/producer and back-office views, F1 help.
 //! - [`backend`]: threads between the UI and the journal, the ticket desk and
 //!   the knowledge base.
+//! - [`demo`]: the self-running demo show (`--demo`).
 //! - [`live`]: audio meters and the running parts of a (demo) show.
 //! - [`fonts`]: finding a font with Chinese glyphs.
 //! - [`kb_cmd`]: `airbridge kb …`, the knowledge base from the command line.
@@ -23,6 +24,7 @@
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod demo;
 pub mod fonts;
 pub mod kb_cmd;
 pub mod live;

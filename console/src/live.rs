@@ -2,7 +2,13 @@
 //! parts of a running (demo) show that must stay alive while the window is
 //! open. The views read meters every frame; nothing here ever blocks.
 
-use airbridge_show::LineNo;
+use airbridge_show::{LineNo, LineState};
+use crossbeam_channel::Receiver;
+
+use crate::backend::Command;
+
+/// Moves a line through the audio engine (which journals the change).
+pub type LineControl = Box<dyn Fn(LineNo, LineState) -> Result<(), String> + Send>;
 
 /// A meter reading in dBFS (peak and RMS), as the audio engine publishes it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -34,6 +40,8 @@ pub struct Live {
     program: Level,
     cue: Level,
     loudness: Loudness,
+    line_control: Option<LineControl>,
+    commands: Option<Receiver<Command>>,
     /// Dropped (and so stopped) when the window closes.
     _parts: Vec<Box<dyn std::any::Any>>,
 }
@@ -78,8 +86,35 @@ impl Live {
                 momentary: FLOOR_DB,
                 short_term: FLOOR_DB,
             },
+            line_control: None,
+            commands: None,
             _parts: parts,
         }
+    }
+
+    /// Line-state changes go to the audio engine instead of the journal.
+    pub fn with_line_control(mut self, control: LineControl) -> Self {
+        self.line_control = Some(control);
+        self
+    }
+
+    /// Commands from a running part (the demo director) for the backend.
+    pub fn with_commands(mut self, commands: Receiver<Command>) -> Self {
+        self.commands = Some(commands);
+        self
+    }
+
+    /// `Some(result)` when an engine controls the lines.
+    pub fn set_line_state(&self, line: LineNo, to: LineState) -> Option<Result<(), String>> {
+        self.line_control.as_ref().map(|f| f(line, to))
+    }
+
+    /// Commands waiting for the backend (at most a few per frame).
+    pub fn take_commands(&self) -> Vec<Command> {
+        self.commands
+            .as_ref()
+            .map(|rx| rx.try_iter().take(16).collect())
+            .unwrap_or_default()
     }
 
     /// Reads the meters once per frame.

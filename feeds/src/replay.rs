@@ -97,3 +97,7 @@ pub fn replay_trace_with(
     report.masked = stats.masked.load(Ordering::Relaxed);
     Ok(report)
 }
+
+/// The demo show's audience trace (synthetic), compiled in so the demo runs
+/// without the source tree.
+pub const DEMO_TRACE: &str = include_str!("../demo/trace.jsonl");

@@ -198,6 +198,13 @@ impl Projection for ShowBoard {
             }
             ShowEvent::LineStateChanged { line, from, to } => {
                 let view = self.lines.entry(*line).or_default();
+                // The audio engine confirming the ring of a call just noted.
+                if *from == LineState::Idle
+                    && *to == LineState::Ringing
+                    && view.state == LineState::Ringing
+                {
+                    return;
+                }
                 if view.state != *from || from.check(*to).is_err() {
                     self.inconsistencies += 1;
                 }
