@@ -106,6 +106,8 @@ pub struct NoteDraft {
     pub line: LineNo,
     pub call_seq: u64,
     pub note: CallerNote,
+    /// The board's note when the form was last loaded from it.
+    pub synced: Option<CallerNote>,
 }
 
 /// Back-office form fields.

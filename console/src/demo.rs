@@ -44,42 +44,42 @@ pub const CALLERS: [DemoCaller; 6] = [
         district: "岳阳楼区",
         topic: "退休提取公积金",
         says: "我今年刚退休，想把住房公积金取出来，需要带什么材料",
-        answered_on_air: true,
+        answered_on_air: false,
     },
     DemoCaller {
         name: "李秀英",
         district: "君山区",
         topic: "医保异地就医",
         says: "我妈要去外地住院，医保异地就医备案怎么办理",
-        answered_on_air: false,
+        answered_on_air: true,
     },
     DemoCaller {
         name: "张伟",
         district: "云溪区",
         topic: "新生儿落户",
         says: "孩子刚出生，新生儿落户需要准备哪些材料",
-        answered_on_air: true,
+        answered_on_air: false,
     },
     DemoCaller {
         name: "刘芳",
         district: "华容县",
         topic: "营业执照",
         says: "我想开个小店，个体工商户营业执照怎么办理",
-        answered_on_air: false,
+        answered_on_air: true,
     },
     DemoCaller {
         name: "陈明",
         district: "汨罗市",
         topic: "社保卡补办",
         says: "我的社保卡丢了，补办社保卡要去哪里办",
-        answered_on_air: true,
+        answered_on_air: false,
     },
     DemoCaller {
         name: "赵丽",
         district: "平江县",
         topic: "不动产登记",
         says: "买了二手房，不动产转移登记要多长时间",
-        answered_on_air: false,
+        answered_on_air: true,
     },
 ];
 
@@ -299,6 +299,8 @@ pub fn start(
         stop: Arc::clone(&stop),
         board: ShowBoard::default(),
         lines: config.show.lines.clamp(1, 4),
+        queue: std::collections::VecDeque::new(),
+        next: 0,
     };
     let handle = std::thread::Builder::new()
         .name("demo-director".into())
@@ -331,6 +333,10 @@ struct Director {
     stop: Arc<AtomicBool>,
     board: ShowBoard,
     lines: u8,
+    /// Screened callers waiting to go on air: (line, caller, clip).
+    queue: std::collections::VecDeque<(LineNo, usize, Option<PathBuf>)>,
+    /// Callers rung so far (the next caller is `next % CALLERS.len()`).
+    next: usize,
 }
 
 impl Director {
@@ -414,25 +420,11 @@ impl Director {
         if !self.wait(Duration::from_millis(800)) {
             return;
         }
-        let mut next = 0usize;
-        let mut round = 0usize;
-        let mut waiting: std::collections::VecDeque<(LineNo, usize, Option<PathBuf>)> =
-            std::collections::VecDeque::new();
         loop {
-            // Keep two callers screened and waiting, like a real screener.
-            while waiting.len() < 2 {
-                let index = next % CALLERS.len();
-                match self.ring_and_screen(index, round, !waiting.is_empty()) {
-                    Some(Some(w)) => waiting.push_back(w),
-                    Some(None) => break, // no free line, or the seat took over
-                    None => return,
-                }
-                next += 1;
-                if next.is_multiple_of(CALLERS.len()) {
-                    round += 1;
-                }
+            if !self.fill_queue(1) {
+                return;
             }
-            let Some((line, index, clip)) = waiting.pop_front() else {
+            let Some((line, index, clip)) = self.queue.pop_front() else {
                 if !self.wait(Duration::from_secs(3)) {
                     return;
                 }
@@ -442,6 +434,21 @@ impl Director {
                 return;
             }
         }
+    }
+
+    /// Screens callers until `n` wait in the queue; false when stopping.
+    fn fill_queue(&mut self, n: usize) -> bool {
+        while self.queue.len() < n {
+            let index = self.next % CALLERS.len();
+            let hold = !self.queue.is_empty() || self.air_busy();
+            match self.ring_and_screen(index, self.next / CALLERS.len(), hold) {
+                Some(Some(w)) => self.queue.push_back(w),
+                Some(None) => return true, // no free line, or the seat took over
+                None => return false,
+            }
+            self.next += 1;
+        }
+        true
     }
 
     /// Rings a free line, screens and notes the caller, and queues them
@@ -530,8 +537,13 @@ impl Director {
             _ => Duration::from_secs(4),
         };
         // The caller speaks; the speech worker transcribes from the tap and
-        // the knowledge base answers; the host reads for a while.
-        if !self.wait(talk + Duration::from_secs(6)) {
+        // the knowledge base answers; meanwhile the next caller is screened.
+        let aired = Instant::now();
+        if !self.fill_queue(1) {
+            return false;
+        }
+        let rest = (talk + Duration::from_secs(5)).saturating_sub(aired.elapsed());
+        if !self.wait(rest) {
             return false;
         }
         self.catch_up();

@@ -142,11 +142,16 @@ impl ConsoleApp {
         let line = self.selected_line;
         let view = self.board.lines.get(&line);
         let call_seq = view.map_or(0, |v| v.call_seq);
-        if self.note.line != line || self.note.call_seq != call_seq {
+        let on_board = view.and_then(|v| v.note.clone());
+        // Another call selected, or the note changed on the board (another
+        // seat saved it): the form shows the board's note.
+        if self.note.line != line || self.note.call_seq != call_seq || self.note.synced != on_board
+        {
             self.note = NoteDraft {
                 line,
                 call_seq,
-                note: view.and_then(|v| v.note.clone()).unwrap_or_default(),
+                note: on_board.clone().unwrap_or_default(),
+                synced: on_board,
             };
         }
     }
