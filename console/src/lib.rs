@@ -20,6 +20,7 @@
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod feeds_cmd;
 pub mod fonts;
 pub mod kb_cmd;
 pub mod paths;
