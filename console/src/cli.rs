@@ -79,6 +79,8 @@ enum Command {
     Tickets(crate::tickets_cmd::TicketsArgs),
     /// The policy knowledge base: import, export, search, stats, eval
     Kb(crate::kb_cmd::KbArgs),
+    /// Audience feeds: serve the WeChat/Douyin/relay receivers, replay a trace
+    Feeds(crate::feeds_cmd::FeedsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +179,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             crate::tickets_cmd::tickets(&set, &data, None, args)
         }
         Some(Command::Kb(args)) => crate::kb_cmd::run(args, cli.config.as_deref()),
+        Some(Command::Feeds(args)) => {
+            crate::feeds_cmd::run(args, cli.config.as_deref(), cli.journal)
+        }
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {

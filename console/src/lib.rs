@@ -25,6 +25,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod demo;
+pub mod feeds_cmd;
 pub mod fonts;
 pub mod kb_cmd;
 pub mod live;

@@ -91,3 +91,12 @@ impl Default for FeedsConfig {
         }
     }
 }
+
+impl FeedsConfig {
+    /// Reads a `feeds.toml` (every key optional; see `docs/feeds.md`).
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self, crate::FeedsError> {
+        let text = std::fs::read_to_string(path)?;
+        toml::from_str(&text)
+            .map_err(|e| crate::FeedsError::Config(format!("{}: {e}", path.display())))
+    }
+}
