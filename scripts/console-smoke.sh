@@ -46,4 +46,6 @@ if [ "${AIRBRIDGE_REQUIRE_MODEL:-0}" = 1 ]; then
   need transcript_segment "$(count transcript_segment)" 1
   need kb_suggested "$(count kb_suggested)" 1
 fi
-echo "console smoke: demo healthy"
+recordings=$(find "$AIRBRIDGE_DATA_DIR/recordings" -name "call-*.wav" -size +1k 2>/dev/null | wc -l)
+[ "$recordings" -ge 1 ] || fail "no call was recorded"
+echo "console smoke: demo healthy ($recordings call recordings)"

@@ -119,11 +119,13 @@ impl std::fmt::Debug for DemoShow {
 impl Drop for DemoShow {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.director.take() {
-            let _ = h.join();
-        }
+        // Stop the engine first: its taps close, so the director's recorder
+        // can finish the files it is writing and the director can end.
         if let Some(e) = &self.engine {
             e.stop();
+        }
+        if let Some(h) = self.director.take() {
+            let _ = h.join();
         }
     }
 }
@@ -301,6 +303,10 @@ pub fn start(
         lines: config.show.lines.clamp(1, 4),
         queue: std::collections::VecDeque::new(),
         next: 0,
+        recorder: engine
+            .as_ref()
+            .and_then(|_| airbridge_media::record::Recorder::start().ok()),
+        recordings: data_dir.join("recordings"),
     };
     let handle = std::thread::Builder::new()
         .name("demo-director".into())
@@ -337,6 +343,9 @@ struct Director {
     queue: std::collections::VecDeque<(LineNo, usize, Option<PathBuf>)>,
     /// Callers rung so far (the next caller is `next % CALLERS.len()`).
     next: usize,
+    /// Writes each aired call to `recordings/call-<seq>-line<N>.wav`.
+    recorder: Option<airbridge_media::record::Recorder>,
+    recordings: PathBuf,
 }
 
 impl Director {
@@ -509,6 +518,37 @@ impl Director {
         Some(Some((line, index, clip)))
     }
 
+    /// Starts recording the call on `line` (caller and what they hear).
+    fn record_call(&mut self, line: LineNo) -> Option<airbridge_media::TapId> {
+        self.engine.as_ref()?;
+        self.recorder.as_ref()?;
+        self.catch_up();
+        let call_seq = self.board.lines.get(&line).map_or(0, |v| v.call_seq);
+        if let Err(e) = std::fs::create_dir_all(&self.recordings) {
+            health(
+                &self.journal,
+                "demo/recording",
+                false,
+                format!("{}: {e}", self.recordings.display()),
+            );
+            return None;
+        }
+        let dir = self.recordings.clone();
+        let (engine, recorder) = (self.engine.as_ref()?, self.recorder.as_ref()?);
+        match engine.with_controller(|ctl| recorder.record_call(ctl, &dir, line, call_seq)) {
+            Ok((id, _)) => Some(id),
+            Err(e) => {
+                health(
+                    &self.journal,
+                    "demo/recording",
+                    false,
+                    format!("录音失败：{e}"),
+                );
+                None
+            }
+        }
+    }
+
     /// Puts a queued caller on air, lets them speak, then answers on air or
     /// hands the question to the back office, and clears the line.
     fn air(&mut self, line: LineNo, caller: &DemoCaller, clip: Option<&Path>) -> bool {
@@ -521,6 +561,7 @@ impl Director {
         if !self.set_state(line, LineState::OnAir) {
             return true; // the screener seat took this caller
         }
+        let tap = self.record_call(line);
         let talk = match (&self.engine, clip) {
             (Some(e), Some(path)) => match e.play_wav(line, path, false) {
                 Ok(()) => clip_duration(path).unwrap_or(Duration::from_secs(5)),
@@ -565,6 +606,9 @@ impl Director {
             return false;
         }
         self.set_state(line, LineState::Ended);
+        if let (Some(e), Some(id)) = (&self.engine, tap) {
+            let _ = e.remove_tap(id); // the recorder finishes the file
+        }
         if !self.wait(Duration::from_millis(500)) {
             return false;
         }
