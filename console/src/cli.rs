@@ -79,6 +79,18 @@ enum Command {
     Tickets(crate::tickets_cmd::TicketsArgs),
     /// The policy knowledge base: import, export, search, stats, eval
     Kb(crate::kb_cmd::KbArgs),
+    /// The speech-to-text model: fetch (download + convert), verify, status
+    Model {
+        #[command(subcommand)]
+        action: crate::model_cmd::ModelAction,
+    },
+    /// Speech-to-text of a WAV file
+    Stt {
+        #[command(subcommand)]
+        action: crate::stt_cmd::SttAction,
+    },
+    /// Audio → transcript → knowledge-base top N, for a WAV file
+    Ask(crate::stt_cmd::AskArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +189,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             crate::tickets_cmd::tickets(&set, &data, None, args)
         }
         Some(Command::Kb(args)) => crate::kb_cmd::run(args, cli.config.as_deref()),
+        Some(Command::Model { action }) => crate::model_cmd::run(action, cli.config.as_deref()),
+        Some(Command::Stt { action }) => crate::stt_cmd::run(action, cli.config.as_deref()),
+        Some(Command::Ask(args)) => crate::stt_cmd::ask(args, cli.config.as_deref()),
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {

@@ -22,5 +22,7 @@ pub mod backend;
 pub mod cli;
 pub mod fonts;
 pub mod kb_cmd;
+pub mod model_cmd;
 pub mod paths;
+pub mod stt_cmd;
 pub mod tickets_cmd;

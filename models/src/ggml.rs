@@ -290,7 +290,7 @@ struct Out {
 
 /// Splits a fused projection `[parts × n, cols]` (and its bias) along rows.
 fn split_rows(data: &[f32], parts: usize) -> Result<Vec<Vec<f32>>, ModelError> {
-    if parts == 0 || data.len() % parts != 0 {
+    if parts == 0 || !data.len().is_multiple_of(parts) {
         return Err(ModelError::Format(
             "fused tensor does not split evenly".into(),
         ));
