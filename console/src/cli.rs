@@ -81,6 +81,18 @@ enum Command {
     Kb(crate::kb_cmd::KbArgs),
     /// Audience feeds: serve the WeChat/Douyin/relay receivers, replay a trace
     Feeds(crate::feeds_cmd::FeedsArgs),
+    /// The speech-to-text model: fetch (download + convert), verify, status
+    Model {
+        #[command(subcommand)]
+        action: crate::model_cmd::ModelAction,
+    },
+    /// Speech-to-text of a WAV file
+    Stt {
+        #[command(subcommand)]
+        action: crate::stt_cmd::SttAction,
+    },
+    /// Audio → transcript → knowledge-base top N, for a WAV file
+    Ask(crate::stt_cmd::AskArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +194,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Feeds(args)) => {
             crate::feeds_cmd::run(args, cli.config.as_deref(), cli.journal)
         }
+        Some(Command::Model { action }) => crate::model_cmd::run(action, cli.config.as_deref()),
+        Some(Command::Stt { action }) => crate::stt_cmd::run(action, cli.config.as_deref()),
+        Some(Command::Ask(args)) => crate::stt_cmd::ask(args, cli.config.as_deref()),
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {

