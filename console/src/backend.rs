@@ -164,12 +164,39 @@ const COMMAND_QUEUE: usize = 256;
 const UPDATE_QUEUE: usize = 64;
 
 /// Where the knowledge base comes from.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum KbSource {
     /// Open (or seed with the demo content) the file at this path.
     Path(PathBuf),
+    /// Loaded by another part (the demo's speech thread), delivered later.
+    Pending(Receiver<Result<LoadedKb, String>>),
     /// No knowledge base (tests of other parts).
     None,
+}
+
+/// A knowledge base loaded once and shared by the parts that search it.
+#[derive(Debug, Clone)]
+pub struct LoadedKb {
+    pub searcher: Arc<airbridge_kb::SearchIndex>,
+    pub entries: Arc<Vec<Entry>>,
+    /// The file name, for the status bar.
+    pub name: String,
+}
+
+impl LoadedKb {
+    /// Opens the knowledge base at `path`, seeding the demo content into a
+    /// new file.
+    pub fn open(path: &std::path::Path) -> Result<Self, airbridge_kb::KbError> {
+        let kb = Kb::open_or_seed_demo(path)?;
+        Ok(Self {
+            searcher: kb.searcher(),
+            entries: Arc::new(kb.entries().to_vec()),
+            name: kb
+                .path()
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        })
+    }
 }
 
 type Repaint = Arc<dyn Fn() + Send + Sync>;
@@ -270,44 +297,40 @@ fn kb_thread(
     problems: &Sender<String>,
     repaint: &Repaint,
 ) {
-    let kb = match source {
+    let loaded = match source {
         KbSource::None => return,
-        KbSource::Path(path) => match Kb::open_or_seed_demo(&path) {
-            Ok(kb) => kb,
-            Err(e) => {
-                let _ =
-                    problems.try_send(format!("知识库不可用 / knowledge base unavailable: {e}"));
-                repaint();
-                return;
-            }
-        },
+        KbSource::Path(path) => LoadedKb::open(&path).map_err(|e| e.to_string()),
+        KbSource::Pending(rx) => rx
+            .recv()
+            .unwrap_or_else(|_| Err("the part loading it stopped".to_owned())),
+    };
+    let kb = match loaded {
+        Ok(kb) => kb,
+        Err(e) => {
+            let _ = problems.try_send(format!("知识库不可用 / knowledge base unavailable: {e}"));
+            repaint();
+            return;
+        }
     };
     let entries: HashMap<String, Entry> = kb
-        .entries()
+        .entries
         .iter()
         .map(|e| (e.id.clone(), e.clone()))
         .collect();
     let view = KbView {
-        describe: format!(
-            "知识库 {} 条 · {}",
-            entries.len(),
-            kb.path()
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-        ),
+        describe: format!("知识库 {} 条 · {}", entries.len(), kb.name),
         entries: Arc::new(entries),
     };
     if updates.send(Update::KbReady(view)).is_err() {
         return;
     }
     repaint();
-    let searcher = kb.searcher();
     for mut query in queries {
         // Typing sends a query per keystroke: answer only the latest.
         while let Ok(newer) = queries.try_recv() {
             query = newer;
         }
-        let hits = searcher.search(&query, 8);
+        let hits = kb.searcher.search(&query, 8);
         if updates.send(Update::KbResults { query, hits }).is_err() {
             return;
         }

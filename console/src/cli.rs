@@ -273,8 +273,10 @@ fn run_console(
         }
     };
     // The demo show runs its callers, audio engine, speech and audience feed.
+    let mut kb_source = crate::backend::KbSource::Path(crate::paths::kb_path(&data_dir));
     let live = if window.demo {
         let parts = crate::demo::start(&journal, &config, &data_dir);
+        kb_source = crate::backend::KbSource::Pending(parts.kb);
         let engine = parts.engine.clone();
         let mut live = crate::live::Live::new(
             parts.meters,
@@ -309,7 +311,7 @@ fn run_console(
         config,
         journal,
         desk,
-        kb: crate::backend::KbSource::Path(crate::paths::kb_path(&data_dir)),
+        kb: kb_source,
         role,
         model_status,
         screenshot,

@@ -23,7 +23,7 @@ use airbridge_show::{
 };
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::backend::Command;
+use crate::backend::{Command, LoadedKb};
 use crate::live::{Level, Loudness, MeterSource};
 
 /// A simulated caller: who they are and what they ask (Simplified Chinese,
@@ -91,6 +91,8 @@ pub struct DemoParts {
     pub commands: Receiver<Command>,
     /// The engine, when one runs: line-state changes go through it.
     pub engine: Option<Arc<Engine>>,
+    /// The knowledge base, once the demo has loaded it (for the window).
+    pub kb: Receiver<Result<LoadedKb, String>>,
 }
 
 impl std::fmt::Debug for DemoParts {
@@ -106,6 +108,8 @@ pub struct DemoShow {
     stop: Arc<AtomicBool>,
     director: Option<JoinHandle<()>>,
     engine: Option<Arc<Engine>>,
+    /// Disconnects when the speech thread has ended.
+    speech_done: Receiver<()>,
     /// Kept alive for the show's duration.
     _keep: Vec<Box<dyn std::any::Any + Send>>,
 }
@@ -119,6 +123,9 @@ impl std::fmt::Debug for DemoShow {
 impl Drop for DemoShow {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // Let the speech worker finish the model call it is in (whisper.cpp
+        // must not be torn down mid-call by the process exiting).
+        let _ = self.speech_done.recv_timeout(Duration::from_secs(20));
         // Stop the engine first: its taps close, so the director's recorder
         // can finish the files it is writing and the director can end.
         if let Some(e) = &self.engine {
@@ -289,7 +296,17 @@ pub fn start(
         .as_ref()
         .map(|e| Box::new(EngineMeters(Arc::clone(e.meters()))) as Box<dyn MeterSource>);
     let mut keep: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
-    keep.extend(start_speech(journal, engine.as_deref(), config, data_dir));
+    let (kb_tx, kb_rx) = bounded(1);
+    let (done_tx, done_rx) = bounded::<()>(1);
+    start_speech(
+        journal,
+        engine.as_ref(),
+        config,
+        data_dir,
+        &stop,
+        kb_tx,
+        done_tx,
+    );
     keep.extend(start_feeds(journal, data_dir, &stop));
 
     let (cmd_tx, cmd_rx) = bounded(64);
@@ -323,11 +340,13 @@ pub fn start(
             stop,
             director,
             engine: engine.clone(),
+            speech_done: done_rx,
             _keep: keep,
         },
         meters,
         commands: cmd_rx,
         engine,
+        kb: kb_rx,
     }
 }
 
@@ -617,15 +636,92 @@ impl Director {
     }
 }
 
-/// The speech worker on every line's 16 kHz tap (filled in when the
-/// speech crate lands).
+/// The speech worker on every line's 16 kHz tap. The model loads on its
+/// own thread (seconds) so the window comes up at once; without a model the
+/// show goes on and the board says why.
 fn start_speech(
-    _journal: &Journal,
-    _engine: Option<&Engine>,
-    _config: &airbridge_configs::ConfigSet,
-    _data_dir: &Path,
-) -> Vec<Box<dyn std::any::Any + Send>> {
-    Vec::new()
+    journal: &Journal,
+    engine: Option<&Arc<Engine>>,
+    config: &airbridge_configs::ConfigSet,
+    data_dir: &Path,
+    stop: &Arc<AtomicBool>,
+    kb_out: Sender<Result<LoadedKb, String>>,
+    done: Sender<()>,
+) {
+    let model = airbridge_models::model_path(data_dir);
+    let kb_path = crate::paths::kb_path(data_dir);
+    let lines = config.show.lines;
+    let journal = journal.clone();
+    let stop = Arc::clone(stop);
+    let engine = engine.cloned();
+    let spawned = std::thread::Builder::new()
+        .name("demo-speech".into())
+        .spawn(move || {
+            // `done` drops when this thread ends: the show waits for it.
+            let _done = done;
+            // One load of the knowledge base, shared with the window.
+            let kb = match LoadedKb::open(&kb_path) {
+                Ok(kb) => {
+                    let _ = kb_out.send(Ok(kb.clone()));
+                    Some(kb)
+                }
+                Err(e) => {
+                    let _ = kb_out.send(Err(e.to_string()));
+                    health(
+                        &journal,
+                        "speech",
+                        false,
+                        format!("知识库不可用，转写后不检索：{e}"),
+                    );
+                    None
+                }
+            };
+            let Some(engine) = engine else {
+                health(&journal, "speech", false, "没有音频引擎，语音转写未启动");
+                return;
+            };
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let mut cfg = airbridge_speech::WorkerConfig::new(model);
+            if let Some(kb) = &kb {
+                cfg.options.initial_prompt = airbridge_speech::prompt::from_entries(&kb.entries);
+            }
+            let searcher = kb.as_ref().map(|k| Arc::clone(&k.searcher));
+            let (worker, results) =
+                match airbridge_speech::SpeechWorker::start(cfg, Some(journal.clone()), searcher) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        health(&journal, "speech", false, e.to_string());
+                        return;
+                    }
+                };
+            for line in 1..=lines {
+                let added = engine
+                    .stt_tap(line)
+                    .map_err(|e| e.to_string())
+                    .and_then(|tap| worker.add_line(line, tap).map_err(|e| e.to_string()));
+                if let Err(e) = added {
+                    health(
+                        &journal,
+                        "speech",
+                        false,
+                        format!("线路 {line} 未接入转写：{e}"),
+                    );
+                }
+            }
+            health(&journal, "speech", true, worker.model().to_owned());
+            // The journal carries the results; keep the worker's own queue empty.
+            while !stop.load(Ordering::Relaxed) {
+                while results.try_recv().is_ok() {}
+                #[allow(clippy::disallowed_methods)] // polling a stop flag off the UI thread
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            worker.shutdown();
+        });
+    if let Err(e) = spawned {
+        tracing::error!("demo speech thread: {e}");
+    }
 }
 
 /// Replays the demo audience trace through the real triage pipeline.
