@@ -537,6 +537,30 @@ impl Director {
         Some(Some((line, index, clip)))
     }
 
+    /// The producer's habit: pin the most-asked open audience question for
+    /// the host; once three are pinned, the oldest counts as answered.
+    fn pin_top_question(&mut self) {
+        self.catch_up();
+        let board = &self.board;
+        let top = board
+            .audience
+            .clusters
+            .iter()
+            .filter(|(id, _)| {
+                let item = ItemRef::Cluster(**id);
+                !board.pinned.contains(&item) && !board.answered.contains(&item)
+            })
+            .max_by_key(|(id, c)| (c.count, std::cmp::Reverse(**id)))
+            .map(|(id, _)| ItemRef::Cluster(*id));
+        let oldest = (board.pinned.len() >= 3).then(|| board.pinned[0].clone());
+        if let Some(item) = oldest {
+            self.append(ShowEvent::AnsweredOnAir { item });
+        }
+        if let Some(item) = top {
+            self.append(ShowEvent::Pinned { item });
+        }
+    }
+
     /// Starts recording the call on `line` (caller and what they hear).
     fn record_call(&mut self, line: LineNo) -> Option<airbridge_media::TapId> {
         self.engine.as_ref()?;
@@ -599,6 +623,7 @@ impl Director {
         // The caller speaks; the speech worker transcribes from the tap and
         // the knowledge base answers; meanwhile the next caller is screened.
         let aired = Instant::now();
+        self.pin_top_question();
         if !self.fill_queue(1) {
             return false;
         }

@@ -181,6 +181,8 @@ impl ConsoleApp {
             ScrollArea::vertical()
                 .id_salt("screener-right")
                 .show(&mut cols[1], |ui| {
+                    self.listening_ui(ui);
+                    ui.separator();
                     self.audience_ui(ui);
                     ui.separator();
                     self.kb_search_ui(ui);
@@ -415,7 +417,7 @@ impl ConsoleApp {
         let mut action: Option<(ItemRef, u8)> = None;
         ScrollArea::vertical()
             .id_salt("clusters")
-            .max_height(380.0)
+            .max_height(250.0)
             .show(ui, |ui| {
                 for (i, (id, _)) in clusters.iter().take(60).enumerate() {
                     let Some(c) = self.board.audience.clusters.get(id) else {
@@ -471,6 +473,50 @@ impl ConsoleApp {
         ui.label(RichText::new("最新提问").strong());
         for m in self.board.audience.recent_questions.iter().rev().take(5) {
             ui.label(RichText::new(format!("[{}] {}：{}", m.source, m.author, m.text)).small());
+        }
+    }
+
+    /// What the selected caller (else the one on air) is saying, and the
+    /// knowledge base's latest suggestion.
+    fn listening_ui(&mut self, ui: &mut egui::Ui) {
+        let selected = self
+            .board
+            .lines
+            .get(&self.selected_line)
+            .filter(|v| !v.transcript.is_empty())
+            .map(|v| (self.selected_line, v));
+        let Some((line, view)) = selected.or_else(|| {
+            self.board
+                .on_air()
+                .filter(|(_, v)| !v.transcript.is_empty())
+                .map(|(l, v)| (*l, v))
+        }) else {
+            ui.heading("通话转写");
+            weak(ui, "暂无转写（来电说话时这里实时显示）");
+            return;
+        };
+        ui.heading(format!("通话转写 · 线路 {line}"));
+        for t in view.transcript.iter().rev().take(3).rev() {
+            let text = RichText::new(&t.text);
+            ui.label(if t.is_final {
+                text
+            } else {
+                text.italics().color(Color32::from_gray(160))
+            });
+        }
+        if let Some(s) = self
+            .board
+            .suggestions
+            .as_ref()
+            .filter(|s| !s.hits.is_empty())
+        {
+            ui.label(RichText::new("知识库建议").strong());
+            for (i, hit) in s.hits.iter().take(3).enumerate() {
+                ui.label(
+                    RichText::new(format!("{}. {}", i + 1, hit.question))
+                        .color(Color32::from_rgb(140, 200, 255)),
+                );
+            }
         }
     }
 
