@@ -391,7 +391,7 @@ fn process_batch(
                 false
             }
         };
-        if !ok && let Some(store) = store.as_deref_mut() {
+        if !ok && let Some(store) = store {
             let keys: Vec<(&str, &str)> = journaled
                 .iter()
                 .map(|&i| (batch[i].msg.source.as_str(), batch[i].msg.id.as_str()))
