@@ -326,7 +326,8 @@ fn process_batch(
         });
     }
     // 3. durable dedupe + raw copy for the back office
-    if let Some(store) = store {
+    let mut store = store;
+    if let Some(store) = store.as_deref_mut() {
         let idx: Vec<usize> = (0..batch.len())
             .filter(|&i| outcomes[i].is_none())
             .collect();
@@ -390,6 +391,15 @@ fn process_batch(
                 false
             }
         };
+        if !ok && let Some(store) = store {
+            let keys: Vec<(&str, &str)> = journaled
+                .iter()
+                .map(|&i| (batch[i].msg.source.as_str(), batch[i].msg.id.as_str()))
+                .collect();
+            if let Err(e) = store.delete(&keys) {
+                tracing::error!(error = %e, "feeds raw store cleanup failed");
+            }
+        }
         let now = Instant::now();
         for &i in &journaled {
             outcomes[i] = Some(if ok {
@@ -403,9 +413,12 @@ fn process_batch(
             }
         }
     }
-    // 5. report
+    // 5. report; a failed message is forgotten by dedupe so a retry gets in
     for (m, o) in batch.iter_mut().zip(outcomes) {
         let o = o.unwrap_or(Outcome::Failed);
+        if o == Outcome::Failed {
+            dedupe.set.remove(&(m.msg.source.clone(), m.msg.id.clone()));
+        }
         let counter = match o {
             Outcome::Accepted => &stats.accepted,
             Outcome::Duplicate => &stats.duplicates,

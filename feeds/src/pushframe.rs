@@ -203,7 +203,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Decoded, FeedsError> {
         .map_err(|e| FeedsError::malformed("pushframe response", e))?;
     out.need_ack = resp.need_ack;
     out.internal_ext = resp.internal_ext;
-    for m in resp.messages {
+    for (index, m) in resp.messages.into_iter().enumerate() {
         let decoded = match m.method.as_str() {
             "WebcastChatMessage" => ChatMessage::decode(m.payload.as_slice()).ok().map(|c| {
                 let id = c.common.as_ref().map(|x| x.msg_id).unwrap_or(0);
@@ -249,14 +249,15 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Decoded, FeedsError> {
         };
         match decoded {
             Some((common_id, ts, author, text, hint)) => {
-                let id = if common_id != 0 {
-                    common_id as i64
-                } else {
-                    m.msg_id
+                // no id at all: the frame's log id and position still identify it
+                let id = match (common_id, m.msg_id) {
+                    (0, 0) => format!("{}-{index}", frame.log_id),
+                    (0, id) => id.to_string(),
+                    (id, _) => id.to_string(),
                 };
                 out.messages.push(AudienceMessage {
                     source: "douyin_webcast".into(),
-                    id: id.to_string(),
+                    id,
                     author,
                     text,
                     hint,

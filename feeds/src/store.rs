@@ -98,6 +98,21 @@ impl RawStore {
         Ok(fresh)
     }
 
+    /// Removes rows again (their journal append failed, so a retry must not
+    /// be taken for a duplicate).
+    pub fn delete(&mut self, keys: &[(&str, &str)]) -> Result<(), FeedsError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM raw_messages WHERE source = ?1 AND id = ?2")?;
+            for (source, id) in keys {
+                stmt.execute(params![source, id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The raw record of one message (back office only).
     pub fn get(&self, source: &str, id: &str) -> Result<Option<RawRecord>, FeedsError> {
         let row = self
