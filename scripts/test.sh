@@ -20,6 +20,10 @@ export AIRBRIDGE_TEST_PG
 # In this suite nothing may skip: a missing server or LibreOffice fails the test.
 export AIRBRIDGE_REQUIRE_PG=1 AIRBRIDGE_REQUIRE_LIBREOFFICE=1
 
+step "sound devices (PulseAudio null sink)"
+scripts/audio-test-setup.sh
+export AIRBRIDGE_REQUIRE_AUDIO=1
+
 step "tests"
 cargo test --workspace --locked
 

@@ -79,6 +79,8 @@ enum Command {
     Tickets(crate::tickets_cmd::TicketsArgs),
     /// The policy knowledge base: import, export, search, stats, eval
     Kb(crate::kb_cmd::KbArgs),
+    /// The audio engine: render scenarios, list sound devices, soak the live engine
+    Media(crate::media_cmd::MediaArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             crate::tickets_cmd::tickets(&set, &data, None, args)
         }
         Some(Command::Kb(args)) => crate::kb_cmd::run(args, cli.config.as_deref()),
+        Some(Command::Media(args)) => crate::media_cmd::run(args),
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {

@@ -22,5 +22,6 @@ pub mod backend;
 pub mod cli;
 pub mod fonts;
 pub mod kb_cmd;
+pub mod media_cmd;
 pub mod paths;
 pub mod tickets_cmd;

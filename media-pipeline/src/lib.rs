@@ -47,6 +47,7 @@
 
 pub mod core;
 pub mod dsp;
+pub mod gst;
 pub mod live;
 pub mod meters;
 pub mod mixer;

@@ -83,7 +83,10 @@ enum Supervise {
 /// method is callable from any non-real-time thread.
 #[derive(Debug)]
 pub struct Engine {
-    ctl: Mutex<Controller>,
+    /// `None` once the engine is dropped (closes the event feed).
+    ctl: Mutex<Option<Controller>>,
+    /// GStreamer pipelines owned by the engine: network lines and outputs.
+    pipelines: Mutex<Vec<(String, crate::gst::GstPipeline)>>,
     meters: Arc<Meters>,
     sup_tx: Sender<Supervise>,
     supervisor: Mutex<Option<JoinHandle<()>>>,
@@ -127,7 +130,8 @@ impl Engine {
             .recv()
             .unwrap_or(Err(MediaError::Device("supervisor stopped".into())));
         let engine = Self {
-            ctl: Mutex::new(parts.controller),
+            ctl: Mutex::new(Some(parts.controller)),
+            pipelines: Mutex::new(Vec::new()),
             meters,
             sup_tx,
             supervisor: Mutex::new(Some(supervisor)),
@@ -138,8 +142,15 @@ impl Engine {
         Ok(engine)
     }
 
-    fn ctl(&self) -> std::sync::MutexGuard<'_, Controller> {
-        self.ctl.lock().unwrap_or_else(PoisonError::into_inner)
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Controller) -> Result<R, MediaError>,
+    ) -> Result<R, MediaError> {
+        let mut guard = self.ctl.lock().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_mut() {
+            Some(c) => f(c),
+            None => Err(MediaError::Device("engine stopped".into())),
+        }
     }
 
     /// The engine's fixed shape.
@@ -153,54 +164,54 @@ impl Engine {
     }
 
     pub fn state(&self, line: LineNo) -> Result<LineState, MediaError> {
-        self.ctl().state(line)
+        self.with(|c| c.state(line))
     }
 
     /// Changes a line's state (refused with a reason if not allowed).
     pub fn set_state(&self, line: LineNo, to: LineState) -> Result<LineState, MediaError> {
-        self.ctl().set_state(line, to)
+        self.with(|c| c.set_state(line, to))
     }
 
     pub fn set_gain(&self, line: LineNo, gain: f32) -> Result<(), MediaError> {
-        self.ctl().set_gain(line, gain)
+        self.with(|c| c.set_gain(line, gain))
     }
     pub fn set_fader(&self, line: LineNo, fader: f32) -> Result<(), MediaError> {
-        self.ctl().set_fader(line, fader)
+        self.with(|c| c.set_fader(line, fader))
     }
     pub fn set_mute(&self, line: LineNo, mute: bool) -> Result<(), MediaError> {
-        self.ctl().set_mute(line, mute)
+        self.with(|c| c.set_mute(line, mute))
     }
     pub fn set_hold_feed(&self, line: LineNo, feed: HoldFeed) -> Result<(), MediaError> {
-        self.ctl().set_hold_feed(line, feed)
+        self.with(|c| c.set_hold_feed(line, feed))
     }
 
     /// Any source for any input.
     pub fn set_source(&self, input: Input, source: Box<dyn Source>) -> Result<(), MediaError> {
-        self.ctl().set_source(input, source)
+        self.with(|c| c.set_source(input, source))
     }
 
     /// Plays a WAV file as a caller line (once, then the line's source
     /// reports ended — a `Health` event — or looped).
     pub fn play_wav(&self, line: LineNo, path: &Path, looping: bool) -> Result<(), MediaError> {
         let clip = Clip::from_wav(path, self.cfg.sample_rate, looping)?;
-        self.ctl().set_line_source(line, Box::new(clip))
+        self.with(|c| c.set_line_source(line, Box::new(clip)))
     }
 
     /// A test tone on a line.
     pub fn play_tone(&self, line: LineNo, freq_hz: f32, amplitude: f32) -> Result<(), MediaError> {
         let tone = Tone::new(self.cfg.sample_rate, freq_hz, amplitude);
-        self.ctl().set_line_source(line, Box::new(tone))
+        self.with(|c| c.set_line_source(line, Box::new(tone)))
     }
 
     /// Hold audio from a file, looped.
     pub fn set_hold_audio(&self, path: &Path) -> Result<(), MediaError> {
         let clip = Clip::from_wav(path, self.cfg.sample_rate, true)?;
-        self.ctl().set_source(Input::Hold, Box::new(clip))
+        self.with(|c| c.set_source(Input::Hold, Box::new(clip)))
     }
 
     /// The 16 kHz mono speech feed of a line for the speech worker.
     pub fn stt_tap(&self, line: LineNo) -> Result<rtrb::Consumer<f32>, MediaError> {
-        self.ctl().stt_tap(line).map(|(_, rx)| rx)
+        self.with(|c| c.stt_tap(line)).map(|(_, rx)| rx)
     }
 
     /// Any tap (see [`crate::core::TapPoint`]).
@@ -209,16 +220,84 @@ impl Engine {
         point: crate::core::TapPoint,
         seconds: f32,
     ) -> Result<(TapId, rtrb::Consumer<f32>), MediaError> {
-        self.ctl().add_tap(point, seconds)
+        self.with(|c| c.add_tap(point, seconds))
     }
 
     pub fn remove_tap(&self, id: TapId) -> Result<(), MediaError> {
-        self.ctl().remove_tap(id)
+        self.with(|c| c.remove_tap(id))
     }
 
     /// Runs `f` with the controller (e.g. for [`crate::record::Recorder`]).
-    pub fn with_controller<R>(&self, f: impl FnOnce(&mut Controller) -> R) -> R {
-        f(&mut self.ctl())
+    pub fn with_controller<R>(
+        &self,
+        f: impl FnOnce(&mut Controller) -> Result<R, MediaError>,
+    ) -> Result<R, MediaError> {
+        self.with(f)
+    }
+
+    /// Feeds a line from a network or file source through GStreamer
+    /// (replaces an earlier one on the same line). Problems are reported as
+    /// `audio/line<N>` health events; a source that goes quiet is reported
+    /// as stalled and the program goes on.
+    pub fn add_network_line(
+        &self,
+        line: LineNo,
+        source: &crate::gst::NetSource,
+    ) -> Result<(), MediaError> {
+        self.with(|c| c.state(line))?;
+        let name = format!("line{line}");
+        let notices = self.with(|c| Ok(c.notice_sender()))?;
+        let (pipe, src) =
+            crate::gst::open_source(source, self.cfg.sample_rate, &name, Some(notices))?;
+        self.with(|c| c.set_line_source(line, Box::new(src)))?;
+        self.keep_pipeline(name, pipe);
+        Ok(())
+    }
+
+    /// Sends program to a GStreamer sink (file, Icecast, RTMP) under `name`
+    /// (health component `audio/<name>`). Replaces an output of that name.
+    pub fn add_program_output(
+        &self,
+        name: &str,
+        sink: &crate::gst::NetSink,
+    ) -> Result<TapId, MediaError> {
+        let (id, tap) = self.with(|c| c.add_tap(crate::core::TapPoint::Program, 2.0))?;
+        let notices = self.with(|c| Ok(c.notice_sender()))?;
+        match crate::gst::open_sink(sink, tap, self.cfg.sample_rate, name, Some(notices)) {
+            Ok(pipe) => {
+                self.keep_pipeline(name.to_owned(), pipe);
+                Ok(id)
+            }
+            Err(e) => {
+                let _ = self.with(|c| c.remove_tap(id));
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops a network line or program output started by name (`line<N>`
+    /// or the output's name).
+    pub fn remove_pipeline(&self, name: &str) {
+        let removed: Vec<_> = {
+            let mut p = self
+                .pipelines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let (gone, kept) = std::mem::take(&mut *p)
+                .into_iter()
+                .partition(|(n, _)| n == name);
+            *p = kept;
+            gone
+        };
+        drop(removed); // pipelines go to Null outside the lock
+    }
+
+    fn keep_pipeline(&self, name: String, pipe: crate::gst::GstPipeline) {
+        self.remove_pipeline(&name);
+        self.pipelines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((name, pipe));
     }
 
     /// Feeds a line from a sound-card input (`device`: name or part of one,
@@ -229,7 +308,7 @@ impl Engine {
         device: Option<&str>,
         channel: u16,
     ) -> Result<String, MediaError> {
-        self.ctl().state(line)?; // checks the line number
+        self.with(|c| c.state(line))?; // checks the line number
         let (reply, rx) = bounded(1);
         self.sup_tx
             .send(Supervise::AddInput {
@@ -241,7 +320,7 @@ impl Engine {
         let (name, src) = rx
             .recv()
             .unwrap_or(Err(MediaError::Device("engine stopped".into())))?;
-        self.ctl().set_line_source(line, Box::new(src))?;
+        self.with(|c| c.set_line_source(line, Box::new(src)))?;
         Ok(name)
     }
 
@@ -271,34 +350,25 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.stop();
-        // the controller (last notice sender besides the supervisor's) goes with self;
-        // the event thread ends once its feed is closed
+        self.pipelines
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        // dropping the controller closes the event feed; the event thread
+        // drains what is left and ends
+        self.ctl
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let h = self
             .events
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(h) = h {
-            drop(std::mem::replace(
-                self.ctl.get_mut().unwrap_or_else(PoisonError::into_inner),
-                placeholder_controller(),
-            ));
             let _ = h.join();
         }
     }
-}
-
-fn placeholder_controller() -> Controller {
-    // a detached controller so the real one (and its notice sender) can be dropped
-    match build(MixerConfig::new(1)) {
-        Ok(p) => p.controller,
-        Err(_) => unreachable_controller(),
-    }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_controller() -> Controller {
-    panic!("MixerConfig::new(1) is always valid")
 }
 
 fn spawn_log_bridge(mut feed: crate::core::EventFeed) -> std::io::Result<JoinHandle<()>> {
@@ -368,7 +438,7 @@ fn find_device(
     } else {
         host.input_devices().map(|d| d.collect::<Vec<_>>())
     }
-    .map_err(|e| MediaError::Device(e.to_string()))?;
+    .map_err(|e| MediaError::Device(format!("looking for {name:?}: {e}")))?;
     devices
         .into_iter()
         .find(|d| d.to_string().contains(name))
@@ -566,7 +636,12 @@ fn open_input(
     stream
         .play()
         .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
-    Ok((stream, name, RingSource::new(rx)))
+    // two blocks of prefill absorb the input/output callback phase
+    Ok((
+        stream,
+        name,
+        RingSource::with_prefill(rx, sample_rate as usize / 50),
+    ))
 }
 
 fn health(notices: &Sender<MediaEvent>, component: &str, ok: bool, detail: String) {
