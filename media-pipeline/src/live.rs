@@ -499,11 +499,44 @@ fn open_output(
         Ok(c) => c.channels().max(1),
         Err(e) => return Err((core, MediaError::Device(format!("{name}: {e}")))),
     };
-    let config = cpal::StreamConfig {
-        channels,
-        sample_rate: opts.sample_rate,
-        buffer_size: cpal::BufferSize::Default,
-    };
+    // ask for a short buffer (two blocks, 20 ms at 48 kHz); if the device
+    // refuses, take its default
+    let short = u32::try_from(opts.block_frames * 2).unwrap_or(u32::MAX);
+    let mut core = core;
+    let mut last_err = None;
+    for buffer_size in [cpal::BufferSize::Fixed(short), cpal::BufferSize::Default] {
+        let config = cpal::StreamConfig {
+            channels,
+            sample_rate: opts.sample_rate,
+            buffer_size,
+        };
+        match start_output(core, opts, back, err_tx, counters, &device, &name, config) {
+            Ok(o) => return Ok(o),
+            Err((c, e)) => {
+                core = c;
+                last_err = Some(e);
+            }
+        }
+    }
+    Err((
+        core,
+        last_err.unwrap_or_else(|| MediaError::Device(format!("{name}: cannot open"))),
+    ))
+}
+
+#[allow(clippy::result_large_err, clippy::too_many_arguments)]
+fn start_output(
+    core: Core,
+    opts: &EngineOptions,
+    back: (&Sender<Core>, &Receiver<Core>),
+    err_tx: &Sender<cpal::Error>,
+    counters: &Arc<CallbackCounters>,
+    device: &cpal::Device,
+    name: &str,
+    config: cpal::StreamConfig,
+) -> Result<OutputStream, (Core, MediaError)> {
+    let name = name.to_owned();
+    let channels = config.channels;
     let block = opts.block_frames;
     let ch = usize::from(channels);
     let cue_right = opts.cue_on_right && ch >= 2;
@@ -693,6 +726,7 @@ fn supervise(
     let period = Duration::from_secs_f64(opts.block_frames as f64 / f64::from(opts.sample_rate));
     let mut next_tick = Instant::now() + period;
     let mut watchdog = (counters.callbacks.load(Ordering::Relaxed), Instant::now());
+    let mut pending_ok: Option<(String, Instant)> = None;
     loop {
         let timeout = if clock.is_some() {
             next_tick.saturating_duration_since(Instant::now())
@@ -744,6 +778,14 @@ fn supervise(
             let n = counters.callbacks.load(Ordering::Relaxed);
             if n != watchdog.0 {
                 watchdog = (n, Instant::now());
+                // back for real once callbacks have kept coming for a second
+                if pending_ok
+                    .as_ref()
+                    .is_some_and(|(_, since)| since.elapsed() > Duration::from_secs(1))
+                    && let Some((msg, _)) = pending_ok.take()
+                {
+                    health(notices, "audio/output", true, msg);
+                }
             } else if watchdog.1.elapsed() > Duration::from_secs(1) && lost.is_none() {
                 lost = Some("no callbacks for 1 s".into());
             }
@@ -751,6 +793,7 @@ fn supervise(
         if let Some(why) = lost
             && let Some(o) = output.take()
         {
+            let was_back = pending_ok.take().is_none();
             let name = o.name.clone();
             drop(o);
             match back_rx.recv_timeout(Duration::from_secs(2)) {
@@ -758,12 +801,17 @@ fn supervise(
                     clock = Some(core);
                     next_tick = Instant::now() + period;
                     next_retry = Instant::now() + retry_every;
-                    health(
-                        notices,
-                        "audio/output",
-                        false,
-                        format!("{name} lost ({why}); the show continues on the internal clock"),
-                    );
+                    // a reopened device that never ran is not reported lost twice
+                    if was_back {
+                        health(
+                            notices,
+                            "audio/output",
+                            false,
+                            format!(
+                                "{name} lost ({why}); the show continues on the internal clock"
+                            ),
+                        );
+                    }
                 }
                 Err(_) => {
                     health(
