@@ -63,7 +63,7 @@ fn summarise(mut times: Vec<Duration>, allocs: u64) -> Figures {
     }
 }
 
-fn engine(lines: usize) -> Figures {
+fn engine(lines: usize, taps_on: bool) -> Figures {
     let parts = build(MixerConfig::new(lines)).unwrap();
     let (mut ctl, mut core) = (parts.controller, parts.core);
     let mut taps = Vec::new();
@@ -87,8 +87,10 @@ fn engine(lines: usize) -> Figures {
         for s in path {
             ctl.set_state(line, *s).unwrap();
         }
-        taps.push(ctl.stt_tap(line).unwrap().1);
-        taps.push(ctl.add_tap(TapPoint::Call(i), 1.0).unwrap().1);
+        if taps_on {
+            taps.push(ctl.stt_tap(line).unwrap().1);
+            taps.push(ctl.add_tap(TapPoint::Call(i), 1.0).unwrap().1);
+        }
     }
     ctl.set_source(
         airbridge_media::Input::Host,
@@ -100,8 +102,10 @@ fn engine(lines: usize) -> Figures {
         Box::new(Tone::new(48_000, 1500.0, 0.1)),
     )
     .unwrap();
-    taps.push(ctl.add_tap(TapPoint::Program, 1.0).unwrap().1);
-    taps.push(ctl.add_tap(TapPoint::Cue, 1.0).unwrap().1);
+    if taps_on {
+        taps.push(ctl.add_tap(TapPoint::Program, 1.0).unwrap().1);
+        taps.push(ctl.add_tap(TapPoint::Cue, 1.0).unwrap().1);
+    }
     for _ in 0..200 {
         core.process_block();
         for t in &mut taps {
@@ -178,36 +182,35 @@ fn naive(lines: usize) -> Figures {
 fn main() {
     println!("mixing core, 48 kHz, 10 ms blocks, {BLOCKS} blocks per figure (release build)");
     println!(
-        "{:>5} | {:>10} {:>10} {:>8} {:>10} | {:>10} {:>10} {:>8} {:>10}",
-        "lines",
-        "engine µs",
-        "p99 µs",
-        "% core",
-        "allocs",
-        "naive µs",
-        "p99 µs",
-        "% core",
-        "allocs"
+        "{:>5} {:<34} | {:>9} {:>9} {:>7} {:>8}",
+        "lines", "mixer", "mean µs", "p99 µs", "% core", "allocs"
     );
     for lines in [8, 16, 32] {
-        let e = engine(lines);
-        let n = naive(lines);
-        println!(
-            "{lines:>5} | {:>10.1} {:>10.1} {:>8.2} {:>10} | {:>10.1} {:>10.1} {:>8.2} {:>10}",
-            e.mean_us,
-            e.p99_us,
-            e.mean_us / 100.0,
-            e.allocs,
-            n.mean_us,
-            n.p99_us,
-            n.mean_us / 100.0,
-            n.allocs
-        );
+        let rows = [
+            ("engine, all buses + taps", engine(lines, true)),
+            ("engine, no taps", engine(lines, false)),
+            ("naive allocating (baseline)", naive(lines)),
+        ];
+        for (name, f) in rows {
+            println!(
+                "{lines:>5} {name:<34} | {:>9.1} {:>9.1} {:>7.2} {:>8}",
+                f.mean_us,
+                f.p99_us,
+                f.mean_us / 100.0,
+                f.allocs
+            );
+        }
     }
     println!(
-        "engine: every bus, mix-minus per caller, limiters, R128 M/S, meters, speech + call taps per line"
+        "engine: program + cue + mix-minus per caller, program and per-return limiters, host/talkback/hold inputs,"
     );
     println!(
-        "naive: program and mix-minus only, buffers allocated each block, mix-minus re-summed per caller"
+        "        gain ramps, peak/RMS meters on every line and bus, R128 momentary/short-term on program;"
+    );
+    println!(
+        "        'all buses + taps' adds a 16 kHz speech tap and a stereo call-recording tap per line, program and cue taps"
+    );
+    println!(
+        "naive: program and mix-minus only, buffers allocated each block, each mix-minus re-summed over all callers"
     );
 }

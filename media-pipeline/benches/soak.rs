@@ -5,7 +5,8 @@
 //! late callbacks (a callback more than two of its own periods after the
 //! previous one) and blocks, every minute and at the end.
 //!
-//! Run: `cargo bench -p airbridge-media --bench soak -- 600` (seconds)
+//! Run: `cargo bench -p airbridge-media --bench soak -- 600 [BUFFER_FRAMES]`
+//! (seconds; device buffer in frames, default 1920 = 40 ms, 0 = device default)
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -16,14 +17,22 @@ use airbridge_media::live::{Engine, EngineOptions};
 use airbridge_media::record::Recorder;
 
 fn main() {
-    let secs: u64 = std::env::args()
+    let nums: Vec<u32> = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(600);
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let secs = u64::from(nums.first().copied().unwrap_or(600));
+    // second number: device buffer in frames (0 = the device's default)
+    let buffer_frames = match nums.get(1) {
+        None => EngineOptions::default().buffer_frames,
+        Some(0) => None,
+        Some(&n) => Some(n),
+    };
     let lines = 8u8;
     let engine = Engine::start(
         EngineOptions {
             lines: usize::from(lines),
+            buffer_frames,
             ..EngineOptions::default()
         },
         None,
@@ -65,7 +74,9 @@ fn main() {
         }
     });
 
-    println!("soak: {secs} s, {lines} lines on air, speech taps + program recording");
+    println!(
+        "soak: {secs} s, {lines} lines on air, speech taps + program recording, device buffer {buffer_frames:?} frames"
+    );
     let start = Instant::now();
     let (_tick_tx, tick) = crossbeam_channel::bounded::<()>(1);
     let mut next_report = 60;

@@ -39,6 +39,10 @@ pub struct EngineOptions {
     pub cue_on_right: bool,
     /// Run on the internal clock without any sound card.
     pub no_device: bool,
+    /// Device buffer in frames (latency vs. robustness against a busy
+    /// machine); `None` = the device's default. Falls back to the default
+    /// when the device refuses it.
+    pub buffer_frames: Option<u32>,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +54,7 @@ impl Default for EngineOptions {
             output_device: None,
             cue_on_right: false,
             no_device: false,
+            buffer_frames: Some(1920), // 40 ms at 48 kHz
         }
     }
 }
@@ -499,12 +504,15 @@ fn open_output(
         Ok(c) => c.channels().max(1),
         Err(e) => return Err((core, MediaError::Device(format!("{name}: {e}")))),
     };
-    // ask for a short buffer (two blocks, 20 ms at 48 kHz); if the device
-    // refuses, take its default
-    let short = u32::try_from(opts.block_frames * 2).unwrap_or(u32::MAX);
+    // the requested buffer size first; if the device refuses, its default
+    let mut sizes = Vec::with_capacity(2);
+    if let Some(frames) = opts.buffer_frames {
+        sizes.push(cpal::BufferSize::Fixed(frames));
+    }
+    sizes.push(cpal::BufferSize::Default);
     let mut core = core;
     let mut last_err = None;
-    for buffer_size in [cpal::BufferSize::Fixed(short), cpal::BufferSize::Default] {
+    for buffer_size in sizes {
         let config = cpal::StreamConfig {
             channels,
             sample_rate: opts.sample_rate,
@@ -620,7 +628,8 @@ fn open_input(
     device: Option<&str>,
     channel: u16,
     sample_rate: u32,
-    err_tx: &Sender<cpal::Error>,
+    err_tx: &Sender<(usize, cpal::Error)>,
+    id: usize,
 ) -> Result<(cpal::Stream, String, RingSource), MediaError> {
     let host = cpal::default_host();
     let device = find_device(&host, device, false)?;
@@ -661,7 +670,7 @@ fn open_input(
     };
     let err_tx = err_tx.clone();
     let err_cb = move |e: cpal::Error| {
-        let _ = err_tx.try_send(e);
+        let _ = err_tx.try_send((id, e));
     };
     let stream = device
         .build_input_stream::<f32, _, _>(config, data_cb, err_cb, None)
@@ -695,8 +704,10 @@ fn supervise(
 ) {
     let (back_tx, back_rx) = bounded::<Core>(1);
     let (err_tx, err_rx) = bounded::<cpal::Error>(64);
+    // input devices report separately: losing a microphone never stops the output
+    let (in_err_tx, in_err_rx) = bounded::<(usize, cpal::Error)>(64);
     let counters = Arc::new(CallbackCounters::default());
-    let mut inputs: Vec<cpal::Stream> = Vec::new();
+    let mut inputs: Vec<(cpal::Stream, String)> = Vec::new();
     let mut output: Option<OutputStream> = None;
     let mut clock: Option<Core> = None;
     let mut clock_blocks = 0u64;
@@ -749,16 +760,35 @@ fn supervise(
                 channel,
                 reply,
             }) => {
-                let r = open_input(device.as_deref(), channel, opts.sample_rate, &err_tx).map(
-                    |(stream, name, src)| {
-                        inputs.push(stream);
-                        (name, src)
-                    },
-                );
+                let r = open_input(
+                    device.as_deref(),
+                    channel,
+                    opts.sample_rate,
+                    &in_err_tx,
+                    inputs.len(),
+                )
+                .map(|(stream, name, src)| {
+                    inputs.push((stream, name.clone()));
+                    (name, src)
+                });
                 // the engine handle puts the source on the line
                 let _ = reply.send(r);
             }
             Err(RecvTimeoutError::Timeout) => {}
+        }
+        while let Ok((id, e)) = in_err_rx.try_recv() {
+            let name = inputs.get(id).map(|(_, n)| n.as_str()).unwrap_or("input");
+            match e.kind() {
+                cpal::ErrorKind::Xrun => {
+                    counters.xruns.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => health(
+                    notices,
+                    "audio/input",
+                    false,
+                    format!("{name}: {e}; its line falls silent, the show goes on"),
+                ),
+            }
         }
         let mut lost: Option<String> = None;
         while let Ok(e) = err_rx.try_recv() {
@@ -786,8 +816,8 @@ fn supervise(
                 {
                     health(notices, "audio/output", true, msg);
                 }
-            } else if watchdog.1.elapsed() > Duration::from_secs(1) && lost.is_none() {
-                lost = Some("no callbacks for 1 s".into());
+            } else if watchdog.1.elapsed() > Duration::from_secs(2) && lost.is_none() {
+                lost = Some("no callbacks for 2 s".into());
             }
         }
         if let Some(why) = lost
