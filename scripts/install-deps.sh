@@ -9,6 +9,8 @@ PACKAGES=(
   # audio: GStreamer and ALSA
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-tools libasound2-dev
+  # sound without a sound card (scripts/audio-test-setup.sh): PulseAudio null sink behind ALSA
+  pulseaudio pulseaudio-utils libasound2-plugins
   # window: X11/Wayland, OpenGL/Vulkan (Mesa software rendering works without a GPU), Xvfb
   libxkbcommon-dev libxkbcommon-x11-0 libwayland-dev libgl1 libegl1 libgl1-mesa-dri
   mesa-vulkan-drivers libvulkan1 xvfb xauth

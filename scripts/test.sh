@@ -28,6 +28,10 @@ AIRBRIDGE_MODEL=$(cargo run --locked -q -p airbridge-console -- model fetch | ta
 export AIRBRIDGE_MODEL AIRBRIDGE_REQUIRE_MODEL=1
 echo "speech model: $AIRBRIDGE_MODEL"
 
+step "sound devices (PulseAudio null sink)"
+scripts/audio-test-setup.sh
+export AIRBRIDGE_REQUIRE_AUDIO=1
+
 step "tests"
 cargo test --workspace --locked
 

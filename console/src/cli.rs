@@ -93,6 +93,8 @@ enum Command {
     },
     /// Audio → transcript → knowledge-base top N, for a WAV file
     Ask(crate::stt_cmd::AskArgs),
+    /// The audio engine: render scenarios, list sound devices, soak the live engine
+    Media(crate::media_cmd::MediaArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Model { action }) => crate::model_cmd::run(action, cli.config.as_deref()),
         Some(Command::Stt { action }) => crate::stt_cmd::run(action, cli.config.as_deref()),
         Some(Command::Ask(args)) => crate::stt_cmd::ask(args, cli.config.as_deref()),
+        Some(Command::Media(args)) => crate::media_cmd::run(args),
         Some(Command::Journal { action }) => {
             let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {

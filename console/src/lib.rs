@@ -30,6 +30,7 @@ pub mod fonts;
 pub mod kb_cmd;
 pub mod live;
 pub mod model_cmd;
+pub mod media_cmd;
 pub mod paths;
 pub mod stt_cmd;
 pub mod tickets_cmd;

@@ -20,7 +20,7 @@ use crate::mixer::{HoldFeed, Mixer, MixerConfig};
 use crate::source::{Fill, Source};
 
 /// Most taps open at once (recorders, speech, stream outputs).
-pub const MAX_TAPS: usize = 64;
+pub const MAX_TAPS: usize = 128;
 /// Sample rate of the speech (STT) tap.
 pub const SPEECH_RATE: u32 = 16_000;
 /// Blocks without any input before a source is reported as stalled (0.5 s at 10 ms).

@@ -55,7 +55,9 @@ const DECIM_TAPS: usize = 48;
 pub struct Decimator {
     ratio: usize,
     coefs: [f32; DECIM_TAPS],
-    history: [f32; DECIM_TAPS],
+    /// The last `DECIM_TAPS` samples, stored twice so that the window ending
+    /// at any position is one contiguous slice.
+    history: [f32; 2 * DECIM_TAPS],
     pos: usize,
     phase: usize,
 }
@@ -91,7 +93,7 @@ impl Decimator {
         Self {
             ratio,
             coefs,
-            history: [0.0; DECIM_TAPS],
+            history: [0.0; 2 * DECIM_TAPS],
             pos: 0,
             phase: 0,
         }
@@ -105,16 +107,20 @@ impl Decimator {
         }
         for &x in input {
             self.history[self.pos] = x;
+            self.history[self.pos + DECIM_TAPS] = x;
             self.pos = (self.pos + 1) % DECIM_TAPS;
             self.phase += 1;
             if self.phase == self.ratio {
                 self.phase = 0;
-                let mut acc = 0.0f32;
-                // history[pos] is the oldest sample
-                for (k, c) in self.coefs.iter().enumerate() {
-                    acc += c * self.history[(self.pos + k) % DECIM_TAPS];
+                // oldest sample first
+                let window = &self.history[self.pos..self.pos + DECIM_TAPS];
+                let mut acc = [0.0f32; 4];
+                for (w, c) in window.chunks_exact(4).zip(self.coefs.chunks_exact(4)) {
+                    for j in 0..4 {
+                        acc[j] += w[j] * c[j];
+                    }
                 }
-                out(acc);
+                out(acc[0] + acc[1] + acc[2] + acc[3]);
             }
         }
     }

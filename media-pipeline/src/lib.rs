@@ -25,7 +25,11 @@
 //! - [`render`]: scripted scenarios (TOML) rendered faster than real time
 //!   to WAV files — program, cue and every mix-minus.
 //! - [`record::Recorder`]: writes taps to WAV files on its own thread.
-//! - [`live::Engine`]: the live engine on cpal devices.
+//! - [`live::Engine`]: the live engine on cpal devices; it survives losing
+//!   the output device (internal clock, retried every 2 s, reported as
+//!   `audio/output` health) and owns GStreamer pipelines started through it.
+//! - [`gst`]: GStreamer sources (RTP/UDP Opus and G.711, file/URI → appsink)
+//!   and sinks (appsrc → WAV/Ogg file, Icecast, RTMP FLV/AAC).
 //!
 //! ## For the console and the speech worker
 //! ```no_run
@@ -34,6 +38,7 @@
 //! let engine = Engine::start(EngineOptions::default(), None)?;
 //! engine.play_wav(1, std::path::Path::new("caller1.wav"), false)?;
 //! let speech = engine.stt_tap(1)?; // rtrb::Consumer<f32>, 16 kHz mono
+//! engine.add_network_line(2, &airbridge_media::gst::NetSource::RtpOpus { port: 5004 })?;
 //! engine.set_state(1, LineState::Ringing)?;
 //! let m = engine.meters().snapshot(); // lock-free, every UI frame
 //! # let _ = (speech, m); Ok(()) }
@@ -47,6 +52,7 @@
 
 pub mod core;
 pub mod dsp;
+pub mod gst;
 pub mod live;
 pub mod meters;
 pub mod mixer;

@@ -39,6 +39,10 @@ pub struct EngineOptions {
     pub cue_on_right: bool,
     /// Run on the internal clock without any sound card.
     pub no_device: bool,
+    /// Device buffer in frames (latency vs. robustness against a busy
+    /// machine); `None` = the device's default. Falls back to the default
+    /// when the device refuses it.
+    pub buffer_frames: Option<u32>,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +54,7 @@ impl Default for EngineOptions {
             output_device: None,
             cue_on_right: false,
             no_device: false,
+            buffer_frames: Some(1920), // 40 ms at 48 kHz
         }
     }
 }
@@ -83,7 +88,10 @@ enum Supervise {
 /// method is callable from any non-real-time thread.
 #[derive(Debug)]
 pub struct Engine {
-    ctl: Mutex<Controller>,
+    /// `None` once the engine is dropped (closes the event feed).
+    ctl: Mutex<Option<Controller>>,
+    /// GStreamer pipelines owned by the engine: network lines and outputs.
+    pipelines: Mutex<Vec<(String, crate::gst::GstPipeline)>>,
     meters: Arc<Meters>,
     sup_tx: Sender<Supervise>,
     supervisor: Mutex<Option<JoinHandle<()>>>,
@@ -127,7 +135,8 @@ impl Engine {
             .recv()
             .unwrap_or(Err(MediaError::Device("supervisor stopped".into())));
         let engine = Self {
-            ctl: Mutex::new(parts.controller),
+            ctl: Mutex::new(Some(parts.controller)),
+            pipelines: Mutex::new(Vec::new()),
             meters,
             sup_tx,
             supervisor: Mutex::new(Some(supervisor)),
@@ -138,8 +147,15 @@ impl Engine {
         Ok(engine)
     }
 
-    fn ctl(&self) -> std::sync::MutexGuard<'_, Controller> {
-        self.ctl.lock().unwrap_or_else(PoisonError::into_inner)
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Controller) -> Result<R, MediaError>,
+    ) -> Result<R, MediaError> {
+        let mut guard = self.ctl.lock().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_mut() {
+            Some(c) => f(c),
+            None => Err(MediaError::Device("engine stopped".into())),
+        }
     }
 
     /// The engine's fixed shape.
@@ -153,54 +169,54 @@ impl Engine {
     }
 
     pub fn state(&self, line: LineNo) -> Result<LineState, MediaError> {
-        self.ctl().state(line)
+        self.with(|c| c.state(line))
     }
 
     /// Changes a line's state (refused with a reason if not allowed).
     pub fn set_state(&self, line: LineNo, to: LineState) -> Result<LineState, MediaError> {
-        self.ctl().set_state(line, to)
+        self.with(|c| c.set_state(line, to))
     }
 
     pub fn set_gain(&self, line: LineNo, gain: f32) -> Result<(), MediaError> {
-        self.ctl().set_gain(line, gain)
+        self.with(|c| c.set_gain(line, gain))
     }
     pub fn set_fader(&self, line: LineNo, fader: f32) -> Result<(), MediaError> {
-        self.ctl().set_fader(line, fader)
+        self.with(|c| c.set_fader(line, fader))
     }
     pub fn set_mute(&self, line: LineNo, mute: bool) -> Result<(), MediaError> {
-        self.ctl().set_mute(line, mute)
+        self.with(|c| c.set_mute(line, mute))
     }
     pub fn set_hold_feed(&self, line: LineNo, feed: HoldFeed) -> Result<(), MediaError> {
-        self.ctl().set_hold_feed(line, feed)
+        self.with(|c| c.set_hold_feed(line, feed))
     }
 
     /// Any source for any input.
     pub fn set_source(&self, input: Input, source: Box<dyn Source>) -> Result<(), MediaError> {
-        self.ctl().set_source(input, source)
+        self.with(|c| c.set_source(input, source))
     }
 
     /// Plays a WAV file as a caller line (once, then the line's source
     /// reports ended — a `Health` event — or looped).
     pub fn play_wav(&self, line: LineNo, path: &Path, looping: bool) -> Result<(), MediaError> {
         let clip = Clip::from_wav(path, self.cfg.sample_rate, looping)?;
-        self.ctl().set_line_source(line, Box::new(clip))
+        self.with(|c| c.set_line_source(line, Box::new(clip)))
     }
 
     /// A test tone on a line.
     pub fn play_tone(&self, line: LineNo, freq_hz: f32, amplitude: f32) -> Result<(), MediaError> {
         let tone = Tone::new(self.cfg.sample_rate, freq_hz, amplitude);
-        self.ctl().set_line_source(line, Box::new(tone))
+        self.with(|c| c.set_line_source(line, Box::new(tone)))
     }
 
     /// Hold audio from a file, looped.
     pub fn set_hold_audio(&self, path: &Path) -> Result<(), MediaError> {
         let clip = Clip::from_wav(path, self.cfg.sample_rate, true)?;
-        self.ctl().set_source(Input::Hold, Box::new(clip))
+        self.with(|c| c.set_source(Input::Hold, Box::new(clip)))
     }
 
     /// The 16 kHz mono speech feed of a line for the speech worker.
     pub fn stt_tap(&self, line: LineNo) -> Result<rtrb::Consumer<f32>, MediaError> {
-        self.ctl().stt_tap(line).map(|(_, rx)| rx)
+        self.with(|c| c.stt_tap(line)).map(|(_, rx)| rx)
     }
 
     /// Any tap (see [`crate::core::TapPoint`]).
@@ -209,16 +225,84 @@ impl Engine {
         point: crate::core::TapPoint,
         seconds: f32,
     ) -> Result<(TapId, rtrb::Consumer<f32>), MediaError> {
-        self.ctl().add_tap(point, seconds)
+        self.with(|c| c.add_tap(point, seconds))
     }
 
     pub fn remove_tap(&self, id: TapId) -> Result<(), MediaError> {
-        self.ctl().remove_tap(id)
+        self.with(|c| c.remove_tap(id))
     }
 
     /// Runs `f` with the controller (e.g. for [`crate::record::Recorder`]).
-    pub fn with_controller<R>(&self, f: impl FnOnce(&mut Controller) -> R) -> R {
-        f(&mut self.ctl())
+    pub fn with_controller<R>(
+        &self,
+        f: impl FnOnce(&mut Controller) -> Result<R, MediaError>,
+    ) -> Result<R, MediaError> {
+        self.with(f)
+    }
+
+    /// Feeds a line from a network or file source through GStreamer
+    /// (replaces an earlier one on the same line). Problems are reported as
+    /// `audio/line<N>` health events; a source that goes quiet is reported
+    /// as stalled and the program goes on.
+    pub fn add_network_line(
+        &self,
+        line: LineNo,
+        source: &crate::gst::NetSource,
+    ) -> Result<(), MediaError> {
+        self.with(|c| c.state(line))?;
+        let name = format!("line{line}");
+        let notices = self.with(|c| Ok(c.notice_sender()))?;
+        let (pipe, src) =
+            crate::gst::open_source(source, self.cfg.sample_rate, &name, Some(notices))?;
+        self.with(|c| c.set_line_source(line, Box::new(src)))?;
+        self.keep_pipeline(name, pipe);
+        Ok(())
+    }
+
+    /// Sends program to a GStreamer sink (file, Icecast, RTMP) under `name`
+    /// (health component `audio/<name>`). Replaces an output of that name.
+    pub fn add_program_output(
+        &self,
+        name: &str,
+        sink: &crate::gst::NetSink,
+    ) -> Result<TapId, MediaError> {
+        let (id, tap) = self.with(|c| c.add_tap(crate::core::TapPoint::Program, 2.0))?;
+        let notices = self.with(|c| Ok(c.notice_sender()))?;
+        match crate::gst::open_sink(sink, tap, self.cfg.sample_rate, name, Some(notices)) {
+            Ok(pipe) => {
+                self.keep_pipeline(name.to_owned(), pipe);
+                Ok(id)
+            }
+            Err(e) => {
+                let _ = self.with(|c| c.remove_tap(id));
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops a network line or program output started by name (`line<N>`
+    /// or the output's name).
+    pub fn remove_pipeline(&self, name: &str) {
+        let removed: Vec<_> = {
+            let mut p = self
+                .pipelines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let (gone, kept) = std::mem::take(&mut *p)
+                .into_iter()
+                .partition(|(n, _)| n == name);
+            *p = kept;
+            gone
+        };
+        drop(removed); // pipelines go to Null outside the lock
+    }
+
+    fn keep_pipeline(&self, name: String, pipe: crate::gst::GstPipeline) {
+        self.remove_pipeline(&name);
+        self.pipelines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((name, pipe));
     }
 
     /// Feeds a line from a sound-card input (`device`: name or part of one,
@@ -229,7 +313,7 @@ impl Engine {
         device: Option<&str>,
         channel: u16,
     ) -> Result<String, MediaError> {
-        self.ctl().state(line)?; // checks the line number
+        self.with(|c| c.state(line))?; // checks the line number
         let (reply, rx) = bounded(1);
         self.sup_tx
             .send(Supervise::AddInput {
@@ -241,7 +325,7 @@ impl Engine {
         let (name, src) = rx
             .recv()
             .unwrap_or(Err(MediaError::Device("engine stopped".into())))?;
-        self.ctl().set_line_source(line, Box::new(src))?;
+        self.with(|c| c.set_line_source(line, Box::new(src)))?;
         Ok(name)
     }
 
@@ -271,34 +355,25 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.stop();
-        // the controller (last notice sender besides the supervisor's) goes with self;
-        // the event thread ends once its feed is closed
+        self.pipelines
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        // dropping the controller closes the event feed; the event thread
+        // drains what is left and ends
+        self.ctl
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let h = self
             .events
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(h) = h {
-            drop(std::mem::replace(
-                self.ctl.get_mut().unwrap_or_else(PoisonError::into_inner),
-                placeholder_controller(),
-            ));
             let _ = h.join();
         }
     }
-}
-
-fn placeholder_controller() -> Controller {
-    // a detached controller so the real one (and its notice sender) can be dropped
-    match build(MixerConfig::new(1)) {
-        Ok(p) => p.controller,
-        Err(_) => unreachable_controller(),
-    }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_controller() -> Controller {
-    panic!("MixerConfig::new(1) is always valid")
 }
 
 fn spawn_log_bridge(mut feed: crate::core::EventFeed) -> std::io::Result<JoinHandle<()>> {
@@ -368,7 +443,7 @@ fn find_device(
     } else {
         host.input_devices().map(|d| d.collect::<Vec<_>>())
     }
-    .map_err(|e| MediaError::Device(e.to_string()))?;
+    .map_err(|e| MediaError::Device(format!("looking for {name:?}: {e}")))?;
     devices
         .into_iter()
         .find(|d| d.to_string().contains(name))
@@ -429,11 +504,47 @@ fn open_output(
         Ok(c) => c.channels().max(1),
         Err(e) => return Err((core, MediaError::Device(format!("{name}: {e}")))),
     };
-    let config = cpal::StreamConfig {
-        channels,
-        sample_rate: opts.sample_rate,
-        buffer_size: cpal::BufferSize::Default,
-    };
+    // the requested buffer size first; if the device refuses, its default
+    let mut sizes = Vec::with_capacity(2);
+    if let Some(frames) = opts.buffer_frames {
+        sizes.push(cpal::BufferSize::Fixed(frames));
+    }
+    sizes.push(cpal::BufferSize::Default);
+    let mut core = core;
+    let mut last_err = None;
+    for buffer_size in sizes {
+        let config = cpal::StreamConfig {
+            channels,
+            sample_rate: opts.sample_rate,
+            buffer_size,
+        };
+        match start_output(core, opts, back, err_tx, counters, &device, &name, config) {
+            Ok(o) => return Ok(o),
+            Err((c, e)) => {
+                core = c;
+                last_err = Some(e);
+            }
+        }
+    }
+    Err((
+        core,
+        last_err.unwrap_or_else(|| MediaError::Device(format!("{name}: cannot open"))),
+    ))
+}
+
+#[allow(clippy::result_large_err, clippy::too_many_arguments)]
+fn start_output(
+    core: Core,
+    opts: &EngineOptions,
+    back: (&Sender<Core>, &Receiver<Core>),
+    err_tx: &Sender<cpal::Error>,
+    counters: &Arc<CallbackCounters>,
+    device: &cpal::Device,
+    name: &str,
+    config: cpal::StreamConfig,
+) -> Result<OutputStream, (Core, MediaError)> {
+    let name = name.to_owned();
+    let channels = config.channels;
     let block = opts.block_frames;
     let ch = usize::from(channels);
     let cue_right = opts.cue_on_right && ch >= 2;
@@ -517,7 +628,8 @@ fn open_input(
     device: Option<&str>,
     channel: u16,
     sample_rate: u32,
-    err_tx: &Sender<cpal::Error>,
+    err_tx: &Sender<(usize, cpal::Error)>,
+    id: usize,
 ) -> Result<(cpal::Stream, String, RingSource), MediaError> {
     let host = cpal::default_host();
     let device = find_device(&host, device, false)?;
@@ -558,7 +670,7 @@ fn open_input(
     };
     let err_tx = err_tx.clone();
     let err_cb = move |e: cpal::Error| {
-        let _ = err_tx.try_send(e);
+        let _ = err_tx.try_send((id, e));
     };
     let stream = device
         .build_input_stream::<f32, _, _>(config, data_cb, err_cb, None)
@@ -566,7 +678,12 @@ fn open_input(
     stream
         .play()
         .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
-    Ok((stream, name, RingSource::new(rx)))
+    // two blocks of prefill absorb the input/output callback phase
+    Ok((
+        stream,
+        name,
+        RingSource::with_prefill(rx, sample_rate as usize / 50),
+    ))
 }
 
 fn health(notices: &Sender<MediaEvent>, component: &str, ok: bool, detail: String) {
@@ -587,8 +704,10 @@ fn supervise(
 ) {
     let (back_tx, back_rx) = bounded::<Core>(1);
     let (err_tx, err_rx) = bounded::<cpal::Error>(64);
+    // input devices report separately: losing a microphone never stops the output
+    let (in_err_tx, in_err_rx) = bounded::<(usize, cpal::Error)>(64);
     let counters = Arc::new(CallbackCounters::default());
-    let mut inputs: Vec<cpal::Stream> = Vec::new();
+    let mut inputs: Vec<(cpal::Stream, String)> = Vec::new();
     let mut output: Option<OutputStream> = None;
     let mut clock: Option<Core> = None;
     let mut clock_blocks = 0u64;
@@ -618,6 +737,7 @@ fn supervise(
     let period = Duration::from_secs_f64(opts.block_frames as f64 / f64::from(opts.sample_rate));
     let mut next_tick = Instant::now() + period;
     let mut watchdog = (counters.callbacks.load(Ordering::Relaxed), Instant::now());
+    let mut pending_ok: Option<(String, Instant)> = None;
     loop {
         let timeout = if clock.is_some() {
             next_tick.saturating_duration_since(Instant::now())
@@ -640,16 +760,35 @@ fn supervise(
                 channel,
                 reply,
             }) => {
-                let r = open_input(device.as_deref(), channel, opts.sample_rate, &err_tx).map(
-                    |(stream, name, src)| {
-                        inputs.push(stream);
-                        (name, src)
-                    },
-                );
+                let r = open_input(
+                    device.as_deref(),
+                    channel,
+                    opts.sample_rate,
+                    &in_err_tx,
+                    inputs.len(),
+                )
+                .map(|(stream, name, src)| {
+                    inputs.push((stream, name.clone()));
+                    (name, src)
+                });
                 // the engine handle puts the source on the line
                 let _ = reply.send(r);
             }
             Err(RecvTimeoutError::Timeout) => {}
+        }
+        while let Ok((id, e)) = in_err_rx.try_recv() {
+            let name = inputs.get(id).map(|(_, n)| n.as_str()).unwrap_or("input");
+            match e.kind() {
+                cpal::ErrorKind::Xrun => {
+                    counters.xruns.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => health(
+                    notices,
+                    "audio/input",
+                    false,
+                    format!("{name}: {e}; its line falls silent, the show goes on"),
+                ),
+            }
         }
         let mut lost: Option<String> = None;
         while let Ok(e) = err_rx.try_recv() {
@@ -669,13 +808,22 @@ fn supervise(
             let n = counters.callbacks.load(Ordering::Relaxed);
             if n != watchdog.0 {
                 watchdog = (n, Instant::now());
-            } else if watchdog.1.elapsed() > Duration::from_secs(1) && lost.is_none() {
-                lost = Some("no callbacks for 1 s".into());
+                // back for real once callbacks have kept coming for a second
+                if pending_ok
+                    .as_ref()
+                    .is_some_and(|(_, since)| since.elapsed() > Duration::from_secs(1))
+                    && let Some((msg, _)) = pending_ok.take()
+                {
+                    health(notices, "audio/output", true, msg);
+                }
+            } else if watchdog.1.elapsed() > Duration::from_secs(2) && lost.is_none() {
+                lost = Some("no callbacks for 2 s".into());
             }
         }
         if let Some(why) = lost
             && let Some(o) = output.take()
         {
+            let was_back = pending_ok.take().is_none();
             let name = o.name.clone();
             drop(o);
             match back_rx.recv_timeout(Duration::from_secs(2)) {
@@ -683,12 +831,17 @@ fn supervise(
                     clock = Some(core);
                     next_tick = Instant::now() + period;
                     next_retry = Instant::now() + retry_every;
-                    health(
-                        notices,
-                        "audio/output",
-                        false,
-                        format!("{name} lost ({why}); the show continues on the internal clock"),
-                    );
+                    // a reopened device that never ran is not reported lost twice
+                    if was_back {
+                        health(
+                            notices,
+                            "audio/output",
+                            false,
+                            format!(
+                                "{name} lost ({why}); the show continues on the internal clock"
+                            ),
+                        );
+                    }
                 }
                 Err(_) => {
                     health(

@@ -109,6 +109,8 @@ pub struct Mixer {
     host_gain: f32,
     meters: Arc<Meters>,
     loudness: Option<ebur128::EbuR128>,
+    block_count: u64,
+    loudness_every: u64,
 }
 
 impl Mixer {
@@ -139,6 +141,8 @@ impl Mixer {
             host_gain: 1.0,
             meters: Arc::new(Meters::new(n)),
             loudness,
+            block_count: 0,
+            loudness_every: (cfg.sample_rate as usize / 10 / cfg.block_frames.max(1)).max(1) as u64,
         }
     }
 
@@ -295,8 +299,13 @@ impl Mixer {
         self.meters.cue.measure(&self.cue);
         let min_gain = self.limiter_gain.iter().copied().fold(1.0f32, f32::min);
         self.meters.limiter_reduction_db.store(-to_dbfs(min_gain));
+        // loudness is read over 0.4 s / 3 s windows: refresh it every 100 ms
+        // (R128 asks for at least 10 Hz), feeding every block
+        self.block_count = self.block_count.wrapping_add(1);
+        let refresh = self.block_count.is_multiple_of(self.loudness_every);
         if let Some(l) = self.loudness.as_mut()
             && l.add_frames_f32(&self.program).is_ok()
+            && refresh
         {
             if let Ok(m) = l.loudness_momentary() {
                 self.meters.momentary_lufs.store(m as f32);

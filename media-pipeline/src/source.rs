@@ -136,20 +136,47 @@ impl Source for Clip {
 
 /// Samples arriving from another thread (a sound-card input, a GStreamer
 /// appsink) through an SPSC ring. Missing samples are padded with silence.
+/// With a prefill, playback starts (and restarts after running dry) only
+/// once that many samples are waiting, so network jitter does not chop
+/// every block.
 #[derive(Debug)]
 pub struct RingSource {
     rx: rtrb::Consumer<f32>,
+    prefill: usize,
+    primed: bool,
 }
 
 impl RingSource {
     pub fn new(rx: rtrb::Consumer<f32>) -> Self {
-        Self { rx }
+        Self::with_prefill(rx, 0)
+    }
+
+    /// Waits for `prefill` samples before playing (and after every underrun).
+    pub fn with_prefill(rx: rtrb::Consumer<f32>, prefill: usize) -> Self {
+        Self {
+            rx,
+            prefill,
+            primed: prefill == 0,
+        }
     }
 }
 
 impl Source for RingSource {
     fn fill(&mut self, out: &mut [f32]) -> Fill {
-        let avail = self.rx.slots().min(out.len());
+        let waiting = self.rx.slots();
+        if !self.primed {
+            if waiting >= self.prefill.max(1) {
+                self.primed = true;
+            } else {
+                out.fill(0.0);
+                return if self.rx.is_abandoned() && waiting == 0 {
+                    Fill::Ended
+                } else {
+                    Fill::Underrun(0)
+                };
+            }
+        }
+        let avail = waiting.min(out.len());
         if let Ok(chunk) = self.rx.read_chunk(avail) {
             let (a, b) = chunk.as_slices();
             out[..a.len()].copy_from_slice(a);
@@ -159,10 +186,15 @@ impl Source for RingSource {
         out[avail..].fill(0.0);
         if avail == out.len() {
             Fill::Ok
-        } else if self.rx.is_abandoned() && avail == 0 {
-            Fill::Ended
         } else {
-            Fill::Underrun(avail)
+            if self.prefill > 0 {
+                self.primed = false;
+            }
+            if self.rx.is_abandoned() && avail == 0 {
+                Fill::Ended
+            } else {
+                Fill::Underrun(avail)
+            }
         }
     }
 }
