@@ -185,6 +185,7 @@ fn app_with(
         screenshot: None,
         clock: Clock::System,
         live: None,
+        recordings: None,
     };
     let mut app = ConsoleApp::with_font(startup, font, || {}).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);

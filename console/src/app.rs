@@ -98,6 +98,9 @@ pub struct Startup {
     pub clock: Clock,
     /// Live audio meters and the demo's running parts, when there are any.
     pub live: Option<Live>,
+    /// Where call recordings are (`call-<seq>-line<N>.wav`), for playback
+    /// in the back office.
+    pub recordings: Option<PathBuf>,
 }
 
 /// The screener's note form for the selected line.
@@ -149,6 +152,8 @@ pub struct ConsoleApp {
     pub(crate) screenshot: Option<ScreenshotPlan>,
     pub(crate) started: Instant,
     pub(crate) live: Option<Live>,
+    pub(crate) recordings: Option<PathBuf>,
+    pub(crate) playback: crate::playback::Playback,
 }
 
 impl std::fmt::Debug for ConsoleApp {
@@ -217,6 +222,8 @@ impl ConsoleApp {
             screenshot: startup.screenshot,
             started: Instant::now(),
             live: startup.live,
+            recordings: startup.recordings,
+            playback: crate::playback::Playback::default(),
         })
     }
 

@@ -315,6 +315,7 @@ fn run_console(
         journal,
         desk,
         kb: kb_source,
+        recordings: Some(data_dir.join("recordings")),
         role,
         model_status,
         screenshot,

@@ -67,6 +67,7 @@ fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Seat) {
         screenshot: None,
         clock: Clock::Fixed(NOW_MS),
         live: None,
+        recordings: Some(dir.path().join("recordings")),
     };
     let harness = Harness::builder()
         .with_size(egui::vec2(1440.0, 900.0))
@@ -315,6 +316,27 @@ fn back_office_dispatches_resolves_and_calls_back() {
         a.board().offline.iter().any(|o| o.ticket_id.is_some())
     });
     let id = h.state().board().offline[0].ticket_id.clone().unwrap();
+    // The audio engine recorded the call under its journal reference.
+    let call = h.state().board().offline[0].item.clone();
+    let airbridge_show::ItemRef::Call(seq) = call else {
+        panic!("not a call: {call:?}")
+    };
+    let rec_dir = seat.tickets.parent().unwrap().join("recordings");
+    std::fs::create_dir_all(&rec_dir).unwrap();
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w =
+        hound::WavWriter::create(rec_dir.join(format!("call-{seq}-line3.wav")), spec).unwrap();
+    for i in 0..4800 {
+        let v = ((i as f32 * 0.06).sin() * 8000.0) as i16;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
 
     click(&mut h, "后台");
     step_until(&mut h, "the queues", |a| a.ticket_snapshot().is_some());

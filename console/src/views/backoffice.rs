@@ -254,6 +254,7 @@ impl ConsoleApp {
                 ui.label(RichText::new(format!("{when}  {line}")).small());
             }
         }
+        self.recordings_ui(ui, &t.journal_refs);
         let id = t.id.clone();
         let version = t.version;
         let mut change = None;
@@ -368,6 +369,42 @@ impl ConsoleApp {
             for a in d.audit.iter().rev().take(6) {
                 ui.label(RichText::new(format!("{} {} {}", fmt(a.at), a.who, a.action)).small());
             }
+        }
+    }
+
+    /// The call's recordings, with play and stop.
+    fn recordings_ui(&mut self, ui: &mut egui::Ui, journal_refs: &[u64]) {
+        let Some(dir) = &self.recordings else { return };
+        let files = crate::playback::recordings_for(dir, journal_refs);
+        if files.is_empty() {
+            return;
+        }
+        ui.label(RichText::new("通话录音").strong());
+        let playing = self.playback.playing().map(std::path::Path::to_path_buf);
+        let mut action: Option<Option<std::path::PathBuf>> = None;
+        for f in files {
+            let name = f
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            ui.horizontal(|ui| {
+                let this = playing.as_deref().is_some_and(|p| p.ends_with(&name));
+                if this {
+                    if ui.button(format!("■ 停止 {name}")).clicked() {
+                        action = Some(None);
+                    }
+                } else if ui.button(format!("▶ 回放 {name}")).clicked() {
+                    action = Some(Some(f.clone()));
+                }
+            });
+        }
+        match action {
+            Some(Some(f)) => {
+                if let Err(e) = self.playback.play(&f) {
+                    self.toast(format!("无法回放录音：{e}"));
+                }
+            }
+            Some(None) => self.playback.stop(),
+            None => {}
         }
     }
 
