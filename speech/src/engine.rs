@@ -141,6 +141,20 @@ impl std::fmt::Debug for Session {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looping_output_is_collapsed_and_audio_ctx_is_bounded() {
+        assert_eq!(collapse_repeats("( 声 声 声 声 声 声 声"), "( 声 声 声");
+        assert_eq!(collapse_repeats("好 好 学习"), "好 好 学习");
+        assert_eq!(audio_ctx_for(16_000 * 5, 1.0, 1500), 320);
+        assert_eq!(audio_ctx_for(100, 0.0, 1500), 128);
+        assert_eq!(audio_ctx_for(16_000 * 40, 1.0, 1500), 1500);
+    }
+}
+
 /// The encoder frames needed for `samples` plus `margin_s` seconds (whisper
 /// encodes 50 frames a second; 1500 = the full 30 s window).
 pub fn audio_ctx_for(samples: usize, margin_s: f32, n_audio_ctx: i32) -> i32 {
@@ -149,6 +163,28 @@ pub fn audio_ctx_for(samples: usize, margin_s: f32, n_audio_ctx: i32) -> i32 {
     // Round up to a multiple of 64 (fewer distinct graph sizes), keep ≥ 128.
     let frames = ((frames + 63) / 64) * 64;
     frames.clamp(128, n_audio_ctx)
+}
+
+/// Drops a run of one repeated word beyond three (whisper's looping
+/// failure: "声 声 声 声 …").
+pub fn collapse_repeats(text: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut run = 0;
+    for w in text.split_inclusive(char::is_whitespace) {
+        if out
+            .last()
+            .is_some_and(|l| l.trim() == w.trim() && !w.trim().is_empty())
+        {
+            run += 1;
+            if run >= 3 {
+                continue;
+            }
+        } else {
+            run = 0;
+        }
+        out.push(w);
+    }
+    out.concat().trim().to_string()
 }
 
 impl Session {
@@ -192,6 +228,10 @@ impl Session {
         {
             p.set_audio_ctx(audio_ctx_for(input.len(), margin, self.n_audio_ctx));
         }
+        // Speech is at most ~8 characters a second: a cap stops the decoder
+        // looping on one token (a known whisper failure on odd audio).
+        let max_tokens = 16 + (input.len() / SAMPLE_RATE as usize) * 10;
+        p.set_max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX));
         self.state.full(p, input)?;
         let mut text = String::new();
         let mut no_speech = 0.0;
@@ -201,7 +241,7 @@ impl Session {
             }
             text.push_str(&seg.to_str_lossy()?);
         }
-        let mut text = text.trim().to_string();
+        let mut text = collapse_repeats(text.trim());
         if opts.simplified {
             text = fast2s::convert(&text);
         }
