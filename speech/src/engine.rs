@@ -141,26 +141,6 @@ impl std::fmt::Debug for Session {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn looping_output_is_collapsed_and_audio_ctx_is_bounded() {
-        assert_eq!(collapse_repeats("( 声 声 声 声 声 声 声"), "( 声 声 声");
-        assert_eq!(collapse_repeats("好 好 学习"), "好 好 学习");
-        assert_eq!(
-            collapse_repeats("我想用镬鲸的镬鲸的镬鲸的镬鲸的"),
-            "我想用镬鲸的镬鲸的"
-        );
-        assert_eq!(collapse_repeats("谢谢谢谢谢"), "谢谢");
-        assert_eq!(collapse_repeats("我们们去"), "我们们去");
-        assert_eq!(audio_ctx_for(16_000 * 5, 1.0, 1500), 320);
-        assert_eq!(audio_ctx_for(100, 0.0, 1500), 128);
-        assert_eq!(audio_ctx_for(16_000 * 40, 1.0, 1500), 1500);
-    }
-}
-
 /// The encoder frames needed for `samples` plus `margin_s` seconds (whisper
 /// encodes 50 frames a second; 1500 = the full 30 s window).
 pub fn audio_ctx_for(samples: usize, margin_s: f32, n_audio_ctx: i32) -> i32 {
@@ -284,5 +264,25 @@ impl Session {
             text = fast2s::convert(&text);
         }
         Ok(Transcript { text, no_speech })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looping_output_is_collapsed_and_audio_ctx_is_bounded() {
+        assert_eq!(collapse_repeats("( 声 声 声 声 声 声 声"), "( 声 声");
+        assert_eq!(collapse_repeats("好 好 学习"), "好 好 学习");
+        assert_eq!(
+            collapse_repeats("我想用镬鲸的镬鲸的镬鲸的镬鲸的"),
+            "我想用镬鲸的镬鲸的"
+        );
+        assert_eq!(collapse_repeats("谢谢谢谢谢"), "谢谢");
+        assert_eq!(collapse_repeats("我们们去"), "我们们去");
+        assert_eq!(audio_ctx_for(16_000 * 5, 1.0, 1500), 320);
+        assert_eq!(audio_ctx_for(100, 0.0, 1500), 128);
+        assert_eq!(audio_ctx_for(16_000 * 40, 1.0, 1500), 1500);
     }
 }
