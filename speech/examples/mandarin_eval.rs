@@ -24,15 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut session = rec.session()?;
     let dir = std::env::temp_dir().join(format!("airbridge-eval-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let configs: Vec<(&str, Options)> = vec![
-        (
-            "no prompt, full 30 s window",
-            Options {
-                initial_prompt: String::new(),
-                short_audio_ctx: None,
-                ..Options::default()
-            },
-        ),
+    let mut configs: Vec<(&str, Options)> = vec![
         (
             "no prompt, audio_ctx",
             Options {
@@ -48,6 +40,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         ),
     ];
+    // The full 30 s window costs several times more: only when asked.
+    if std::env::var_os("EVAL_FULL_WINDOW").is_some() {
+        configs.push((
+            "KB prompt, full 30 s window",
+            Options {
+                initial_prompt: kb_prompt.clone(),
+                short_audio_ctx: None,
+                ..Options::default()
+            },
+        ));
+    }
     let qs = callers();
     let mut out = std::io::stdout().lock();
     writeln!(out, "model: {}", rec.describe())?;

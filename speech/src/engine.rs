@@ -151,6 +151,60 @@ pub fn audio_ctx_for(samples: usize, margin_s: f32, n_audio_ctx: i32) -> i32 {
     frames.clamp(128, n_audio_ctx)
 }
 
+/// Drops a run of one repeated word beyond three, and of a repeated 1–4
+/// character unit beyond two (whisper's looping failure: "声 声 声 声 …",
+/// "镬鲸的镬鲸的镬鲸的…").
+pub fn collapse_repeats(text: &str) -> String {
+    collapse_char_loops(&collapse_word_repeats(text))
+}
+
+fn collapse_char_loops(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let mut out: Vec<char> = Vec::with_capacity(c.len());
+    let mut i = 0;
+    'outer: while i < c.len() {
+        for n in 1..=4 {
+            let unit = &c[i..(i + n).min(c.len())];
+            if unit.len() < n || unit.iter().all(|ch| ch.is_whitespace()) {
+                continue;
+            }
+            let mut reps = 1;
+            while c.get(i + reps * n..i + (reps + 1) * n) == Some(unit) {
+                reps += 1;
+            }
+            if reps > 2 {
+                out.extend_from_slice(unit);
+                out.extend_from_slice(unit);
+                i += reps * n;
+                continue 'outer;
+            }
+        }
+        out.push(c[i]);
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+fn collapse_word_repeats(text: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut run = 0;
+    for w in text.split_inclusive(char::is_whitespace) {
+        if out
+            .last()
+            .is_some_and(|l| l.trim() == w.trim() && !w.trim().is_empty())
+        {
+            run += 1;
+            if run >= 3 {
+                continue;
+            }
+        } else {
+            run = 0;
+        }
+        out.push(w);
+    }
+    out.concat().trim().to_string()
+}
+
 impl Session {
     /// Transcribes 16 kHz mono samples (blocking; seconds of CPU).
     pub fn transcribe(
@@ -192,6 +246,10 @@ impl Session {
         {
             p.set_audio_ctx(audio_ctx_for(input.len(), margin, self.n_audio_ctx));
         }
+        // Speech is at most ~8 characters a second: a cap stops the decoder
+        // looping on one token (a known whisper failure on odd audio).
+        let max_tokens = 16 + (input.len() / SAMPLE_RATE as usize) * 10;
+        p.set_max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX));
         self.state.full(p, input)?;
         let mut text = String::new();
         let mut no_speech = 0.0;
@@ -201,10 +259,30 @@ impl Session {
             }
             text.push_str(&seg.to_str_lossy()?);
         }
-        let mut text = text.trim().to_string();
+        let mut text = collapse_repeats(text.trim());
         if opts.simplified {
             text = fast2s::convert(&text);
         }
         Ok(Transcript { text, no_speech })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looping_output_is_collapsed_and_audio_ctx_is_bounded() {
+        assert_eq!(collapse_repeats("( 声 声 声 声 声 声 声"), "( 声 声");
+        assert_eq!(collapse_repeats("好 好 学习"), "好 好 学习");
+        assert_eq!(
+            collapse_repeats("我想用镬鲸的镬鲸的镬鲸的镬鲸的"),
+            "我想用镬鲸的镬鲸的"
+        );
+        assert_eq!(collapse_repeats("谢谢谢谢谢"), "谢谢");
+        assert_eq!(collapse_repeats("我们们去"), "我们们去");
+        assert_eq!(audio_ctx_for(16_000 * 5, 1.0, 1500), 320);
+        assert_eq!(audio_ctx_for(100, 0.0, 1500), 128);
+        assert_eq!(audio_ctx_for(16_000 * 40, 1.0, 1500), 1500);
     }
 }
