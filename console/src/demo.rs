@@ -621,13 +621,14 @@ impl Director {
             _ => Duration::from_secs(4),
         };
         // The caller speaks; the speech worker transcribes from the tap and
-        // the knowledge base answers; meanwhile the next caller is screened.
+        // the knowledge base answers; the host answers from it for a while;
+        // meanwhile the next caller is screened.
         let aired = Instant::now();
         self.pin_top_question();
         if !self.fill_queue(1) {
             return false;
         }
-        let rest = (talk + Duration::from_secs(5)).saturating_sub(aired.elapsed());
+        let rest = (talk + Duration::from_secs(12)).saturating_sub(aired.elapsed());
         if !self.wait(rest) {
             return false;
         }
