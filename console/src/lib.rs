@@ -5,8 +5,8 @@
 //! The window is a thin layer: it draws the [`airbridge_show::ShowBoard`]
 //! projection of the show journal and turns clicks and keys into journal
 //! commands. It never waits on disk, network or models on the UI thread:
-//! a feed thread follows the journal and a command thread writes to it
-//! ([`backend`]).
+//! a feed thread follows the journal, a desk thread writes to it and owns
+//! the ticket desk, a knowledge-base thread answers searches ([`backend`]).
 //!
 //! # Layout
 //! - [`cli`]: argument parsing, subcommands, one-line errors.
@@ -17,7 +17,10 @@
 //! - [`demo`]: the self-running demo show (`--demo`).
 //! - [`live`]: audio meters and the running parts of a (demo) show.
 //! - [`fonts`]: finding a font with Chinese glyphs.
+//! - [`playback`]: call recordings played back in the back office.
 //! - [`kb_cmd`]: `airbridge kb …`, the knowledge base from the command line.
+//! - [`feeds_cmd`], [`media_cmd`], [`model_cmd`], [`stt_cmd`]: `airbridge
+//!   feeds …`, `media …`, `model …`, `stt …` and `ask`.
 //! - [`paths`]: where data lives.
 //! - [`tickets_cmd`]: `sla` and `tickets` subcommands.
 
