@@ -124,8 +124,19 @@ impl Drop for DemoShow {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         // Let the speech worker finish the model call it is in (whisper.cpp
-        // must not be torn down mid-call by the process exiting).
-        let _ = self.speech_done.recv_timeout(Duration::from_secs(20));
+        // must not be torn down mid-call by the process exiting). It drops
+        // its backlog, so this is one model call at most.
+        let waited = Instant::now();
+        if let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+            self.speech_done.recv_timeout(Duration::from_secs(60))
+        {
+            tracing::error!("the speech worker did not stop within 60 s");
+        } else {
+            tracing::info!(
+                "speech worker stopped in {} ms",
+                waited.elapsed().as_millis()
+            );
+        }
         // Stop the engine first: its taps close, so the director's recorder
         // can finish the files it is writing and the director can end.
         if let Some(e) = &self.engine {
@@ -743,7 +754,8 @@ fn start_speech(
                 #[allow(clippy::disallowed_methods)] // polling a stop flag off the UI thread
                 std::thread::sleep(Duration::from_millis(200));
             }
-            worker.shutdown();
+            // Leaving the show: drop the backlog, finish the call in progress.
+            worker.abort();
         });
     if let Err(e) = spawned {
         tracing::error!("demo speech thread: {e}");

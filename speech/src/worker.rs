@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -120,10 +120,12 @@ enum Job {
 }
 
 /// A running speech worker. Dropping it stops its threads (finals already
-/// queued are transcribed first).
+/// queued are transcribed first); [`SpeechWorker::abort`] stops at once.
 #[derive(Debug)]
 pub struct SpeechWorker {
     control: Option<Sender<Control>>,
+    /// Set by [`SpeechWorker::abort`]: both threads end at their next check.
+    abort: Arc<AtomicBool>,
     stats: Arc<Stats>,
     model: String,
     threads: Vec<JoinHandle<()>>,
@@ -164,11 +166,17 @@ impl SpeechWorker {
         let (partial_tx, partial_rx) = bounded::<Job>(1);
         let (results_tx, results_rx) = bounded::<SpeechEvent>(config.results_capacity.max(1));
 
+        let abort = Arc::new(AtomicBool::new(false));
         let vad = config.vad;
         let cap_stats = Arc::clone(&stats);
+        let cap_abort = Arc::clone(&abort);
         let capture = std::thread::Builder::new()
             .name("speech-capture".into())
-            .spawn(move || capture_loop(control_rx, finals_tx, partial_tx, vad, &cap_stats))
+            .spawn(move || {
+                capture_loop(
+                    control_rx, finals_tx, partial_tx, vad, &cap_stats, &cap_abort,
+                );
+            })
             .map_err(|e| SpeechError::Io {
                 path: PathBuf::from("speech-capture thread"),
                 source: e,
@@ -177,6 +185,7 @@ impl SpeechWorker {
         let inf_stats = Arc::clone(&stats);
         let mut options = config.options.clone();
         let k = config.kb_top_k;
+        let inf_abort = Arc::clone(&abort);
         let inference = std::thread::Builder::new()
             .name("speech-whisper".into())
             .spawn(move || {
@@ -189,6 +198,9 @@ impl SpeechWorker {
                 let mut last_health = Instant::now() - Duration::from_secs(60);
                 let mut finalised: HashMap<LineNo, u64> = HashMap::new();
                 loop {
+                    if inf_abort.load(Ordering::Relaxed) {
+                        break;
+                    }
                     // Finals first; a partial only when no final waits.
                     let job = match finals_rx.try_recv() {
                         Ok(j) => j,
@@ -307,6 +319,7 @@ impl SpeechWorker {
         Ok((
             SpeechWorker {
                 control: Some(control_tx),
+                abort,
                 stats,
                 model,
                 threads: vec![capture, inference],
@@ -392,6 +405,15 @@ impl SpeechWorker {
         self.stop();
     }
 
+    /// Stops now: queued audio is dropped, the model call in progress (if
+    /// any) is the last, and the threads are joined. For leaving a show —
+    /// the process must not exit while whisper.cpp is mid-call, and a
+    /// backlog on a busy machine could otherwise take minutes.
+    pub fn abort(mut self) {
+        self.abort.store(true, Ordering::Relaxed);
+        self.stop();
+    }
+
     fn stop(&mut self) {
         self.control.take();
         for t in self.threads.drain(..) {
@@ -471,12 +493,16 @@ fn capture_loop(
     partials: Sender<Job>,
     vad: VadConfig,
     stats: &Stats,
+    abort: &AtomicBool,
 ) {
     let mut lines: Vec<(LineNo, LineState)> = Vec::new();
     let mut buf = vec![0.0f32; SAMPLE_RATE as usize / 10];
     let mut out = Vec::new();
     let mut control_open = true;
     loop {
+        if abort.load(Ordering::Relaxed) {
+            return;
+        }
         // Wait for control messages up to 20 ms, then drain every line.
         if control_open {
             match control.recv_timeout(Duration::from_millis(20)) {

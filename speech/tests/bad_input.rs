@@ -158,3 +158,50 @@ fn every_utterance_gets_its_final_even_when_partials_pile_up() {
     );
     worker.shutdown();
 }
+
+/// Leaving a show: `abort` must return while the engine still holds the
+/// line's producer and a backlog of speech is queued (`shutdown` would wait
+/// for the line to end and transcribe every queued utterance first).
+#[test]
+fn abort_returns_with_the_line_still_open_and_a_backlog_queued() {
+    let Some(model) = common::model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("en.wav");
+    synth::english_clip("Please call the city service hotline tomorrow.", &wav).unwrap();
+    let clip = audio::read_wav_16k_mono(&wav).unwrap();
+    let mut samples = Vec::new();
+    for _ in 0..6 {
+        samples.extend(&clip);
+        samples.extend(vec![0.0f32; 12_000]);
+    }
+    let (worker, rx) = SpeechWorker::start(WorkerConfig::new(model), None, None).unwrap();
+    // The line stays open: the producer is kept, as a running engine would.
+    let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(samples.len() + 1);
+    for s in &samples {
+        producer.push(*s).unwrap();
+    }
+    worker.add_line(1, consumer).unwrap();
+    // Wait until whisper has produced something from the backlog.
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .expect("a first result");
+    assert!(matches!(first, SpeechEvent::Segment { .. }), "{first:?}");
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        worker.abort();
+        let _ = done_tx.send(());
+    });
+    // A hang guard, not a timing target: `shutdown` here would never return.
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .expect("abort returned");
+    // No line-ended event: the line was abandoned, not finished.
+    let events: Vec<_> = rx.try_iter().collect();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, SpeechEvent::LineEnded { .. })),
+        "{events:?}"
+    );
+    drop(producer);
+}
