@@ -9,6 +9,10 @@ PACKAGES=(
   # audio: GStreamer and ALSA
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-tools libasound2-dev
+  # program to live-stream platforms: RTMP push (rtmpsink) with AAC (avenc_aac)
+  gstreamer1.0-plugins-bad gstreamer1.0-libav
+  # local stream servers for the Icecast and RTMP sink tests (not started as services)
+  icecast2 libnginx-mod-rtmp
   # sound without a sound card (scripts/audio-test-setup.sh): PulseAudio null sink behind ALSA
   pulseaudio pulseaudio-utils libasound2-plugins
   # window: X11/Wayland, OpenGL/Vulkan (Mesa software rendering works without a GPU), Xvfb
@@ -40,6 +44,15 @@ else
   "${SUDO[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
   say "system packages installed"
+  # The stream servers are for tests, which start their own on a free port:
+  # do not leave the packages' system services running (port 80, 8000).
+  if [ -d /run/systemd/system ]; then
+    for svc in nginx icecast2; do
+      if printf '%s\n' "${missing[@]}" | grep -qx "libnginx-mod-rtmp\|$svc"; then
+        "${SUDO[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
+      fi
+    done
+  fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -201,7 +201,17 @@ fn watch_bus(
                     .src()
                     .map(|s| s.path_string().to_string())
                     .unwrap_or_default();
-                report(false, format!("{from}: {}", e.error()));
+                // The debug text names the resource (URL, file) that failed.
+                // Its last line is the human part; the rest is source locations.
+                let said = e
+                    .debug()
+                    .and_then(|d| d.lines().last().map(|l| l.trim().to_owned()))
+                    .filter(|l| !l.is_empty());
+                let detail = match said {
+                    Some(d) => format!("{from}: {} ({d})", e.error()),
+                    None => format!("{from}: {}", e.error()),
+                };
+                report(false, detail);
                 break;
             }
             _ => {}
