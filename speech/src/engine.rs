@@ -205,12 +205,43 @@ fn collapse_word_repeats(text: &str) -> String {
     out.concat().trim().to_string()
 }
 
+/// whisper.cpp's abort hook, asked between graph computations of a call.
+/// `user_data` points at a `&dyn Fn() -> bool` on [`Session::run`]'s stack,
+/// which outlives the call (whisper.cpp asks only inside `whisper_full`).
+#[allow(unsafe_code)]
+unsafe extern "C" fn ask_abort(user_data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: see above; the pointer is never null when this hook is set.
+    let ask = unsafe { &*(user_data as *const &dyn Fn() -> bool) };
+    ask()
+}
+
 impl Session {
     /// Transcribes 16 kHz mono samples (blocking; seconds of CPU).
     pub fn transcribe(
         &mut self,
         samples: &[f32],
         opts: &Options,
+    ) -> Result<Transcript, SpeechError> {
+        self.run(samples, opts, None)
+    }
+
+    /// As [`Session::transcribe`], but gives up as soon as `abort` says so
+    /// (it is asked many times a second): [`SpeechError::Aborted`]. The
+    /// worker cuts a partial short this way when a final is waiting.
+    pub fn transcribe_unless(
+        &mut self,
+        samples: &[f32],
+        opts: &Options,
+        abort: &dyn Fn() -> bool,
+    ) -> Result<Transcript, SpeechError> {
+        self.run(samples, opts, Some(abort))
+    }
+
+    fn run(
+        &mut self,
+        samples: &[f32],
+        opts: &Options,
+        abort: Option<&dyn Fn() -> bool>,
     ) -> Result<Transcript, SpeechError> {
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         p.set_language(opts.language.as_deref());
@@ -250,7 +281,23 @@ impl Session {
         // looping on one token (a known whisper failure on odd audio).
         let max_tokens = 16 + (input.len() / SAMPLE_RATE as usize) * 10;
         p.set_max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX));
-        self.state.full(p, input)?;
+        if let Some(abort) = &abort {
+            let hook: *const &dyn Fn() -> bool = abort;
+            #[allow(unsafe_code)]
+            // SAFETY: `abort` lives on this stack frame until `full` returns,
+            // and `ask_abort` only reads it; see `ask_abort`.
+            unsafe {
+                p.set_abort_callback(Some(ask_abort));
+                p.set_abort_callback_user_data(hook as *mut std::ffi::c_void);
+            }
+        }
+        if let Err(e) = self.state.full(p, input) {
+            return Err(if abort.is_some_and(|a| a()) {
+                SpeechError::Aborted
+            } else {
+                e.into()
+            });
+        }
         let mut text = String::new();
         let mut no_speech = 0.0;
         for (i, seg) in self.state.as_iter().enumerate() {

@@ -25,4 +25,7 @@ pub enum SpeechError {
     Synth { tool: String, reason: String },
     #[error("the speech worker has stopped")]
     Stopped,
+    /// The call was given up on request (see `Session::transcribe_unless`).
+    #[error("transcription aborted")]
+    Aborted,
 }

@@ -97,6 +97,8 @@ pub struct Stats {
     pub results_dropped: AtomicU64,
     /// Finals whisper found empty or judged hallucinated.
     pub finals_discarded: AtomicU64,
+    /// Partials cut short because a final was waiting.
+    pub partials_cut: AtomicU64,
     /// Worst time a final waited for whisper (ms).
     pub max_final_wait_ms: AtomicU64,
 }
@@ -247,8 +249,20 @@ impl SpeechWorker {
                                 last_health = Instant::now();
                                 out.health(true, "speech-to-text has caught up".into());
                             }
-                            let t = match session.transcribe(&samples, &options) {
+                            // A partial gives way to a final the moment one
+                            // waits; anything gives way to `abort`.
+                            let give_up = || {
+                                inf_abort.load(Ordering::Relaxed)
+                                    || (!is_final && !finals_rx.is_empty())
+                            };
+                            let t = match session.transcribe_unless(&samples, &options, &give_up) {
                                 Ok(t) => t,
+                                Err(SpeechError::Aborted) => {
+                                    if !is_final {
+                                        inf_stats.partials_cut.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    continue;
+                                }
                                 Err(e) => {
                                     tracing::warn!(line, utterance, "transcription failed: {e}");
                                     continue;
@@ -406,7 +420,8 @@ impl SpeechWorker {
     }
 
     /// Stops now: queued audio is dropped, the model call in progress (if
-    /// any) is the last, and the threads are joined. For leaving a show —
+    /// any) is cut short through whisper.cpp's abort hook, and the threads
+    /// are joined. For leaving a show —
     /// the process must not exit while whisper.cpp is mid-call, and a
     /// backlog on a busy machine could otherwise take minutes.
     pub fn abort(mut self) {

@@ -132,3 +132,37 @@ fn short_audio_ctx_gives_the_same_english_text() {
     assert!(a.to_lowercase().contains("pension"), "{a}");
     let _ = Arc::new(());
 }
+
+/// A call given up through the abort hook says so, and the session is
+/// whole afterwards: the next call transcribes the same clip correctly.
+#[test]
+fn an_aborted_call_leaves_the_session_usable() {
+    let Some(model) = common::model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("en.wav");
+    synth::english_clip("Please call the city service hotline tomorrow.", &wav).unwrap();
+    let clip = audio::read_wav_16k_mono(&wav).unwrap();
+    let rec = Recognizer::load(&model).unwrap();
+    let mut session = rec.session().unwrap();
+    let opts = Options {
+        language: Some("en".into()),
+        ..Options::default()
+    };
+    let asked = std::cell::Cell::new(0u32);
+    let always = || {
+        asked.set(asked.get() + 1);
+        true
+    };
+    match session.transcribe_unless(&clip, &opts, &always) {
+        Err(airbridge_speech::SpeechError::Aborted) => {}
+        other => panic!("expected Aborted, got {other:?}"),
+    }
+    assert!(asked.get() >= 1);
+    let never = || false;
+    let text = session
+        .transcribe_unless(&clip, &opts, &never)
+        .unwrap()
+        .text
+        .to_lowercase();
+    assert!(text.contains("city service hotline"), "{text}");
+}
