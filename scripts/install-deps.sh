@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   pkg-config cmake clang libclang-dev
+  # trusted TLS roots for the bilibili client (https://, wss://)
+  ca-certificates
   # audio: GStreamer and ALSA
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-tools libasound2-dev

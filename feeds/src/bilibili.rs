@@ -10,10 +10,14 @@
 //!   and on any failure reconnect with exponential backoff and jitter. The
 //!   HTTP base URL is configurable so tests use a local fake.
 //!
-//! `wss://` and `https://` need a TLS-enabled build; this build speaks plain
-//! `ws://` / `http://` only (see ARCHITECTURE.md).
+//! The real platform is `https://` and `wss://`: both go over rustls
+//! ([`crate::tls`]; system roots plus [`BiliConfig::extra_ca_file`]), and
+//! plain `http://` / `ws://` still work (local fakes, a relay on the LAN). A
+//! failed handshake (e.g. an untrusted certificate) is reported as
+//! [`FeedsError::Tls`] naming the host, and retried with the same backoff.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -27,12 +31,14 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::error::FeedsError;
 use crate::health::{Reject, SourceHealth};
 use crate::model::{AudienceMessage, Hint};
 use crate::pipeline::Inbound;
+use crate::tls::{ClientTls, Stream};
 use crate::wechat::hex;
 
 pub const OP_HEARTBEAT: u32 = 2;
@@ -280,7 +286,8 @@ pub fn decode_command(body: &[u8]) -> Result<Decoded, FeedsError> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BiliConfig {
-    /// Base URL of the open-platform API (`http://…` in this build).
+    /// Base URL of the open-platform API (`https://…`; `http://…` for a
+    /// local fake).
     pub api_base: String,
     pub access_key_id: String,
     pub access_key_secret: String,
@@ -292,6 +299,10 @@ pub struct BiliConfig {
     pub auth_timeout_ms: u64,
     pub backoff_min_ms: u64,
     pub backoff_max_ms: u64,
+    /// Extra trusted CA certificate(s), PEM, besides the system store: the
+    /// root of a TLS-inspecting proxy, or a test CA. Relative paths are
+    /// relative to the working directory.
+    pub extra_ca_file: Option<PathBuf>,
 }
 
 impl Default for BiliConfig {
@@ -307,6 +318,7 @@ impl Default for BiliConfig {
             auth_timeout_ms: 5000,
             backoff_min_ms: 500,
             backoff_max_ms: 30_000,
+            extra_ca_file: None,
         }
     }
 }
@@ -346,9 +358,27 @@ pub fn sign_headers(
     h
 }
 
+/// Where an `http(s)://` or `ws(s)://` URL connects: (host, port, TLS?).
+fn endpoint(url: &hyper::Uri) -> Result<(String, u16, bool), String> {
+    let tls = match url.scheme_str() {
+        Some("http" | "ws") => false,
+        Some("https" | "wss") => true,
+        other => {
+            return Err(format!(
+                "unsupported scheme {:?} (http, https, ws, wss)",
+                other.unwrap_or("")
+            ));
+        }
+    };
+    let host = url.host().ok_or("no host in URL")?.to_owned();
+    let port = url.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    Ok((host, port, tls))
+}
+
 /// A signed POST to the open-platform API; returns the `data` object.
 async fn call(
     cfg: &BiliConfig,
+    tls: &ClientTls,
     path: &str,
     body: serde_json::Value,
 ) -> Result<serde_json::Value, FeedsError> {
@@ -359,11 +389,16 @@ async fn call(
     let url: hyper::Uri = format!("{}{}", cfg.api_base.trim_end_matches('/'), path)
         .parse()
         .map_err(|e: hyper::http::uri::InvalidUri| remote(e.to_string()))?;
-    if url.scheme_str() != Some("http") {
-        return Err(remote("only http:// is supported in this build".into()));
-    }
-    let host = url.host().unwrap_or("127.0.0.1").to_owned();
-    let port = url.port_u16().unwrap_or(80);
+    let (host, port, secure) = endpoint(&url).map_err(remote)?;
+    // the Host header as the URL spells it (no default port)
+    let host_header = match url.port_u16() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
+    let target = url
+        .path_and_query()
+        .map_or("/", hyper::http::uri::PathAndQuery::as_str)
+        .to_owned();
     let body = serde_json::to_vec(&body).map_err(|e| remote(e.to_string()))?;
     let nonce = format!("{:016x}", rand::random::<u64>());
     let headers = sign_headers(
@@ -374,15 +409,15 @@ async fn call(
         crate::server::now_ms() / 1000,
     );
     let work = async {
-        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+        let stream = tls.connect(&host, port, secure).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| remote(e.to_string()))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        let mut req = hyper::Request::post(url.path())
-            .header("host", format!("{host}:{port}"))
+        let mut req = hyper::Request::post(target.as_str())
+            .header("host", host_header.as_str())
             .header("content-type", "application/json")
             .header("accept", "application/json");
         for (k, v) in &headers {
@@ -427,9 +462,10 @@ struct Game {
     wss: Vec<String>,
 }
 
-async fn start_game(cfg: &BiliConfig) -> Result<Game, FeedsError> {
+async fn start_game(cfg: &BiliConfig, tls: &ClientTls) -> Result<Game, FeedsError> {
     let data = call(
         cfg,
+        tls,
         "/v2/app/start",
         serde_json::json!({"code": cfg.code, "app_id": cfg.app_id}),
     )
@@ -488,9 +524,11 @@ enum SessionEnd {
 
 /// Runs the client until `stop` turns true: start → connect → auth → read,
 /// reconnecting with backoff and jitter. Every message goes to `tx` (the
-/// pipeline dedupes what a reconnect replays).
+/// pipeline dedupes what a reconnect replays). `tls` is built once from
+/// [`BiliConfig::extra_ca_file`] (see [`ClientTls::new`]).
 pub async fn run_client(
     cfg: BiliConfig,
+    tls: ClientTls,
     tx: mpsc::Sender<Inbound>,
     health: Arc<SourceHealth>,
     mut stop: watch::Receiver<bool>,
@@ -502,14 +540,14 @@ pub async fn run_client(
             break;
         }
         if game.is_none() {
-            match start_game(&cfg).await {
+            match start_game(&cfg, &tls).await {
                 Ok(g) => game = Some(g),
                 Err(e) => health.error(&e.to_string()),
             }
         }
         let mut delivered = false;
         if let Some(g) = &game {
-            let end = session(&cfg, g, &tx, &health, &mut stop, &mut delivered).await;
+            let end = session(&cfg, &tls, g, &tx, &health, &mut stop, &mut delivered).await;
             health.connected.store(false, Ordering::Relaxed);
             match end {
                 SessionEnd::Shutdown => break,
@@ -534,6 +572,7 @@ pub async fn run_client(
     if let Some(g) = game {
         let _ = call(
             &cfg,
+            &tls,
             "/v2/app/end",
             serde_json::json!({"app_id": cfg.app_id, "game_id": g.game_id}),
         )
@@ -542,8 +581,23 @@ pub async fn run_client(
     health.connected.store(false, Ordering::Relaxed);
 }
 
+/// TCP (+ TLS for `wss://`) + the WebSocket handshake.
+async fn ws_connect(tls: &ClientTls, url: &str) -> Result<WebSocketStream<Stream>, FeedsError> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e: hyper::http::uri::InvalidUri| FeedsError::WebSocket(format!("{url}: {e}")))?;
+    let (host, port, secure) =
+        endpoint(&uri).map_err(|e| FeedsError::WebSocket(format!("{url}: {e}")))?;
+    let stream = tls.connect(&host, port, secure).await?;
+    let (ws, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .map_err(|e| FeedsError::WebSocket(format!("handshake: {e}")))?;
+    Ok(ws)
+}
+
 async fn session(
     cfg: &BiliConfig,
+    tls: &ClientTls,
     game: &Game,
     tx: &mpsc::Sender<Inbound>,
     health: &SourceHealth,
@@ -555,12 +609,12 @@ async fn session(
     };
     let connect = tokio::time::timeout(
         Duration::from_millis(cfg.auth_timeout_ms),
-        tokio_tungstenite::connect_async(url.as_str()),
+        ws_connect(tls, url),
     )
     .await;
     let mut ws = match connect {
-        Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => return SessionEnd::Lost(format!("connect: {e}")),
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return SessionEnd::Lost(format!("websocket connect: {e}")),
         Err(_) => return SessionEnd::Lost("connect timeout".into()),
     };
     let auth = encode(OP_AUTH, 1, 1, game.auth_body.as_bytes());
@@ -615,7 +669,7 @@ async fn session(
                 }
             }
             _ = app_beat.tick() => {
-                if let Err(e) = call(cfg, "/v2/app/heartbeat", serde_json::json!({"game_id": game.game_id})).await {
+                if let Err(e) = call(cfg, tls, "/v2/app/heartbeat", serde_json::json!({"game_id": game.game_id})).await {
                     health.error(&e.to_string());
                     return SessionEnd::Ended;
                 }

@@ -100,3 +100,26 @@ impl FeedsConfig {
             .map_err(|e| crate::FeedsError::Config(format!("{}: {e}", path.display())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bilibili_extra_ca_file_is_optional() {
+        let old: FeedsConfig =
+            toml::from_str("[bilibili]\napi_base = \"https://example.invalid\"\ncode = \"c\"\n")
+                .unwrap();
+        let b = old.bilibili.unwrap();
+        assert_eq!(b.extra_ca_file, None);
+        assert_eq!(b.app_heartbeat_secs, 20);
+        let new: FeedsConfig = toml::from_str(
+            "[bilibili]\napi_base = \"https://example.invalid\"\nextra_ca_file = \"/etc/airbridge/proxy-ca.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            new.bilibili.unwrap().extra_ca_file,
+            Some(PathBuf::from("/etc/airbridge/proxy-ca.pem"))
+        );
+    }
+}

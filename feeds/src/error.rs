@@ -33,6 +33,14 @@ pub enum FeedsError {
     /// A remote endpoint (bilibili open platform) answered with an error.
     #[error("remote {endpoint}: {detail}")]
     Remote { endpoint: String, detail: String },
+    /// The TLS handshake with a remote host failed: its certificate is not
+    /// trusted (unknown CA, expired, wrong name) or no protocol was agreed.
+    #[error("TLS handshake with {host}:{port} failed: {detail}")]
+    Tls {
+        host: String,
+        port: u16,
+        detail: String,
+    },
     #[error("websocket: {0}")]
     WebSocket(String),
     /// The pipeline has shut down.

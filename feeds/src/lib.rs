@@ -23,6 +23,8 @@
 //! - [`store`]: the raw (unmasked) back-office store.
 //! - [`wechat`], [`douyin`], [`bilibili`], [`pushframe`], [`relay`]: the
 //!   protocol decoders and receivers.
+//! - [`tls`]: rustls client settings (system roots + an extra CA file) and
+//!   the plain-or-TLS connect the bilibili client uses.
 //! - [`server`]: [`Feeds::start`] — the HTTP/WebSocket server and clients on
 //!   their own runtime; [`FeedsHandle`] stops them.
 //! - [`replay`]: [`replay_trace`] pushes a JSON Lines trace through the real
@@ -51,6 +53,7 @@ pub mod relay;
 pub mod replay;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod triage;
 pub mod wechat;
 

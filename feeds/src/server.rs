@@ -156,6 +156,12 @@ impl Feeds {
             }
             _ => None,
         };
+        // a bad extra CA file fails the start, not every reconnect
+        let bili_tls = config
+            .bilibili
+            .as_ref()
+            .map(|b| crate::tls::ClientTls::new(b.extra_ca_file.as_deref()))
+            .transpose()?;
         let first_cluster_id = (now_ms().max(0) as u64 / 1000) * 1000;
         let pipeline = Pipeline::start(
             PipelineConfig {
@@ -216,13 +222,13 @@ impl Feeds {
                 }
             }));
         }
-        if let Some(b) = config.bilibili.clone() {
+        if let (Some(b), Some(tls)) = (config.bilibili.clone(), bili_tls) {
             let tx = pipeline.sender();
             let h = health
                 .get("bilibili")
                 .cloned()
                 .unwrap_or_else(|| Arc::new(SourceHealth::new("bilibili")));
-            tasks.push(rt.spawn(bilibili::run_client(b, tx, h, shutdown_rx.clone())));
+            tasks.push(rt.spawn(bilibili::run_client(b, tls, tx, h, shutdown_rx.clone())));
         }
         tasks.push(rt.spawn(report_health(
             journal,
