@@ -303,6 +303,7 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
     }
     let data_dir: String = s.or("data_dir", String::new());
     let tickets_store: String = s.or("tickets_store", String::new());
+    let speech_model: String = s.or("speech_model", String::new());
     if let Some(n) = &name
         && n.trim().is_empty()
     {
@@ -318,6 +319,7 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
         business_hours,
         data_dir: (!data_dir.is_empty()).then(|| PathBuf::from(data_dir)),
         tickets_store: (!tickets_store.is_empty()).then_some(tickets_store),
+        speech_model: (!speech_model.trim().is_empty()).then(|| PathBuf::from(speech_model.trim())),
     })
     .filter(|_| ok)
 }

@@ -21,6 +21,10 @@ pub struct Station {
     /// Ticket store: a SQLite file path or a PostgreSQL connection string;
     /// `None` = `tickets.db` in the data directory.
     pub tickets_store: Option<String>,
+    /// A whisper.cpp ggml model of the station's choice (tiny … large-v3);
+    /// `None` = the base model `airbridge model fetch` prepares. A relative
+    /// name is looked up in the data directory's `models/`.
+    pub speech_model: Option<PathBuf>,
 }
 
 /// A half-open span of local time within one day.

@@ -262,7 +262,11 @@ fn run_console(
         ),
         None => None,
     };
-    let model_status = airbridge_models::check(&airbridge_models::model_path(&data_dir)).describe();
+    let model_status = airbridge_models::check(&airbridge_models::model_path(
+        config.station.speech_model.as_deref(),
+        &data_dir,
+    ))
+    .describe();
     // Tickets: the show goes on without them if the store cannot be opened.
     let desk = match crate::tickets_cmd::open_store(None, &config, &data_dir) {
         Ok(store) => Some(airbridge_tickets::TicketDesk::new(

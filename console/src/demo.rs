@@ -685,7 +685,7 @@ fn start_speech(
     kb_out: Sender<Result<LoadedKb, String>>,
     done: Sender<()>,
 ) {
-    let model = airbridge_models::model_path(data_dir);
+    let model = airbridge_models::model_path(config.station.speech_model.as_deref(), data_dir);
     let kb_path = crate::paths::kb_path(data_dir);
     let lines = config.show.lines;
     let journal = journal.clone();

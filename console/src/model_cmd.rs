@@ -21,17 +21,29 @@ pub enum ModelAction {
     Status,
 }
 
-fn model_path(config_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// The model path, and whether the station config chose it.
+fn model_path(config_dir: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
     let set = crate::cli::load_config(config_dir)?;
     let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
-    Ok(airbridge_models::model_path(&data))
+    let configured = set.station.speech_model.is_some()
+        && std::env::var_os("AIRBRIDGE_MODEL").is_none_or(|p| p.is_empty());
+    Ok((
+        airbridge_models::model_path(set.station.speech_model.as_deref(), &data),
+        configured,
+    ))
 }
 
 /// Runs `airbridge model …`.
 pub fn run(action: ModelAction, config_dir: Option<&Path>) -> anyhow::Result<()> {
-    let path = model_path(config_dir)?;
+    let (path, configured) = model_path(config_dir)?;
     let mut out = std::io::stdout().lock();
     match action {
+        ModelAction::Fetch if configured && !path.exists() => {
+            bail!(
+                "station.toml names speech_model {}, which does not exist: put that whisper.cpp ggml file there, or empty speech_model to use the base model `airbridge model fetch` prepares",
+                path.display()
+            );
+        }
         ModelAction::Fetch => {
             let cache = airbridge_models::cache_dir(&path);
             let done = airbridge_models::fetch::fetch(

@@ -38,9 +38,12 @@ pub struct AskArgs {
     kb: Option<PathBuf>,
 }
 
-fn data_dir(config_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// The data directory and the speech model the station uses.
+fn data_dir(config_dir: Option<&Path>) -> anyhow::Result<(PathBuf, PathBuf)> {
     let set = crate::cli::load_config(config_dir)?;
-    crate::paths::data_dir(set.station.data_dir.as_deref())
+    let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
+    let model = airbridge_models::model_path(set.station.speech_model.as_deref(), &data);
+    Ok((data, model))
 }
 
 /// Runs the file through the streaming worker; returns the finals in order.
@@ -67,8 +70,8 @@ fn transcribe(file: &Path, config: WorkerConfig) -> anyhow::Result<Vec<(String, 
     Ok(finals)
 }
 
-fn worker_config(data: &Path, language: Option<String>, prompt: String) -> WorkerConfig {
-    let mut config = WorkerConfig::new(airbridge_models::model_path(data));
+fn worker_config(model: &Path, language: Option<String>, prompt: String) -> WorkerConfig {
+    let mut config = WorkerConfig::new(model.to_path_buf());
     config.options.language = language;
     config.options.initial_prompt = prompt;
     // A file: no partials, only finals.
@@ -83,9 +86,9 @@ pub fn run(action: SttAction, config_dir: Option<&Path>) -> anyhow::Result<()> {
         json,
         language,
     } = action;
-    let data = data_dir(config_dir)?;
+    let (_, model) = data_dir(config_dir)?;
     let lang = (language != "auto").then_some(language);
-    let finals = transcribe(&file, worker_config(&data, lang, String::new()))?;
+    let finals = transcribe(&file, worker_config(&model, lang, String::new()))?;
     let mut out = std::io::stdout().lock();
     if json {
         for (text, start_ms, end_ms) in &finals {
@@ -101,12 +104,12 @@ pub fn run(action: SttAction, config_dir: Option<&Path>) -> anyhow::Result<()> {
 
 /// Runs `airbridge ask`: transcript on one line, then one result per line.
 pub fn ask(args: AskArgs, config_dir: Option<&Path>) -> anyhow::Result<()> {
-    let data = data_dir(config_dir)?;
+    let (data, model) = data_dir(config_dir)?;
     let kb_path = args.kb.unwrap_or_else(|| crate::paths::kb_path(&data));
     let kb = Kb::open_or_seed_demo(&kb_path)
         .with_context(|| format!("cannot open the knowledge base {}", kb_path.display()))?;
     let prompt = airbridge_speech::prompt::from_entries(kb.entries());
-    let finals = transcribe(&args.file, worker_config(&data, Some("zh".into()), prompt))?;
+    let finals = transcribe(&args.file, worker_config(&model, Some("zh".into()), prompt))?;
     let transcript: Vec<&str> = finals.iter().map(|f| f.0.as_str()).collect();
     let transcript = transcript.join(" ");
     let mut out = std::io::stdout().lock();

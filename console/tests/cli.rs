@@ -273,3 +273,78 @@ fn a_ticket_from_creation_to_export() {
     assert!(stdout(&o).contains("工单总数 1"), "{}", stdout(&o));
     assert!(stdout(&o).contains("满意率 100.0%"), "{}", stdout(&o));
 }
+
+/// A station's own ggml model through `speech_model` in station.toml: the
+/// commands name the configured file; a missing one is one clear error, and
+/// `model fetch` will not write the base model under the station's name.
+#[test]
+fn the_station_config_names_its_own_speech_model() {
+    let data = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    for entry in std::fs::read_dir(&repo).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, config.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::create_dir(config.path().join("holidays")).unwrap();
+    for entry in std::fs::read_dir(repo.join("holidays")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            config
+                .path()
+                .join("holidays")
+                .join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let station = config.path().join("station.toml");
+    let text = std::fs::read_to_string(&station).unwrap();
+    assert!(text.contains("speech_model = \"\""));
+    std::fs::write(
+        &station,
+        text.replace(
+            "speech_model = \"\"",
+            "speech_model = \"ggml-large-v3.bin\"",
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_airbridge"))
+            .arg("--config")
+            .arg(config.path())
+            .args(args)
+            .env("AIRBRIDGE_DATA_DIR", data.path())
+            .env_remove("AIRBRIDGE_CONFIG")
+            .env_remove("AIRBRIDGE_MODEL")
+            .output()
+            .unwrap()
+    };
+    let expected = data.path().join("models").join("ggml-large-v3.bin");
+
+    let o = run(&["model", "status"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("no speech model at {}", expected.display())),
+        "{err}"
+    );
+
+    let o = run(&["model", "fetch"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("station.toml names speech_model"), "{err}");
+    assert!(!expected.exists(), "fetch wrote under the station's name");
+
+    // A file that is not a ggml model: unusable, named.
+    std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
+    std::fs::write(&expected, b"not a model").unwrap();
+    let o = run(&["model", "status"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains(&expected.display().to_string()), "{err}");
+    assert!(err.contains("unusable"), "{err}");
+}

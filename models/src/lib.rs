@@ -110,11 +110,19 @@ impl ModelStatus {
     }
 }
 
-/// The model path: `$AIRBRIDGE_MODEL`, else `<data_dir>/models/ggml-base.bin`.
-pub fn model_path(data_dir: &Path) -> PathBuf {
+/// The model path: `$AIRBRIDGE_MODEL`; else the station's `speech_model`
+/// (`configured`; a relative name is looked up in `<data_dir>/models/`, so a
+/// user drops `ggml-large-v3.bin` there and names it); else
+/// `<data_dir>/models/ggml-base.bin`, which `airbridge model fetch` prepares.
+pub fn model_path(configured: Option<&Path>, data_dir: &Path) -> PathBuf {
+    let models = data_dir.join("models");
     match std::env::var_os("AIRBRIDGE_MODEL").filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
-        None => data_dir.join("models").join(DEFAULT_MODEL_FILE),
+        None => match configured {
+            Some(p) if p.is_absolute() => p.to_path_buf(),
+            Some(p) => models.join(p),
+            None => models.join(DEFAULT_MODEL_FILE),
+        },
     }
 }
 
