@@ -271,6 +271,9 @@ fn run(
         cap: config.dedupe_window.max(1),
     };
     let max_batch = config.max_batch.max(1);
+    if let Some(s) = store.as_mut() {
+        recover(&config, &journal, s, &mut triage, &mut dedupe, stats);
+    }
     let mut batch: Vec<Inbound> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -293,6 +296,85 @@ fn run(
             stats,
         );
         batch.clear();
+    }
+}
+
+/// After a crash between the raw-store commit and the journal commit:
+/// pending rows the journal already holds are confirmed, the others are
+/// journaled now. Runs before the pipeline takes new messages.
+fn recover(
+    config: &PipelineConfig,
+    journal: &Journal,
+    store: &mut RawStore,
+    triage: &mut Triage,
+    dedupe: &mut Dedupe,
+    stats: &Stats,
+) {
+    let pending = match store.pending() {
+        Ok(p) if p.is_empty() => return,
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "feeds raw store: cannot read pending messages");
+            return;
+        }
+    };
+    let wanted: HashSet<String> = pending.iter().map(|r| r.message.journal_id()).collect();
+    let mut found = HashSet::new();
+    match journal.replay(1) {
+        Ok(events) => {
+            for ev in events {
+                match ev {
+                    Ok(ev) => {
+                        if let ShowEvent::AudienceMessage { id, .. } = &ev.event
+                            && wanted.contains(id)
+                        {
+                            found.insert(id.clone());
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "feeds recovery: cannot read the journal");
+                        return;
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "feeds recovery: cannot read the journal");
+            return;
+        }
+    }
+    let (already, missing): (Vec<_>, Vec<_>) = pending
+        .into_iter()
+        .partition(|r| found.contains(&r.message.journal_id()));
+    let keys: Vec<(&str, &str)> = already
+        .iter()
+        .map(|r| (r.message.source.as_str(), r.message.id.as_str()))
+        .collect();
+    if let Err(e) = store.confirm(&keys) {
+        tracing::error!(error = %e, "feeds recovery: cannot confirm journaled messages");
+    }
+    tracing::info!(
+        journaled_now = missing.len(),
+        already_in_journal = already.len(),
+        "feeds: recovered raw messages left pending by an interrupted run"
+    );
+    for chunk in missing.chunks(config.max_batch.max(1)) {
+        let mut batch: Vec<Inbound> = chunk
+            .iter()
+            .map(|r| Inbound::new(r.message.clone()))
+            .collect();
+        stats
+            .received
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        process_batch(
+            config,
+            journal,
+            Some(store),
+            triage,
+            dedupe,
+            &mut batch,
+            stats,
+        );
     }
 }
 
@@ -391,12 +473,17 @@ fn process_batch(
                 false
             }
         };
-        if !ok && let Some(store) = store {
+        if let Some(store) = store {
             let keys: Vec<(&str, &str)> = journaled
                 .iter()
                 .map(|&i| (batch[i].msg.source.as_str(), batch[i].msg.id.as_str()))
                 .collect();
-            if let Err(e) = store.delete(&keys) {
+            if ok {
+                // Still pending if this fails: recovery confirms it at start.
+                if let Err(e) = store.confirm(&keys) {
+                    tracing::error!(error = %e, "feeds raw store confirm failed");
+                }
+            } else if let Err(e) = store.delete(&keys) {
                 tracing::error!(error = %e, "feeds raw store cleanup failed");
             }
         }

@@ -6,6 +6,12 @@
 //! Its primary key `(source, id)` is also the durable dedupe record: a
 //! message whose key is already stored is a duplicate (WeChat retries,
 //! Douyin re-pushes, a bilibili reconnect replaying the last packets).
+//!
+//! A row is *pending* from its insert until the pipeline has the journal's
+//! acknowledgement for its event ([`RawStore::confirm`]). A crash between
+//! the two leaves it pending: it is not a duplicate for a retry, and the
+//! pipeline's start-up recovery journals it (or confirms it, when the journal
+//! already has it), so every stored message reaches the journal exactly once.
 
 use std::path::{Path, PathBuf};
 
@@ -51,9 +57,19 @@ impl RawStore {
                 ts_ms INTEGER NOT NULL,
                 received_ms INTEGER NOT NULL,
                 spam INTEGER NOT NULL,
+                pending INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (source, id)
              ) WITHOUT ROWID;",
         )?;
+        // Stores from before `pending` existed: their rows are all settled.
+        let has_pending: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('raw_messages') WHERE name = 'pending'")?
+            .exists([])?;
+        if !has_pending {
+            conn.execute_batch(
+                "ALTER TABLE raw_messages ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;",
+            )?;
+        }
         Ok(Self {
             conn,
             path: path.to_owned(),
@@ -65,7 +81,9 @@ impl RawStore {
     }
 
     /// Inserts a batch in one transaction; returns, per message, whether it
-    /// was new (`false` = already stored: a duplicate).
+    /// was new (`false` = already stored and settled: a duplicate). A row
+    /// still pending from an earlier attempt counts as new. Non-spam rows
+    /// are pending until [`RawStore::confirm`].
     pub fn insert_batch(
         &mut self,
         batch: &[(&AudienceMessage, bool)],
@@ -76,8 +94,11 @@ impl RawStore {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO raw_messages
-                 (source, id, author, text, hint, ts_ms, received_ms, spam)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (source, id, author, text, hint, ts_ms, received_ms, spam, pending)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            let mut pending = tx.prepare_cached(
+                "SELECT 1 FROM raw_messages WHERE source = ?1 AND id = ?2 AND pending = 1",
             )?;
             for (m, spam) in batch {
                 let hint = serde_json::to_string(&m.hint).unwrap_or_default();
@@ -89,9 +110,10 @@ impl RawStore {
                     hint,
                     m.ts_ms,
                     received_ms,
-                    *spam
+                    *spam,
+                    !*spam
                 ])?;
-                fresh.push(n == 1);
+                fresh.push(n == 1 || pending.exists(params![m.source, m.id])?);
             }
         }
         tx.commit()?;
@@ -111,6 +133,44 @@ impl RawStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Settles rows whose journal events are durable.
+    pub fn confirm(&mut self, keys: &[(&str, &str)]) -> Result<(), FeedsError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE raw_messages SET pending = 0 WHERE source = ?1 AND id = ?2",
+            )?;
+            for (source, id) in keys {
+                stmt.execute(params![source, id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Rows not yet confirmed (after a crash), oldest first.
+    pub fn pending(&self) -> Result<Vec<RawRecord>, FeedsError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source, id, author, text, hint, ts_ms, received_ms, spam FROM raw_messages
+             WHERE pending = 1 ORDER BY received_ms",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RawRecord {
+                message: AudienceMessage {
+                    source: r.get(0)?,
+                    id: r.get(1)?,
+                    author: r.get(2)?,
+                    text: r.get(3)?,
+                    hint: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                    ts_ms: r.get(5)?,
+                },
+                received_ms: r.get(6)?,
+                spam: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The raw record of one message (back office only).
