@@ -291,8 +291,12 @@ pub fn open_source(
         ),
     };
     require(&needs)?;
+    // RTP arrives in real time; a file or URI would decode as fast as the
+    // CPU allows and overflow the line's 1 s ring, so it is paced by the
+    // pipeline clock (a live HTTP/RTMP stream keeps its own pace either way).
+    let sync = matches!(src, NetSource::File(_) | NetSource::Uri(_));
     let desc = format!(
-        "{head} ! audioconvert ! audioresample ! {F32_CAPS},rate={sample_rate} ! appsink name=out sync=false max-buffers=50 drop=true"
+        "{head} ! audioconvert ! audioresample ! {F32_CAPS},rate={sample_rate} ! appsink name=out sync={sync} max-buffers=50 drop=true"
     );
     let (pipe, bin) = GstPipeline::launch(&desc, name, notices)?;
     let sink = bin

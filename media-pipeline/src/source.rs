@@ -139,24 +139,78 @@ impl Source for Clip {
 /// With a prefill, playback starts (and restarts after running dry) only
 /// once that many samples are waiting, so network jitter does not chop
 /// every block.
+///
+/// **Clock drift.** The producer runs on another clock (a second sound
+/// card, a network sender): a few tens of ppm apart, its ring would slowly
+/// fill (latency grows for the whole show) or run dry (a click every few
+/// minutes). With a prefill, the source watches the smoothed fill level and,
+/// while it is outside a band around the prefill, reads one sample
+/// more (or fewer) than the block and resamples that block to size (linear,
+/// inaudible at ±0.2 %). It allocates nothing while playing.
 #[derive(Debug)]
 pub struct RingSource {
     rx: rtrb::Consumer<f32>,
     prefill: usize,
     primed: bool,
+    /// Smoothed fill level (samples), updated every block while primed.
+    level: f32,
+    /// Blocks read one sample long (source fast) or short (source slow).
+    stretched: (u64, u64),
+    scratch: Box<[f32]>,
 }
+
+/// Longest block drift correction applies to (longer blocks play as is).
+const DRIFT_SCRATCH: usize = 8192;
+/// Smoothing of the fill level: about one second of 10 ms blocks.
+const LEVEL_ALPHA: f32 = 0.01;
 
 impl RingSource {
     pub fn new(rx: rtrb::Consumer<f32>) -> Self {
         Self::with_prefill(rx, 0)
     }
 
-    /// Waits for `prefill` samples before playing (and after every underrun).
+    /// Waits for `prefill` samples before playing (and after every underrun),
+    /// and keeps the fill level near `prefill` against clock drift.
     pub fn with_prefill(rx: rtrb::Consumer<f32>, prefill: usize) -> Self {
         Self {
             rx,
             prefill,
             primed: prefill == 0,
+            level: prefill as f32,
+            stretched: (0, 0),
+            scratch: vec![0.0; if prefill > 0 { DRIFT_SCRATCH + 1 } else { 0 }].into_boxed_slice(),
+        }
+    }
+
+    /// Blocks corrected so far: (one sample dropped, one sample added).
+    pub fn drift_corrections(&self) -> (u64, u64) {
+        self.stretched
+    }
+
+    /// Samples waiting in the ring now.
+    pub fn waiting(&self) -> usize {
+        self.rx.slots()
+    }
+
+    /// Reads `take` samples (`take` = n ± 1) and resamples them to `out`.
+    fn fill_stretched(&mut self, out: &mut [f32], take: usize) {
+        let n = out.len();
+        let Ok(chunk) = self.rx.read_chunk(take) else {
+            out.fill(0.0);
+            return;
+        };
+        let (a, b) = chunk.as_slices();
+        self.scratch[..a.len()].copy_from_slice(a);
+        self.scratch[a.len()..take].copy_from_slice(b);
+        chunk.commit_all();
+        // out[0] = in[0] and out[n-1] = in[take-1]: no step at block edges
+        let step = (take - 1) as f32 / (n - 1) as f32;
+        for (i, o) in out.iter_mut().enumerate() {
+            let t = i as f32 * step;
+            let j = (t as usize).min(take - 1);
+            let k = (j + 1).min(take - 1);
+            let frac = t - j as f32;
+            *o = self.scratch[j] + (self.scratch[k] - self.scratch[j]) * frac;
         }
     }
 }
@@ -164,9 +218,28 @@ impl RingSource {
 impl Source for RingSource {
     fn fill(&mut self, out: &mut [f32]) -> Fill {
         let waiting = self.rx.slots();
+        let n = out.len();
+        if self.primed && self.prefill > 0 && (2..DRIFT_SCRATCH).contains(&n) {
+            self.level += LEVEL_ALPHA * (waiting as f32 - self.level);
+            let target = self.prefill as f32;
+            // a band around the prefill whose lower edge stays clear of
+            // an underrun (fewer than one block waiting)
+            let slack = (n as f32 / 2.0).max(target / 4.0);
+            if self.level > target + slack && waiting > n {
+                self.stretched.0 += 1;
+                self.fill_stretched(out, n + 1);
+                return Fill::Ok;
+            }
+            if self.level < target - slack && waiting >= n - 1 {
+                self.stretched.1 += 1;
+                self.fill_stretched(out, n - 1);
+                return Fill::Ok;
+            }
+        }
         if !self.primed {
             if waiting >= self.prefill.max(1) {
                 self.primed = true;
+                self.level = waiting as f32;
             } else {
                 out.fill(0.0);
                 return if self.rx.is_abandoned() && waiting == 0 {
@@ -284,6 +357,116 @@ mod tests {
             assert_eq!(c.fill(&mut buf), Fill::Ok);
             assert!(buf.iter().all(|&x| x == 0.5));
         }
+    }
+
+    /// A producer on a clock `ppm` away from the engine's, 10 ms blocks,
+    /// for `blocks` blocks of a 1 kHz tone. Returns the source, the output
+    /// and how many samples the producer could not push (ring full).
+    fn drifting(ppm: f64, blocks: usize) -> (RingSource, Vec<f32>, usize) {
+        let (mut tx, rx) = rtrb::RingBuffer::new(48_000);
+        let mut s = RingSource::with_prefill(rx, 960);
+        let mut out = Vec::with_capacity(blocks * 480);
+        let mut buf = [0.0f32; 480];
+        let (mut owed, mut phase, mut lost) = (0.0f64, 0u64, 0usize);
+        for _ in 0..blocks {
+            owed += 480.0 * (1.0 + ppm * 1e-6);
+            while owed >= 1.0 {
+                owed -= 1.0;
+                let t = phase as f64 / (48_000.0 * (1.0 + ppm * 1e-6));
+                phase += 1;
+                if tx
+                    .push((0.5 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as f32)
+                    .is_err()
+                {
+                    lost += 1;
+                }
+            }
+            if s.fill(&mut buf) != Fill::Ok && out.len() >= 48_000 {
+                lost += 1_000_000; // an underrun after the start
+            }
+            out.extend_from_slice(&buf);
+        }
+        (s, out, lost)
+    }
+
+    #[test]
+    fn drift_keeps_the_ring_near_its_prefill_without_clicks() {
+        // 500 ppm is ten times a poor sound card; 10 minutes of audio
+        for ppm in [500.0, -500.0] {
+            let (s, out, lost) = drifting(ppm, 60_000);
+            let (dropped, added) = s.drift_corrections();
+            eprintln!(
+                "{ppm} ppm: {} waiting, corrections {dropped} dropped {added} added",
+                s.waiting()
+            );
+            assert_eq!(lost, 0, "{ppm} ppm: ring overflowed or underran");
+            assert!(
+                s.waiting() > 0 && s.waiting() < 960 + 3 * 480,
+                "{ppm} ppm: {} waiting",
+                s.waiting()
+            );
+            // the drift is 0.24 samples a block: about that many corrections
+            let (right, wrong) = if ppm > 0.0 {
+                (dropped, added)
+            } else {
+                (added, dropped)
+            };
+            assert!(right > 10_000 && wrong * 10 < right, "{dropped} {added}");
+            // no underrun after the start, no step larger than the tone's
+            // own slope (0.5 · 2π · 1000 / 48000 ≈ 0.065) plus a margin
+            let steady = &out[48_000..];
+            assert!(steady.iter().all(|x| x.abs() <= 0.5001));
+            let worst = steady
+                .windows(2)
+                .map(|w| (w[1] - w[0]).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 0.075, "{ppm} ppm: step {worst}");
+            // the tone is intact in every 50 ms window (a run of corrected
+            // blocks shifts the pitch by up to 0.2 % = 3.6 cents, inaudible,
+            // and well inside one 20 Hz analysis bin)
+            let pure: Vec<f32> = (0..2400)
+                .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 48_000.0).sin())
+                .collect();
+            let reference = crate::dsp::goertzel_power(&pure, 48_000, 1000.0);
+            for w in steady.chunks_exact(2400) {
+                let p = crate::dsp::goertzel_power(w, 48_000, 1000.0);
+                assert!(
+                    p > 0.9 * reference,
+                    "{ppm} ppm: tone power {p} of {reference}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn matched_clocks_need_no_correction() {
+        let (s, _, lost) = drifting(0.0, 30_000);
+        assert_eq!(lost, 0);
+        assert_eq!(s.drift_corrections(), (0, 0));
+    }
+
+    #[test]
+    fn without_correction_the_same_drift_runs_dry() {
+        // The failure the correction prevents: a plain ring (no prefill) fed
+        // 500 ppm slow underruns within the same 20 minutes.
+        let (mut tx, rx) = rtrb::RingBuffer::new(48_000);
+        let mut s = RingSource::new(rx);
+        for _ in 0..960 {
+            tx.push(0.1).unwrap();
+        }
+        let mut buf = [0.0f32; 480];
+        let (mut owed, mut underruns) = (0.0f64, 0);
+        for _ in 0..120_000 {
+            owed += 480.0 * (1.0 - 500e-6);
+            while owed >= 1.0 {
+                owed -= 1.0;
+                let _ = tx.push(0.1);
+            }
+            if s.fill(&mut buf) != Fill::Ok {
+                underruns += 1;
+            }
+        }
+        assert!(underruns > 0);
     }
 
     #[test]
