@@ -141,8 +141,11 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(window: bool) {
+    // whisper.cpp's own log is off in the window: it prints its model
+    // tables at info, and an error line for every partial the speech worker
+    // cuts short on purpose; the worker reports real failures itself.
     let default = if window {
-        "info,wgpu=warn,naga=warn,eframe=warn,egui_wgpu=warn"
+        "info,wgpu=warn,naga=warn,eframe=warn,egui_wgpu=warn,whisper_rs=off"
     } else {
         "warn"
     };
