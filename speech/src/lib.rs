@@ -18,7 +18,7 @@
 //! # fn demo(journal: airbridge_show::journal::Journal, kb: &airbridge_kb::Kb,
 //! #         consumer: rtrb::Consumer<f32>) -> Result<(), airbridge_speech::SpeechError> {
 //! use airbridge_speech::{SpeechWorker, WorkerConfig};
-//! let mut config = WorkerConfig::new(airbridge_models::model_path("/data".as_ref()));
+//! let mut config = WorkerConfig::new(airbridge_models::model_path(None, "/data".as_ref()));
 //! config.options.initial_prompt = airbridge_speech::prompt::from_entries(kb.entries());
 //! // Loads the model (seconds): call off the UI thread.
 //! let (worker, results) = SpeechWorker::start(config, Some(journal), Some(kb.searcher()))?;
