@@ -205,7 +205,7 @@ fn collapse_word_repeats(text: &str) -> String {
     out.concat().trim().to_string()
 }
 
-/// whisper.cpp's abort hook, asked between graph computations of a call.
+/// whisper.cpp's abort hook, asked after the encoder and each decoder step.
 /// `user_data` points at a `&dyn Fn() -> bool` on [`Session::run`]'s stack,
 /// which outlives the call (whisper.cpp asks only inside `whisper_full`).
 #[allow(unsafe_code)]
@@ -225,8 +225,9 @@ impl Session {
         self.run(samples, opts, None)
     }
 
-    /// As [`Session::transcribe`], but gives up as soon as `abort` says so
-    /// (it is asked many times a second): [`SpeechError::Aborted`]. The
+    /// As [`Session::transcribe`], but gives up when `abort` says so:
+    /// [`SpeechError::Aborted`]. whisper.cpp asks after the encoder and after
+    /// each decoded token (the encoder itself is not interruptible). The
     /// worker cuts a partial short this way when a final is waiting.
     pub fn transcribe_unless(
         &mut self,
