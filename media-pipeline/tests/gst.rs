@@ -4,6 +4,8 @@
 //! engine's `udpsrc` line), a file source, a file that is not audio, a
 //! stream that stops, and the program written to a file through `appsrc`.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use airbridge_media::core::{AudioEvent, EventFeed, Input, TapPoint};
@@ -12,18 +14,8 @@ use airbridge_media::gst::{
     NetSink, NetSource, free_udp_port, open_sink, open_source, rtp_tone_sender,
 };
 use airbridge_media::source::Tone;
-use airbridge_media::{Controller, Core, LineState, MediaEvent, MixerConfig, build};
-
-fn on_air(ctl: &mut Controller, line: u8) {
-    for s in [
-        LineState::Ringing,
-        LineState::Screening,
-        LineState::Ready,
-        LineState::OnAir,
-    ] {
-        ctl.set_state(line, s).unwrap();
-    }
-}
+use airbridge_media::{Core, MediaEvent, MixerConfig, build};
+use common::on_air;
 
 /// Runs the core in real time (one block per 10 ms) until `done` says so
 /// or a generous limit passes; returns the program and the events seen.

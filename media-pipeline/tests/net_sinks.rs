@@ -10,6 +10,8 @@
 //! server. `scripts/install-deps.sh` installs both servers; without them the
 //! tests skip, or fail when `AIRBRIDGE_REQUIRE_AUDIO=1` (CI).
 
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -19,7 +21,8 @@ use airbridge_media::core::TapPoint;
 use airbridge_media::dsp::goertzel_power;
 use airbridge_media::gst::{NetSink, NetSource, open_sink, open_source};
 use airbridge_media::source::Tone;
-use airbridge_media::{Controller, LineState, MixerConfig, build};
+use airbridge_media::{MixerConfig, build};
+use common::on_air;
 
 const TONE: f32 = 1000.0;
 
@@ -191,17 +194,6 @@ rtmp {{
     };
     wait_for_port(port, &mut server);
     server
-}
-
-fn on_air(ctl: &mut Controller, line: u8) {
-    for s in [
-        LineState::Ringing,
-        LineState::Screening,
-        LineState::Ready,
-        LineState::OnAir,
-    ] {
-        ctl.set_state(line, s).unwrap();
-    }
 }
 
 /// Engine A's program (a 1 kHz caller) goes out through `sink`; engine B

@@ -4,22 +4,14 @@
 //! (not audio, unsupported formats) with clear messages while the program
 //! keeps going.
 
+mod common;
+
 use airbridge_media::core::{AudioEvent, Input, TapPoint};
 use airbridge_media::dsp::goertzel_power;
 use airbridge_media::render::{RenderOptions, Scenario, render};
 use airbridge_media::source::{Clip, RingSource, Tone};
 use airbridge_media::{LineState, MediaError, MediaEvent, MixerConfig, build};
-
-fn on_air(ctl: &mut airbridge_media::Controller, line: u8) {
-    for s in [
-        LineState::Ringing,
-        LineState::Screening,
-        LineState::Ready,
-        LineState::OnAir,
-    ] {
-        ctl.set_state(line, s).unwrap();
-    }
-}
+use common::on_air;
 
 #[test]
 fn speech_tap_delivers_16k_mono_of_the_raw_line() {

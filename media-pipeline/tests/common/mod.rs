@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, dead_code)]
-//! The three-caller scenario shared by the tone and recording tests.
+//! Shared by the media tests: the three-caller scenario of the tone and
+//! recording tests, and putting a line on air through the state machine.
 
 use std::path::Path;
 
@@ -110,4 +111,17 @@ pub fn write_scenario(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("scenario.toml");
     std::fs::write(&path, SCENARIO).unwrap();
     path
+}
+
+/// Ringing → screening → ready → on air, as a producer would.
+pub fn on_air(ctl: &mut airbridge_media::Controller, line: u8) {
+    use airbridge_media::LineState;
+    for s in [
+        LineState::Ringing,
+        LineState::Screening,
+        LineState::Ready,
+        LineState::OnAir,
+    ] {
+        ctl.set_state(line, s).unwrap();
+    }
 }
