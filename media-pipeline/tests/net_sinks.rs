@@ -40,6 +40,19 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Starts `cmd` quietly and waits until it listens on `port`; `log` is
+    /// the server's own log, quoted when something fails.
+    fn start(mut cmd: Command, port: u16, log: std::path::PathBuf) -> Server {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Server { child, log };
+        wait_for_port(port, &mut server);
+        server
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -133,19 +146,9 @@ fn start_icecast(dir: &Path, port: u16) -> Server {
     );
     let path = dir.join("icecast.xml");
     std::fs::write(&path, config).unwrap();
-    let child = Command::new("icecast2")
-        .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server {
-        child,
-        log: logdir.join("error.log"),
-    };
-    wait_for_port(port, &mut server);
-    server
+    let mut cmd = Command::new("icecast2");
+    cmd.arg("-c").arg(&path);
+    Server::start(cmd, port, logdir.join("error.log"))
 }
 
 fn start_nginx_rtmp(dir: &Path, port: u16) -> Server {
@@ -177,23 +180,14 @@ rtmp {{
     );
     let path = dir.join("nginx.conf");
     std::fs::write(&path, config).unwrap();
-    let child = Command::new("nginx")
-        .arg("-p")
+    let mut cmd = Command::new("nginx");
+    cmd.arg("-p")
         .arg(dir)
         .arg("-e")
         .arg(dir.join("error.log"))
         .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server {
-        child,
-        log: dir.join("error.log"),
-    };
-    wait_for_port(port, &mut server);
-    server
+        .arg(&path);
+    Server::start(cmd, port, dir.join("error.log"))
 }
 
 /// Engine A's program (a 1 kHz caller) goes out through `sink`; engine B
