@@ -272,66 +272,21 @@ impl Source for RingSource {
     }
 }
 
-/// Reads a WAV file into mono `f32` at `sample_rate` (linear interpolation
-/// when the file's rate differs). Errors name the file and the reason.
+/// Reads a WAV file into mono `f32` at `sample_rate` (band-limited
+/// resampling when the file's rate differs). Errors name the file and the
+/// reason.
 pub fn load_wav_mono(path: &Path, sample_rate: u32) -> Result<Vec<f32>, MediaError> {
-    let bad = |reason: String| MediaError::BadAudio {
+    airbridge_audio_files::read_mono(path, sample_rate).map_err(|e| MediaError::BadAudio {
         path: path.to_path_buf(),
-        reason,
-    };
-    let reader = hound::WavReader::open(path).map_err(|e| bad(format!("not a WAV file: {e}")))?;
-    let spec = reader.spec();
-    if spec.channels == 0 || spec.channels > 8 {
-        return Err(bad(format!(
-            "unsupported channel count {} (1 to 8)",
-            spec.channels
-        )));
-    }
-    if !(8_000..=192_000).contains(&spec.sample_rate) {
-        return Err(bad(format!(
-            "unsupported sample rate {} Hz (8000 to 192000)",
-            spec.sample_rate
-        )));
-    }
-    let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader
-            .into_samples::<f32>()
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(e.to_string()))?,
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-            reader
-                .into_samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()
-                .map_err(|e| bad(e.to_string()))?
-        }
-    };
-    let ch = usize::from(spec.channels);
-    let mono: Vec<f32> = interleaved
-        .chunks_exact(ch)
-        .map(|f| f.iter().sum::<f32>() / ch as f32)
-        .collect();
-    Ok(resample_linear(&mono, spec.sample_rate, sample_rate))
-}
-
-/// Linear-interpolation resampler for files (off the audio thread).
-pub fn resample_linear(input: &[f32], from: u32, to: u32) -> Vec<f32> {
-    if from == to || input.is_empty() {
-        return input.to_vec();
-    }
-    let out_len = (input.len() as u64 * u64::from(to) / u64::from(from)) as usize;
-    let ratio = f64::from(from) / f64::from(to);
-    (0..out_len)
-        .map(|i| {
-            let t = i as f64 * ratio;
-            let k = t as usize;
-            let frac = (t - k as f64) as f32;
-            let a = input[k.min(input.len() - 1)];
-            let b = input[(k + 1).min(input.len() - 1)];
-            a + (b - a) * frac
-        })
-        .collect()
+        reason: match e {
+            airbridge_audio_files::AudioFileError::NotWav { reason, .. } => {
+                format!("not a WAV file: {reason}")
+            }
+            airbridge_audio_files::AudioFileError::Io { source, .. } => source.to_string(),
+            airbridge_audio_files::AudioFileError::Unsupported { reason, .. } => reason,
+            other @ airbridge_audio_files::AudioFileError::Resample { .. } => other.to_string(),
+        },
+    })
 }
 
 #[cfg(test)]
