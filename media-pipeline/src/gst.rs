@@ -460,6 +460,32 @@ pub fn free_udp_port() -> Result<u16, MediaError> {
 /// A test sender: `audiotestsrc` tone → encoder → RTP → UDP to 127.0.0.1:`port`.
 /// `codec` is `opus`, `pcmu` or `pcma`.
 pub fn rtp_tone_sender(port: u16, freq_hz: f32, codec: &str) -> Result<GstPipeline, MediaError> {
+    rtp_sender(
+        &format!("audiotestsrc is-live=true freq={freq_hz} volume=0.3"),
+        port,
+        codec,
+    )
+}
+
+/// A test caller: a sound file (any format GStreamer decodes), played in
+/// real time → encoder → RTP → UDP to 127.0.0.1:`port`, as a VoIP gateway
+/// would send a call. `codec` as for [`rtp_tone_sender`].
+pub fn rtp_file_sender(port: u16, path: &Path, codec: &str) -> Result<GstPipeline, MediaError> {
+    let abs = std::fs::canonicalize(path).map_err(|e| MediaError::BadAudio {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let uri = gst::glib::filename_to_uri(&abs, None).map_err(gst_err)?;
+    // Paced like a live call: `identity sync=true` holds each buffer until
+    // its time on the pipeline clock.
+    rtp_sender(
+        &format!("uridecodebin uri=\"{uri}\" ! identity sync=true"),
+        port,
+        codec,
+    )
+}
+
+fn rtp_sender(head: &str, port: u16, codec: &str) -> Result<GstPipeline, MediaError> {
     let enc = match codec {
         "opus" => "audioresample ! audio/x-raw,rate=48000 ! opusenc ! rtpopuspay pt=96",
         "pcmu" => "audioresample ! audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay",
@@ -470,9 +496,7 @@ pub fn rtp_tone_sender(port: u16, freq_hz: f32, codec: &str) -> Result<GstPipeli
             )));
         }
     };
-    let desc = format!(
-        "audiotestsrc is-live=true freq={freq_hz} volume=0.3 ! audioconvert ! {enc} ! udpsink host=127.0.0.1 port={port}"
-    );
+    let desc = format!("{head} ! audioconvert ! {enc} ! udpsink host=127.0.0.1 port={port}");
     let (pipe, _) = GstPipeline::launch(&desc, &format!("rtp-sender-{port}"), None)?;
     pipe.play()?;
     Ok(pipe)
