@@ -39,6 +39,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..Options::default()
             },
         ),
+        (
+            "KB prompt, symbols allowed",
+            Options {
+                initial_prompt: kb_prompt.clone(),
+                suppress_symbols: false,
+                ..Options::default()
+            },
+        ),
+        (
+            "KB prompt, loops not stopped",
+            Options {
+                initial_prompt: kb_prompt.clone(),
+                stop_loops: false,
+                ..Options::default()
+            },
+        ),
+        (
+            "no prompt, loops not stopped",
+            Options {
+                stop_loops: false,
+                ..Options::default()
+            },
+        ),
     ];
     // The full 30 s window costs several times more: only when asked.
     if std::env::var_os("EVAL_FULL_WINDOW").is_some() {
@@ -67,12 +90,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut rows = Vec::new();
     for (name, opts) in &configs {
-        let (mut errs, mut chars, mut hits, mut secs, mut audio_s) = (0, 0, 0, 0.0, 0.0);
+        let (mut errs, mut chars, mut hits, mut secs, mut audio_s, mut loops) =
+            (0, 0, 0, 0.0, 0.0, 0);
         for (q, clip) in qs.iter().zip(&clips) {
             let t0 = Instant::now();
             let t = session.transcribe(clip, opts)?;
             secs += t0.elapsed().as_secs_f64();
             audio_s += clip.len() as f64 / 16_000.0;
+            loops += usize::from(t.loop_stopped);
             let (e, n) = char_errors(&q.text, &t.text);
             errs += e;
             chars += n;
@@ -92,6 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             errs as f64 / chars.max(1) as f64,
             hits,
             secs / audio_s,
+            loops,
         ));
     }
     writeln!(
@@ -102,13 +128,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     writeln!(
         out,
-        "{:<30} {:>6} {:>10} {:>6}",
-        "configuration", "CER", "top-3 hit", "RTF"
+        "{:<30} {:>6} {:>10} {:>6} {:>14}",
+        "configuration", "CER", "top-3 hit", "RTF", "loops stopped"
     )?;
-    for (name, cer, hits, rtf) in rows {
+    for (name, cer, hits, rtf, loops) in rows {
         writeln!(
             out,
-            "{name:<30} {cer:>6.3} {:>10} {rtf:>6.3}",
+            "{name:<30} {cer:>6.3} {:>10} {rtf:>6.3} {loops:>14}",
             format!("{hits}/{}", qs.len())
         )?;
     }

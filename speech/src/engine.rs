@@ -23,6 +23,12 @@ pub struct Options {
     /// Encode only as much of the 30 s window as the audio needs (whisper.cpp
     /// `audio_ctx`), with this many seconds of margin; `None` = the full window.
     pub short_audio_ctx: Option<f32>,
+    /// Never emit non-speech symbols (brackets, music notes, `(`, `「` …):
+    /// whisper.cpp's `suppress_nst`. Without it whisper base can loop on
+    /// `(` until the token cap on robotic speech.
+    pub suppress_symbols: bool,
+    /// End decoding when the text starts looping ([`ends_in_loop`]).
+    pub stop_loops: bool,
 }
 
 impl Default for Options {
@@ -33,6 +39,8 @@ impl Default for Options {
             simplified: true,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get().min(8)),
             short_audio_ctx: Some(1.0),
+            suppress_symbols: true,
+            stop_loops: true,
         }
     }
 }
@@ -43,6 +51,8 @@ pub struct Transcript {
     pub text: String,
     /// whisper's probability that there was no speech at all (first segment).
     pub no_speech: f32,
+    /// The decoder started looping and was stopped (see [`ends_in_loop`]).
+    pub loop_stopped: bool,
 }
 
 /// A loaded model.
@@ -125,6 +135,8 @@ impl Recognizer {
         Ok(Session {
             state: self.ctx.create_state()?,
             n_audio_ctx: self.n_audio_ctx,
+            eot: self.ctx.token_eot(),
+            n_vocab: usize::try_from(self.ctx.n_vocab()).unwrap_or(0),
         })
     }
 }
@@ -133,6 +145,8 @@ impl Recognizer {
 pub struct Session {
     state: whisper_rs::WhisperState,
     n_audio_ctx: i32,
+    eot: i32,
+    n_vocab: usize,
 }
 
 impl std::fmt::Debug for Session {
@@ -151,7 +165,7 @@ pub fn audio_ctx_for(samples: usize, margin_s: f32, n_audio_ctx: i32) -> i32 {
     frames.clamp(128, n_audio_ctx)
 }
 
-/// Drops a run of one repeated word beyond three, and of a repeated 1–4
+/// Drops a run of one repeated word beyond three, and of a repeated 1–16
 /// character unit beyond two (whisper's looping failure: "声 声 声 声 …",
 /// "镬鲸的镬鲸的镬鲸的…").
 pub fn collapse_repeats(text: &str) -> String {
@@ -163,7 +177,7 @@ fn collapse_char_loops(text: &str) -> String {
     let mut out: Vec<char> = Vec::with_capacity(c.len());
     let mut i = 0;
     'outer: while i < c.len() {
-        for n in 1..=4 {
+        for n in 1..=16 {
             let unit = &c[i..(i + n).min(c.len())];
             if unit.len() < n || unit.iter().all(|ch| ch.is_whitespace()) {
                 continue;
@@ -215,6 +229,77 @@ unsafe extern "C" fn ask_abort(user_data: *mut std::ffi::c_void) -> bool {
     ask()
 }
 
+/// Whether a token sequence ends in a loop: one unit of 2–24 tokens three
+/// times in a row, or one token five times. whisper's greedy decoder, once
+/// there, repeats the unit until the token cap ("市民政局、市民政局、…"),
+/// which costs as much time as the rest of the call and adds nothing.
+/// Natural speech repeats less ("对对对" is three tokens at most, "谢谢" two).
+pub fn ends_in_loop(ids: &[i32]) -> bool {
+    (1..=24usize).any(|unit| {
+        let times = if unit == 1 { 5 } else { 3 };
+        let n = ids.len();
+        n >= unit * times && {
+            let tail = &ids[n - unit..];
+            (1..times).all(|k| &ids[n - (k + 1) * unit..n - k * unit] == tail)
+        }
+    })
+}
+
+/// What the logits filter needs, on [`Session::run`]'s stack.
+struct LoopGuard {
+    eot: i32,
+    n_vocab: usize,
+    stopped: std::cell::Cell<bool>,
+    ids: std::cell::RefCell<Vec<i32>>,
+}
+
+/// whisper.cpp's logits filter, called before each token is chosen: once
+/// the text so far ends in a loop, only end-of-text may follow, so the
+/// decoder stops there (the repeats are then trimmed by
+/// [`collapse_repeats`]).
+#[allow(unsafe_code)]
+unsafe extern "C" fn stop_loops(
+    _ctx: *mut whisper_rs::WhisperSysContext,
+    _state: *mut whisper_rs::WhisperSysState,
+    tokens: *const whisper_rs::WhisperTokenData,
+    n_tokens: std::ffi::c_int,
+    logits: *mut f32,
+    user_data: *mut std::ffi::c_void,
+) {
+    let Ok(n) = usize::try_from(n_tokens) else {
+        return;
+    };
+    if n == 0 || tokens.is_null() || logits.is_null() || user_data.is_null() {
+        return;
+    }
+    // SAFETY: `user_data` points at a `LoopGuard` on `Session::run`'s stack,
+    // alive for the whole `whisper_full` call.
+    let guard = unsafe { &*(user_data as *const LoopGuard) };
+    // SAFETY: whisper.cpp passes the decoder's `n` tokens so far and its
+    // `n_vocab` logits (asserted equal to the model's vocabulary, which is
+    // where `guard.n_vocab` comes from).
+    let (tokens, logits) = unsafe {
+        (
+            std::slice::from_raw_parts(tokens, n),
+            std::slice::from_raw_parts_mut(logits, guard.n_vocab),
+        )
+    };
+    let mut ids = guard.ids.borrow_mut();
+    ids.clear();
+    ids.extend(tokens.iter().map(|t| t.id));
+    let Ok(eot) = usize::try_from(guard.eot) else {
+        return;
+    };
+    if eot < logits.len() && ends_in_loop(&ids) {
+        for (id, l) in logits.iter_mut().enumerate() {
+            if id != eot {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+        guard.stopped.set(true);
+    }
+}
+
 impl Session {
     /// Transcribes 16 kHz mono samples (blocking; seconds of CPU).
     pub fn transcribe(
@@ -255,6 +340,7 @@ impl Session {
         p.set_single_segment(true);
         p.set_no_timestamps(true);
         p.set_suppress_blank(true);
+        p.set_suppress_nst(opts.suppress_symbols);
         // Temperature fallback re-decodes up to five times: too slow live.
         p.set_temperature_inc(0.0);
         if !opts.initial_prompt.is_empty() {
@@ -282,6 +368,24 @@ impl Session {
         // looping on one token (a known whisper failure on odd audio).
         let max_tokens = 16 + (input.len() / SAMPLE_RATE as usize) * 10;
         p.set_max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX));
+        let guard = LoopGuard {
+            eot: self.eot,
+            n_vocab: self.n_vocab,
+            stopped: std::cell::Cell::new(false),
+            ids: std::cell::RefCell::new(Vec::with_capacity(max_tokens + 16)),
+        };
+        if opts.stop_loops && self.n_vocab > 0 {
+            #[allow(unsafe_code)]
+            // SAFETY: `guard` lives on this stack frame until `full` returns,
+            // and `stop_loops` only uses it (and the buffers whisper.cpp
+            // hands it) during that call; see `stop_loops`.
+            unsafe {
+                p.set_filter_logits_callback(Some(stop_loops));
+                p.set_filter_logits_callback_user_data(
+                    &guard as *const LoopGuard as *mut std::ffi::c_void,
+                );
+            }
+        }
         if let Some(abort) = &abort {
             let hook: *const &dyn Fn() -> bool = abort;
             #[allow(unsafe_code)]
@@ -307,11 +411,18 @@ impl Session {
             }
             text.push_str(&seg.to_str_lossy()?);
         }
+        // A token cap can cut a character's UTF-8 bytes short: drop the
+        // replacement characters that leaves.
+        text.retain(|c| c != char::REPLACEMENT_CHARACTER);
         let mut text = collapse_repeats(text.trim());
         if opts.simplified {
             text = fast2s::convert(&text);
         }
-        Ok(Transcript { text, no_speech })
+        Ok(Transcript {
+            text,
+            no_speech,
+            loop_stopped: guard.stopped.get(),
+        })
     }
 }
 
@@ -329,6 +440,17 @@ mod tests {
         );
         assert_eq!(collapse_repeats("谢谢谢谢谢"), "谢谢");
         assert_eq!(collapse_repeats("我们们去"), "我们们去");
+        assert_eq!(
+            collapse_repeats("户籍、市民政局、市民政局、市民政局"),
+            "户籍、市民政局、市民政局"
+        );
+        assert!(ends_in_loop(&[1, 2, 3, 9, 8, 9, 8, 9, 8]));
+        assert!(!ends_in_loop(&[1, 2, 3, 9, 8, 9, 8]));
+        assert!(ends_in_loop(&[5, 5, 5, 5, 5]));
+        assert!(!ends_in_loop(&[7, 5, 5, 5, 5]));
+        assert!(!ends_in_loop(&[]));
+        let unit: Vec<i32> = (100..124).collect();
+        assert!(ends_in_loop(&unit.repeat(3)));
         assert_eq!(audio_ctx_for(16_000 * 5, 1.0, 1500), 320);
         assert_eq!(audio_ctx_for(100, 0.0, 1500), 128);
         assert_eq!(audio_ctx_for(16_000 * 40, 1.0, 1500), 1500);
