@@ -19,6 +19,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: mandarin_eval MODEL.bin (or set AIRBRIDGE_MODEL)")?;
     let entries = airbridge_kb::demo::entries()?;
     let kb_prompt = prompt::from_entries(&entries);
+    // Variant: matters only (departments are the words whisper echoes most).
+    let matters_prompt = prompt::from_entries(
+        &entries
+            .iter()
+            .map(|e| airbridge_kb::Entry {
+                department: String::new(),
+                ..e.clone()
+            })
+            .collect::<Vec<_>>(),
+    );
     let index = SearchIndex::build(Analyzer::embedded()?, entries, Mode::Full);
     let rec = Recognizer::load(std::path::Path::new(&model))?;
     let mut session = rec.session()?;
@@ -36,6 +46,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "KB prompt, audio_ctx",
             Options {
                 initial_prompt: kb_prompt.clone(),
+                ..Options::default()
+            },
+        ),
+        (
+            "KB prompt, matters only",
+            Options {
+                initial_prompt: matters_prompt.clone(),
                 ..Options::default()
             },
         ),
@@ -78,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "model: {}", rec.describe())?;
     writeln!(out, "KB prompt: {kb_prompt}")?;
+    writeln!(out, "matters-only prompt: {matters_prompt}")?;
     let clean_hits = qs
         .iter()
         .filter(|q| top_k_hit(&index, q, &q.text, 3))
