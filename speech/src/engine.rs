@@ -273,7 +273,9 @@ unsafe extern "C" fn stop_loops(
         return;
     }
     // SAFETY: `user_data` points at a `LoopGuard` on `Session::run`'s stack,
-    // alive for the whole `whisper_full` call.
+    // alive for the whole `whisper_full` call. whisper.cpp runs one decoder
+    // here (greedy, `best_of` 1, no temperature fallback), so the filter is
+    // never called from two threads at once and the `RefCell` is not shared.
     let guard = unsafe { &*(user_data as *const LoopGuard) };
     // SAFETY: whisper.cpp passes the decoder's `n` tokens so far and its
     // `n_vocab` logits (asserted equal to the model's vocabulary, which is
