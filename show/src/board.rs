@@ -45,7 +45,16 @@ pub struct ShowBoard {
     pub call_callers: BTreeMap<u64, String>,
     /// Events inconsistent with the state when applied (kept, counted, not fatal).
     pub inconsistencies: u64,
+    /// Recordings on disk: call (its `CallRang` sequence) → file path.
+    pub call_recordings: BTreeMap<u64, String>,
+    /// Faders and mutes as last set: input (`line<N>`, `host`) → (fader, mute).
+    pub mix: BTreeMap<String, (f32, bool)>,
+    /// The most recent refusals: (when, seat, what, why), newest last.
+    pub refusals: VecDeque<(i64, String, String, String)>,
 }
+
+/// Most refusals kept on the board.
+pub const MAX_REFUSALS: usize = 20;
 
 /// What this journal knows about one caller.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -81,6 +90,8 @@ pub struct LineView {
     pub caller_key: String,
     pub note: Option<CallerNote>,
     pub transcript: VecDeque<TranscriptLine>,
+    /// Why the call ended, once it has.
+    pub end_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +205,7 @@ impl Projection for ShowBoard {
                     caller_key: caller_key.clone(),
                     note: None,
                     transcript: VecDeque::new(),
+                    end_reason: None,
                 };
             }
             ShowEvent::LineStateChanged { line, from, to } => {
@@ -402,6 +414,31 @@ impl Projection for ShowBoard {
                     }
                 }
                 self.queue = order;
+            }
+            ShowEvent::CallEnded { line, call, reason } => {
+                if let Some(view) = self.lines.get_mut(line)
+                    && view.call_seq == *call
+                {
+                    view.end_reason = Some(reason.clone());
+                }
+            }
+            ShowEvent::Recorded {
+                call: Some(call),
+                path,
+                ..
+            } => {
+                self.call_recordings.insert(*call, path.clone());
+            }
+            ShowEvent::Recorded { call: None, .. } => {}
+            ShowEvent::MixSet { input, fader, mute } => {
+                self.mix.insert(input.clone(), (*fader, *mute));
+            }
+            ShowEvent::CommandRefused { action, reason } => {
+                self.refusals
+                    .push_back((at, stored.seat.clone(), action.clone(), reason.clone()));
+                if self.refusals.len() > MAX_REFUSALS {
+                    self.refusals.pop_front();
+                }
             }
         }
     }

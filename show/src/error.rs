@@ -34,6 +34,11 @@ pub enum JournalError {
         detail: String,
     },
 
+    #[error(
+        "journal {path} is in use by {holder}: only one program may write a show journal (stop it first; `airbridge journal info|tail -f|verify` read it meanwhile)"
+    )]
+    InUse { path: PathBuf, holder: String },
+
     #[error("journal event could not be encoded: {0}")]
     Encode(String),
 

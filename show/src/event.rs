@@ -17,6 +17,7 @@ pub type Seat = String;
 
 /// What the screener noted about a caller.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CallerNote {
     /// Name as the caller gave it; masked (e.g. 张**) before it reaches a host view.
     pub name: String,
@@ -163,6 +164,37 @@ pub enum ShowEvent {
     QueueOrdered {
         lines: Vec<LineNo>,
     },
+    /// Why a call ended: the caller hung up, a seat dropped it, its audio
+    /// stopped. Written with (just before) the line's move to `ended`.
+    CallEnded {
+        line: LineNo,
+        /// The call, by the sequence number of its `CallRang`.
+        call: u64,
+        reason: String,
+    },
+    /// A recording was finished and is on disk.
+    Recorded {
+        /// `call` or `program`.
+        what: String,
+        /// The call it belongs to (`CallRang` sequence number), for calls.
+        #[serde(default)]
+        call: Option<u64>,
+        #[serde(default)]
+        line: Option<LineNo>,
+        path: String,
+        secs: f64,
+    },
+    /// A fader or mute changed (`input`: `line<N>` or `host`).
+    MixSet {
+        input: String,
+        fader: f32,
+        mute: bool,
+    },
+    /// The runtime refused what a seat asked for, and why.
+    CommandRefused {
+        action: String,
+        reason: String,
+    },
 }
 
 impl ShowEvent {
@@ -187,6 +219,10 @@ impl ShowEvent {
             ShowEvent::TicketChanged { .. } => "ticket_changed",
             ShowEvent::TicketReminder { .. } => "ticket_reminder",
             ShowEvent::QueueOrdered { .. } => "queue_ordered",
+            ShowEvent::CallEnded { .. } => "call_ended",
+            ShowEvent::Recorded { .. } => "recorded",
+            ShowEvent::MixSet { .. } => "mix_set",
+            ShowEvent::CommandRefused { .. } => "command_refused",
         }
     }
 }

@@ -545,3 +545,107 @@ impl Iterator for Replay {
         Some(decode(raw))
     }
 }
+
+/// Read-only access to a journal file that another program (or this one)
+/// may be writing: replay, and following new events as they are committed.
+/// It never takes the writer's lock and never creates a file.
+pub struct JournalReader {
+    backend: Arc<SqliteBackend>,
+}
+
+impl std::fmt::Debug for JournalReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalReader")
+            .field("store", &self.backend.describe())
+            .finish()
+    }
+}
+
+/// How often a [`Follow`] looks for events another process committed.
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+
+impl JournalReader {
+    /// Opens an existing journal file; an error names the file and the reason.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        Ok(Self {
+            backend: Arc::new(SqliteBackend::open_existing(path)?),
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// The storage backend (for integrity checks).
+    pub fn backend(&self) -> &SqliteBackend {
+        &self.backend
+    }
+
+    /// The highest committed sequence number.
+    pub fn last_seq(&self) -> Result<u64, JournalError> {
+        self.backend.open_reader()?.last_seq()
+    }
+
+    /// Stored events from `from_seq` on, in order.
+    pub fn replay(&self, from_seq: u64) -> Result<Replay, JournalError> {
+        Ok(Replay {
+            reader: self.backend.open_reader()?,
+            next: from_seq.max(1),
+            page: VecDeque::new(),
+            failed: false,
+        })
+    }
+
+    /// Events from `from_seq` on, then new ones as any process commits them.
+    pub fn follow(&self, from_seq: u64) -> Result<Follow, JournalError> {
+        Ok(Follow {
+            reader: self.backend.open_reader()?,
+            next: from_seq.max(1),
+            page: VecDeque::new(),
+        })
+    }
+}
+
+/// Events of a journal as they are committed, by whichever process writes
+/// it (see [`JournalReader::follow`]): polls the file, so it works across
+/// processes; never skips or repeats an event.
+pub struct Follow {
+    reader: Box<dyn StoreReader>,
+    next: u64,
+    page: VecDeque<RawRecord>,
+}
+
+impl std::fmt::Debug for Follow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follow").field("next", &self.next).finish()
+    }
+}
+
+impl Follow {
+    /// The next sequence number this follower will deliver.
+    pub fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    /// The next event, waiting up to `timeout` for one to be committed.
+    #[allow(clippy::disallowed_methods)] // polling a file another process writes
+    pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<StoredEvent>, JournalError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(raw) = self.page.pop_front() {
+                self.next = raw.seq + 1;
+                return decode(raw).map(Some);
+            }
+            let page = self.reader.read_page(self.next, CATCH_UP_PAGE)?;
+            if !page.is_empty() {
+                self.page = page.into();
+                continue;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(FOLLOW_POLL.min(deadline - now));
+        }
+    }
+}

@@ -12,7 +12,9 @@
 //! # Layout
 //! - [`event`]: the typed events ([`ShowEvent`]) and their stored envelope ([`StoredEvent`]).
 //! - [`line`]: caller line states and which transitions are allowed.
-//! - [`journal`]: [`Journal`] (group-committing writer, [`Subscription`], [`Replay`]).
+//! - [`journal`]: [`Journal`] (group-committing writer, [`Subscription`], [`Replay`]),
+//!   one writer per file across processes (a lock file), and [`JournalReader`]
+//!   for read-only tools that [`Follow`] another process's writes.
 //! - [`store`]: the storage traits and the SQLite backend (PostgreSQL can be added behind them).
 //! - [`board`]: the [`Projection`] trait and [`ShowBoard`], the state the console draws.
 
@@ -26,5 +28,7 @@ pub mod store;
 pub use board::{CallerHistory, Projection, ShowBoard, TicketView};
 pub use error::JournalError;
 pub use event::{CallerNote, ItemRef, KbHit, LineNo, MessageKind, ShowEvent, StoredEvent};
-pub use journal::{Ack, Journal, JournalOptions, Replay, Subscription, Waker};
+pub use journal::{
+    Ack, Follow, Journal, JournalOptions, JournalReader, Replay, Subscription, Waker,
+};
 pub use line::{LineState, TransitionError};

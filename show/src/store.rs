@@ -1,7 +1,14 @@
 //! Storage behind the journal. The journal talks to a [`Backend`] through two
 //! small traits so that a PostgreSQL backend can be added later without
 //! touching the writer, subscriptions or projections. Only SQLite exists now.
+//!
+//! **One writer per file, across processes.** [`Backend::open_writer`] takes
+//! an exclusive lock on `<journal>.lock` (an advisory `flock`, released by the
+//! kernel when the holder exits, even by a crash) and writes who holds it
+//! into the file. A second writer is refused with
+//! [`JournalError::InUse`] naming the holder; readers never lock.
 
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -61,6 +68,70 @@ impl SqliteBackend {
         Ok(backend)
     }
 
+    /// Opens an existing journal file for reading; never creates one.
+    pub fn open_existing(path: &Path) -> Result<Self, JournalError> {
+        if !path.is_file() {
+            return Err(JournalError::Storage {
+                path: path.to_path_buf(),
+                op: "open",
+                detail: "no such journal file".into(),
+            });
+        }
+        let backend = Self {
+            path: path.to_path_buf(),
+        };
+        let conn = backend.connect(false)?;
+        backend.check_schema(&conn)?;
+        Ok(backend)
+    }
+
+    /// The lock file beside the journal: `<journal>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    /// Takes the writer's lock, or says who holds it.
+    fn lock(&self) -> Result<std::fs::File, JournalError> {
+        let path = self.lock_path();
+        let io = |op: &'static str, e: std::io::Error| JournalError::Storage {
+            path: path.clone(),
+            op,
+            detail: e.to_string(),
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io("open lock file", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(JournalError::InUse {
+                    path: self.path.clone(),
+                    holder: if holder.is_empty() {
+                        "another program".to_owned()
+                    } else {
+                        holder.to_owned()
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", e)),
+        }
+        file.set_len(0).map_err(|e| io("write lock file", e))?;
+        file.rewind().map_err(|e| io("write lock file", e))?;
+        file.write_all(holder_description().as_bytes())
+            .and_then(|()| file.flush())
+            .map_err(|e| io("write lock file", e))?;
+        Ok(file)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -88,15 +159,12 @@ impl SqliteBackend {
     }
 
     fn init_schema(&self, conn: &Connection) -> Result<(), JournalError> {
-        let app_id: i32 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| self.err("read header", e))?;
-        let version: i32 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err("read header", e))?;
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .map_err(|e| self.err("read schema", e))?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| self.err("read header", e))?;
         if app_id == 0 && tables == 0 {
             conn.execute_batch(&format!(
                 "BEGIN;
@@ -114,6 +182,16 @@ impl SqliteBackend {
             .map_err(|e| self.err("create schema", e))?;
             return Ok(());
         }
+        self.check_schema(conn)
+    }
+
+    fn check_schema(&self, conn: &Connection) -> Result<(), JournalError> {
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| self.err("read header", e))?;
+        let version: i32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err("read header", e))?;
         if app_id != APPLICATION_ID {
             return Err(JournalError::NotAJournal {
                 path: self.path.clone(),
@@ -161,10 +239,14 @@ impl SqliteBackend {
 
 impl Backend for SqliteBackend {
     fn open_writer(&self) -> Result<Box<dyn StoreWriter>, JournalError> {
+        let lock = self.lock()?;
         let conn = self.connect(false)?;
-        Ok(Box::new(SqliteStore {
-            conn,
-            path: self.path.clone(),
+        Ok(Box::new(SqliteWriter {
+            store: SqliteStore {
+                conn,
+                path: self.path.clone(),
+            },
+            _lock: lock,
         }))
     }
 
@@ -200,15 +282,43 @@ impl SqliteStore {
     }
 }
 
-impl StoreWriter for SqliteStore {
+/// Who holds a journal, as written into its lock file: the program and its
+/// subcommand (never further arguments: they may carry secrets), the process
+/// id and when it started.
+fn holder_description() -> String {
+    let program: Vec<String> = std::env::args()
+        .take(2)
+        .map(|a| {
+            Path::new(&a)
+                .file_name()
+                .map_or_else(|| a.clone(), |n| n.to_string_lossy().into_owned())
+        })
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let since = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC");
+    format!(
+        "`{}` (pid {}, since {since})",
+        program.join(" "),
+        std::process::id()
+    )
+}
+
+/// The writer: a store plus the lock that makes it the only one.
+struct SqliteWriter {
+    store: SqliteStore,
+    /// Held (locked) for as long as this writer lives.
+    _lock: std::fs::File,
+}
+
+impl StoreWriter for SqliteWriter {
     fn last_seq(&mut self) -> Result<u64, JournalError> {
-        self.query_last_seq()
+        self.store.query_last_seq()
     }
 
     fn append(&mut self, records: &[RawRecord]) -> Result<(), JournalError> {
-        let path = self.path.clone();
+        let path = self.store.path.clone();
         let err = |op, e| JournalError::from_sqlite(&path, op, e);
-        let tx = self.conn.transaction().map_err(|e| err("begin", e))?;
+        let tx = self.store.conn.transaction().map_err(|e| err("begin", e))?;
         {
             let mut stmt = tx
                 .prepare_cached("INSERT INTO events (seq, at_ms, seat, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")

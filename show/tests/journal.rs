@@ -397,3 +397,75 @@ proptest! {
         prop_assert_eq!(&folded, &rebuilt);
     }
 }
+
+#[test]
+fn a_second_writer_is_refused_with_the_holder_named_and_readers_still_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("show.db");
+    let first = Journal::open(&path).unwrap();
+    first.append("host", msg(1)).unwrap();
+    let refused = Journal::open(&path).unwrap_err();
+    let text = refused.to_string();
+    assert!(matches!(refused, JournalError::InUse { .. }), "{text}");
+    assert!(
+        text.contains(&format!("pid {}", std::process::id())),
+        "the refusal names the holder: {text}"
+    );
+    // The first writer lost nothing and goes on.
+    first.append("host", msg(2)).unwrap();
+    let reader = airbridge_show::JournalReader::open(&path).unwrap();
+    assert_eq!(reader.last_seq().unwrap(), 2);
+    drop(first);
+    // Once the holder is gone the file can be written again.
+    let again = Journal::open(&path).unwrap();
+    assert_eq!(again.append("host", msg(3)).unwrap(), 3);
+}
+
+#[test]
+fn a_follower_sees_what_a_writer_commits_without_sharing_its_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("show.db");
+    let writer = Journal::open(&path).unwrap();
+    writer.append("host", msg(1)).unwrap();
+    let reader = airbridge_show::JournalReader::open(&path).unwrap();
+    let mut follow = reader.follow(1).unwrap();
+    assert_eq!(
+        follow
+            .next_timeout(Duration::from_millis(10))
+            .unwrap()
+            .unwrap()
+            .seq,
+        1
+    );
+    assert!(
+        follow
+            .next_timeout(Duration::from_millis(50))
+            .unwrap()
+            .is_none()
+    );
+    let w = writer.clone();
+    let t = std::thread::spawn(move || {
+        for i in 2..=40 {
+            w.append("screener", msg(i)).unwrap();
+        }
+    });
+    let mut seen = Vec::new();
+    while seen.len() < 39 {
+        let ev = follow
+            .next_timeout(Duration::from_secs(5))
+            .unwrap()
+            .expect("the follower keeps up with the writer");
+        seen.push(ev.seq);
+    }
+    t.join().unwrap();
+    assert_eq!(seen, (2..=40).collect::<Vec<u64>>());
+}
+
+#[test]
+fn a_reader_never_creates_a_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.db");
+    let err = airbridge_show::JournalReader::open(&path).unwrap_err();
+    assert!(err.to_string().contains("absent.db"), "{err}");
+    assert!(!path.exists());
+}
