@@ -13,10 +13,13 @@
 //!   also compiled into the binary and used when no directory is given.
 //! - `holidays/YYYY.toml`: the State Council calendars for 2024–2026.
 //! - [`model`]: validated types; [`ConfigSet`]: all of them together.
+//! - [`studio`]: the optional `studio.toml` (devices, lines, outputs, feeds),
+//!   loaded part by part so that one bad part never stops the show.
 
 mod error;
 pub mod model;
 mod reader;
+pub mod studio;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -46,6 +49,12 @@ const EMBEDDED_HOLIDAYS: [(&str, &str); 3] = [
     ("holidays/2025.toml", include_str!("../holidays/2025.toml")),
     ("holidays/2026.toml", include_str!("../holidays/2026.toml")),
 ];
+
+/// The built-in demo station's files, `(file name, text)`: written out by
+/// `airbridge --demo` and `airbridge studio init` as a starting point.
+pub fn embedded_files() -> [(&'static str, &'static str); 4] {
+    EMBEDDED
+}
 
 /// A complete, validated configuration.
 #[derive(Debug, Clone, PartialEq)]

@@ -148,6 +148,26 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// A sub-table (`[key]`), as its own section path; `None` when absent
+    /// (or not a table, which is recorded).
+    pub(crate) fn table(&mut self, key: &str) -> Option<(String, toml::Table)> {
+        self.seen.insert(key.to_owned());
+        match self.table.get(key).cloned() {
+            None => None,
+            Some(toml::Value::Table(t)) => Some((self.key_path(key), t)),
+            Some(other) => {
+                self.issue(key, format!("expected a table, found {}", other.type_str()));
+                None
+            }
+        }
+    }
+
+    /// Marks a key as read without reading it (a caller takes it raw).
+    pub(crate) fn raw(&mut self, key: &str) -> Option<toml::Value> {
+        self.seen.insert(key.to_owned());
+        self.table.get(key).cloned()
+    }
+
     pub(crate) fn file(&self) -> &'a str {
         self.file
     }

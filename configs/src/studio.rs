@@ -1,0 +1,907 @@
+//! `studio.toml`: the station's studio — sound devices, caller lines,
+//! microphones, cue, talkback, hold audio, program outputs, recording and
+//! the audience feeds a show runtime starts.
+//!
+//! The file is optional: without it a show runs without audio. It is read
+//! like every other configuration file (each problem is `file: key: reason`),
+//! with one difference: a problem in one part (a line, an output, a mic)
+//! drops that part only, so that the show goes on with the rest. The
+//! problems are all returned; `airbridge config check` fails on any of them.
+//!
+//! Secrets are never in the file: a password is named by `password_env`
+//! (an environment variable) or `password_file` (a file only its owner can
+//! read; checked when the runtime opens it). Relative paths are relative to
+//! the configuration directory.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::error::ConfigIssue;
+use crate::reader::{Section, parse_table};
+
+/// The file name in a configuration directory.
+pub const STUDIO_FILE: &str = "studio.toml";
+
+/// A channel of a sound device: `device:NAME#CHANNEL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceChannel {
+    /// A device name or part of one; `None` = the system's default device.
+    pub device: Option<String>,
+    /// 0-based channel.
+    pub channel: u16,
+}
+
+impl fmt::Display for DeviceChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "device:{}#{}",
+            self.device.as_deref().unwrap_or(""),
+            self.channel
+        )
+    }
+}
+
+/// Where an input's audio comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudioSource {
+    /// A sound-card input channel.
+    Device(DeviceChannel),
+    /// A sound file, looped (rehearsals and tests).
+    File(PathBuf),
+}
+
+impl fmt::Display for AudioSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AudioSource::Device(d) => d.fmt(f),
+            AudioSource::File(p) => write!(f, "file:{}", p.display()),
+        }
+    }
+}
+
+impl AudioSource {
+    /// Parses `device:NAME#CH` or `file:PATH` (relative to `base`).
+    pub fn parse(text: &str, base: &Path) -> Result<Self, String> {
+        if let Some(rest) = text.strip_prefix("device:") {
+            return parse_device(rest).map(AudioSource::Device);
+        }
+        if let Some(rest) = text.strip_prefix("file:") {
+            if rest.trim().is_empty() {
+                return Err("file: needs a path, e.g. \"file:hold.wav\"".into());
+            }
+            return Ok(AudioSource::File(base.join(rest.trim())));
+        }
+        Err(format!(
+            "{text:?} is not a source: use \"device:NAME#CHANNEL\" (channel 0-based) or \"file:PATH\""
+        ))
+    }
+}
+
+fn parse_device(rest: &str) -> Result<DeviceChannel, String> {
+    let (name, channel) = match rest.rsplit_once('#') {
+        Some((n, c)) => {
+            let ch = c.trim().parse::<u16>().map_err(|_| {
+                format!("channel {c:?} in \"device:{rest}\" is not a number (0-based)")
+            })?;
+            (n, ch)
+        }
+        None => (rest, 0),
+    };
+    let name = name.trim();
+    Ok(DeviceChannel {
+        device: (!name.is_empty() && name != "default").then(|| name.to_owned()),
+        channel,
+    })
+}
+
+/// Parses `device:NAME#CH` (a sound-card channel only).
+pub fn parse_device_channel(text: &str) -> Result<DeviceChannel, String> {
+    match text.strip_prefix("device:") {
+        Some(rest) => parse_device(rest),
+        None => Err(format!(
+            "{text:?} is not a sound-card channel: use \"device:NAME#CHANNEL\" (channel 0-based)"
+        )),
+    }
+}
+
+/// Which sound device program plays on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OutputDevice {
+    /// The system's default output.
+    #[default]
+    Default,
+    /// A device by name or part of one.
+    Named(String),
+    /// No sound card: the engine runs on its internal clock (rack PC
+    /// without audio out, rehearsals, tests).
+    None,
+}
+
+/// `[audio]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioSettings {
+    pub output_device: OutputDevice,
+    /// Sound-card buffer (latency against robustness on a busy PC).
+    pub buffer_ms: u32,
+}
+
+impl Default for AudioSettings {
+    fn default() -> Self {
+        Self {
+            output_device: OutputDevice::Default,
+            buffer_ms: 40,
+        }
+    }
+}
+
+/// `[cue]`: the screener's headphones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CueSettings {
+    /// `None` = the program output device.
+    pub device: Option<String>,
+    /// 0-based channel.
+    pub channel: u16,
+}
+
+/// RTP payload codecs a network line speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RtpCodec {
+    Opus,
+    Pcmu,
+    Pcma,
+}
+
+impl RtpCodec {
+    pub fn name(self) -> &'static str {
+        match self {
+            RtpCodec::Opus => "opus",
+            RtpCodec::Pcmu => "pcmu",
+            RtpCodec::Pcma => "pcma",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "opus" => Some(RtpCodec::Opus),
+            "pcmu" => Some(RtpCodec::Pcmu),
+            "pcma" => Some(RtpCodec::Pcma),
+            _ => None,
+        }
+    }
+}
+
+/// What a caller line is connected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineKind {
+    /// A telephone hybrid (电话耦合器) on a sound card: the caller comes in
+    /// on `input`, the line's mix-minus goes out on `output`.
+    Hybrid {
+        input: DeviceChannel,
+        output: DeviceChannel,
+    },
+    /// A VoIP gateway or codec sending RTP to `listen`; the mix-minus goes
+    /// back as RTP in the same codec to `reply_to`, else to where the
+    /// caller's packets come from (from the listening port: symmetric RTP).
+    Rtp {
+        listen: SocketAddr,
+        codec: RtpCodec,
+        reply_to: Option<SocketAddr>,
+        /// Network jitter the line rides out, ms (its playout buffer; also
+        /// how long a missing packet is waited for). More is more latency.
+        jitter_ms: u32,
+    },
+    /// A rehearsal caller: the file plays from its start when the call is
+    /// answered.
+    File { path: PathBuf, looping: bool },
+}
+
+impl LineKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            LineKind::Hybrid { .. } => "hybrid",
+            LineKind::Rtp { .. } => "rtp",
+            LineKind::File { .. } => "file",
+        }
+    }
+}
+
+/// `[[line]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineSpec {
+    pub number: u8,
+    pub kind: LineKind,
+}
+
+/// Where a secret comes from; never the configuration file itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    Env(String),
+    /// Must be readable by its owner only (checked when opened).
+    File(PathBuf),
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Env(n) => write!(f, "${n}"),
+            SecretRef::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Where program goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A file: `.wav`, `.ogg` or `.opus`.
+    File { path: PathBuf },
+    /// An Icecast mount: `http://HOST:PORT/MOUNT`, user `source`.
+    Icecast {
+        host: String,
+        port: u16,
+        mount: String,
+        password: SecretRef,
+    },
+    /// An RTMP push (live-stream platforms); the stream key, if the
+    /// platform gives one, is the secret appended to the URL.
+    Rtmp { url: String, key: Option<SecretRef> },
+}
+
+impl OutputKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            OutputKind::File { .. } => "file",
+            OutputKind::Icecast { .. } => "icecast",
+            OutputKind::Rtmp { .. } => "rtmp",
+        }
+    }
+}
+
+/// `[[output]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// 1-based, in file order.
+    pub index: usize,
+    pub kind: OutputKind,
+}
+
+/// `[recording]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingSettings {
+    pub dir: PathBuf,
+    /// Record program for the whole run.
+    pub program: bool,
+    /// Record every call (caller and what they hear).
+    pub calls: bool,
+}
+
+/// The studio, as far as it is valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Studio {
+    /// The file, for messages.
+    pub file: String,
+    /// The configuration directory relative paths are resolved against.
+    pub base: PathBuf,
+    pub audio: AudioSettings,
+    pub cue: Option<CueSettings>,
+    pub talkback: Option<AudioSource>,
+    pub mics: Vec<AudioSource>,
+    pub hold: Option<PathBuf>,
+    pub lines: Vec<LineSpec>,
+    pub outputs: Vec<OutputSpec>,
+    pub recording: Option<RecordingSettings>,
+    /// `[feeds]`, raw: the keys of `feeds.toml`, secrets as `*_env` /
+    /// `*_file`. The runtime resolves and checks it.
+    pub feeds: Option<toml::Table>,
+}
+
+/// What loading `studio.toml` gave: the valid parts, and every problem.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StudioLoad {
+    /// `None` when there is no file, or it cannot be read or parsed.
+    pub studio: Option<Studio>,
+    pub issues: Vec<ConfigIssue>,
+}
+
+/// Loads `dir/studio.toml` for a show with `lines` caller lines. No file is
+/// no studio and no problem.
+pub fn load_studio(dir: &Path, lines: u8) -> StudioLoad {
+    let path = dir.join(STUDIO_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_studio(&path.display().to_string(), &text, dir, lines),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => StudioLoad::default(),
+        Err(e) => StudioLoad {
+            studio: None,
+            issues: vec![ConfigIssue::new(
+                path.display().to_string(),
+                "(file)",
+                format!("cannot read: {e}"),
+            )],
+        },
+    }
+}
+
+/// Keys that would hold a secret in the file itself.
+const SECRET_KEYS: [&str; 5] = ["password", "key", "secret", "token", "stream_key"];
+
+fn refuse_plain_secrets(s: &mut Section<'_>) {
+    for k in SECRET_KEYS {
+        if s.raw(k).is_some() {
+            s.issue(
+                k,
+                format!(
+                    "secrets never go in {STUDIO_FILE}: name it with password_env = \"VARIABLE\" or password_file = \"PATH\" (a file only its owner can read)"
+                ),
+            );
+        }
+    }
+}
+
+fn secret(s: &mut Section<'_>, required: bool) -> Option<SecretRef> {
+    let env: Option<String> = s.or("password_env", None);
+    let file: Option<String> = s.or("password_file", None);
+    match (env, file) {
+        (Some(_), Some(_)) => {
+            s.issue(
+                "password_env",
+                "give password_env or password_file, not both",
+            );
+            None
+        }
+        (Some(e), None) if e.trim().is_empty() => {
+            s.issue("password_env", "names no environment variable");
+            None
+        }
+        (Some(e), None) => Some(SecretRef::Env(e.trim().to_owned())),
+        (None, Some(f)) if f.trim().is_empty() => {
+            s.issue("password_file", "names no file");
+            None
+        }
+        (None, Some(f)) => Some(SecretRef::File(PathBuf::from(f.trim()))),
+        (None, None) => {
+            if required {
+                s.issue(
+                    "password_env",
+                    "a password is needed: password_env = \"VARIABLE\" or password_file = \"PATH\"",
+                );
+            }
+            None
+        }
+    }
+}
+
+fn source_key(s: &mut Section<'_>, key: &str, base: &Path) -> Option<AudioSource> {
+    let text: Option<String> = s.req(key);
+    text.and_then(|t| match AudioSource::parse(t.trim(), base) {
+        Ok(src) => Some(src),
+        Err(reason) => {
+            s.issue(key, reason);
+            None
+        }
+    })
+}
+
+fn device_key(s: &mut Section<'_>, key: &str) -> Option<DeviceChannel> {
+    let text: Option<String> = s.req(key);
+    text.and_then(|t| match parse_device_channel(t.trim()) {
+        Ok(d) => Some(d),
+        Err(reason) => {
+            s.issue(key, reason);
+            None
+        }
+    })
+}
+
+fn addr_key(s: &mut Section<'_>, key: &str, required: bool) -> Option<SocketAddr> {
+    let text: Option<String> = if required {
+        s.req(key)
+    } else {
+        s.or(key, None)
+    };
+    text.and_then(|t| match t.trim().parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            s.issue(
+                key,
+                format!("{t:?} is not ADDRESS:PORT (e.g. \"0.0.0.0:5004\")"),
+            );
+            None
+        }
+    })
+}
+
+/// Parses the text of a `studio.toml`; `base` is its directory.
+pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoad {
+    let mut issues = Vec::new();
+    let Some(table) = parse_table(file, text, &mut issues) else {
+        return StudioLoad {
+            studio: None,
+            issues,
+        };
+    };
+    let mut studio = Studio {
+        file: file.to_owned(),
+        base: base.to_path_buf(),
+        audio: AudioSettings::default(),
+        cue: None,
+        talkback: None,
+        mics: Vec::new(),
+        hold: None,
+        lines: Vec::new(),
+        outputs: Vec::new(),
+        recording: None,
+        feeds: None,
+    };
+    let mut root = Section::new(file, "", table, &mut issues);
+
+    if let Some((path, t)) = root.table("audio") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let dev: String = s.or("output_device", String::new());
+        let buffer_ms: u32 = s.or("buffer_ms", 40);
+        if !(5..=500).contains(&buffer_ms) {
+            s.issue(
+                "buffer_ms",
+                format!("{buffer_ms} ms: use 5 to 500 (40 suits most PCs)"),
+            );
+        }
+        s.finish();
+        studio.audio = AudioSettings {
+            output_device: match dev.trim() {
+                "" | "default" => OutputDevice::Default,
+                "none" => OutputDevice::None,
+                name => OutputDevice::Named(name.to_owned()),
+            },
+            buffer_ms: buffer_ms.clamp(5, 500),
+        };
+    }
+
+    if let Some((path, t)) = root.table("cue") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let device: String = s.or("device", String::new());
+        let channel: u16 = s.or("channel", 1);
+        s.finish();
+        studio.cue = Some(CueSettings {
+            device: match device.trim() {
+                "" | "default" => None,
+                d => Some(d.strip_prefix("device:").unwrap_or(d).to_owned()),
+            },
+            channel,
+        });
+    }
+
+    if let Some((path, t)) = root.table("talkback") {
+        let before = root.issues().len();
+        let mut s = Section::new(file, path, t, root.issues());
+        let src = source_key(&mut s, "source", base);
+        s.finish();
+        if root.issues().len() == before {
+            studio.talkback = src;
+        }
+    }
+
+    for (path, t) in root.tables("mic", false) {
+        let before = root.issues().len();
+        let mut s = Section::new(file, path, t, root.issues());
+        let src = source_key(&mut s, "source", base);
+        s.finish();
+        if root.issues().len() == before
+            && let Some(src) = src
+        {
+            studio.mics.push(src);
+        }
+    }
+
+    if let Some((path, t)) = root.table("hold") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let f: Option<String> = s.req("file");
+        s.finish();
+        studio.hold = f.map(|f| base.join(f.trim()));
+    }
+
+    for (path, t) in root.tables("line", false) {
+        let before = root.issues().len();
+        let mut s = Section::new(file, path, t, root.issues());
+        let number: Option<u8> = s.req("number");
+        if let Some(n) = number {
+            if n == 0 || n > lines {
+                s.issue(
+                    "number",
+                    format!("line {n}: the show has lines 1 to {lines} (show.toml `lines`)"),
+                );
+            } else if studio.lines.iter().any(|l| l.number == n) {
+                s.issue("number", format!("line {n} is configured twice"));
+            }
+        }
+        let kind: Option<String> = s.req("kind");
+        let kind = match kind.as_deref() {
+            Some("hybrid") => {
+                let input = device_key(&mut s, "input");
+                let output = device_key(&mut s, "output");
+                input
+                    .zip(output)
+                    .map(|(input, output)| LineKind::Hybrid { input, output })
+            }
+            Some("rtp") => {
+                let listen = addr_key(&mut s, "listen", true);
+                let codec: Option<String> = s.req("codec");
+                let codec = codec.and_then(|c| {
+                    let parsed = RtpCodec::parse(c.trim());
+                    if parsed.is_none() {
+                        s.issue(
+                            "codec",
+                            format!("unknown codec {c:?}: use \"opus\", \"pcmu\" or \"pcma\""),
+                        );
+                    }
+                    parsed
+                });
+                let reply_to = addr_key(&mut s, "reply_to", false);
+                let jitter_ms: u32 = s.or("jitter_ms", 20);
+                if !(10..=500).contains(&jitter_ms) {
+                    s.issue(
+                        "jitter_ms",
+                        format!("{jitter_ms} ms: use 10 to 500 (20 suits a LAN gateway)"),
+                    );
+                }
+                listen.zip(codec).map(|(listen, codec)| LineKind::Rtp {
+                    listen,
+                    codec,
+                    reply_to,
+                    jitter_ms,
+                })
+            }
+            Some("file") => {
+                let p: Option<String> = s.req("path");
+                let looping: bool = s.or("loop", false);
+                p.map(|p| LineKind::File {
+                    path: base.join(p.trim()),
+                    looping,
+                })
+            }
+            Some(other) => {
+                s.issue(
+                    "kind",
+                    format!("unknown line kind {other:?}: use \"hybrid\", \"rtp\" or \"file\""),
+                );
+                None
+            }
+            None => None,
+        };
+        s.finish();
+        if root.issues().len() == before
+            && let (Some(number), Some(kind)) = (number, kind)
+        {
+            studio.lines.push(LineSpec { number, kind });
+        }
+    }
+
+    for (i, (path, t)) in root.tables("output", false).into_iter().enumerate() {
+        let before = root.issues().len();
+        let mut s = Section::new(file, path, t, root.issues());
+        refuse_plain_secrets(&mut s);
+        let kind: Option<String> = s.req("kind");
+        let kind = match kind.as_deref() {
+            Some("file") => {
+                let p: Option<String> = s.req("path");
+                p.and_then(|p| {
+                    let path = base.join(p.trim());
+                    let ext = path
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    if matches!(ext.as_str(), "wav" | "ogg" | "opus") {
+                        Some(OutputKind::File { path })
+                    } else {
+                        s.issue("path", "use a .wav, .ogg or .opus file name");
+                        None
+                    }
+                })
+            }
+            Some("icecast") => {
+                let url: Option<String> = s.req("url");
+                let password = secret(&mut s, true);
+                let parsed = url.and_then(|u| match parse_icecast_url(u.trim()) {
+                    Ok(x) => Some(x),
+                    Err(reason) => {
+                        s.issue("url", reason);
+                        None
+                    }
+                });
+                parsed
+                    .zip(password)
+                    .map(|((host, port, mount), password)| OutputKind::Icecast {
+                        host,
+                        port,
+                        mount,
+                        password,
+                    })
+            }
+            Some("rtmp") => {
+                let url: Option<String> = s.req("url");
+                let key = secret(&mut s, false);
+                url.and_then(|u| {
+                    let u = u.trim().to_owned();
+                    if !(u.starts_with("rtmp://") || u.starts_with("rtmps://")) {
+                        s.issue("url", format!("{u:?} is not an rtmp:// or rtmps:// URL"));
+                        None
+                    } else {
+                        Some(OutputKind::Rtmp { url: u, key })
+                    }
+                })
+            }
+            Some(other) => {
+                s.issue(
+                    "kind",
+                    format!("unknown output kind {other:?}: use \"file\", \"icecast\" or \"rtmp\""),
+                );
+                None
+            }
+            None => None,
+        };
+        s.finish();
+        if root.issues().len() == before
+            && let Some(kind) = kind
+        {
+            studio.outputs.push(OutputSpec { index: i + 1, kind });
+        }
+    }
+
+    if let Some((path, t)) = root.table("recording") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let dir: Option<String> = s.req("dir");
+        let program: bool = s.or("program", true);
+        let calls: bool = s.or("calls", true);
+        s.finish();
+        studio.recording = dir.map(|d| RecordingSettings {
+            dir: base.join(d.trim()),
+            program,
+            calls,
+        });
+    }
+
+    if let Some((_, t)) = root.table("feeds") {
+        studio.feeds = Some(t);
+    }
+    root.finish();
+    StudioLoad {
+        studio: Some(studio),
+        issues,
+    }
+}
+
+/// `http://HOST:PORT/MOUNT` (or `icecast://…`) → host, port, mount.
+fn parse_icecast_url(url: &str) -> Result<(String, u16, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("icecast://"))
+        .ok_or_else(|| format!("{url:?}: expected http://HOST:PORT/MOUNT"))?;
+    let (authority, mount) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("{url:?}: the URL names no mount (…/live.ogg)"))?;
+    if authority.contains('@') {
+        return Err(format!(
+            "{url:?}: no user or password in the URL; use password_env or password_file"
+        ));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| format!("{url:?}: port {p:?} is not a number"))?,
+        ),
+        None => (authority, 8000),
+    };
+    if host.is_empty() || mount.is_empty() {
+        return Err(format!("{url:?}: expected http://HOST:PORT/MOUNT"));
+    }
+    Ok((host.to_owned(), port, format!("/{mount}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> StudioLoad {
+        parse_studio("studio.toml", text, Path::new("/station"), 8)
+    }
+
+    fn keys(l: &StudioLoad) -> Vec<String> {
+        l.issues.iter().map(|i| i.key.clone()).collect()
+    }
+
+    #[test]
+    fn a_full_studio_parses() {
+        let l = parse(
+            r#"
+            [audio]
+            output_device = "USB Audio"
+            buffer_ms = 20
+            [cue]
+            device = "Headphones"
+            channel = 0
+            [talkback]
+            source = "device:USB Audio#1"
+            [[mic]]
+            source = "device:USB Audio#0"
+            [[mic]]
+            source = "file:mics/guest.wav"
+            [hold]
+            file = "hold.wav"
+            [[line]]
+            number = 1
+            kind = "hybrid"
+            input = "device:Hybrid#0"
+            output = "device:Hybrid#1"
+            [[line]]
+            number = 2
+            kind = "rtp"
+            listen = "0.0.0.0:5004"
+            codec = "pcmu"
+            reply_to = "192.0.2.10:5004"
+            [[line]]
+            number = 3
+            kind = "file"
+            path = "callers/three.wav"
+            [[output]]
+            kind = "icecast"
+            url = "http://127.0.0.1:8000/live.ogg"
+            password_env = "ICECAST_SOURCE_PASSWORD"
+            [[output]]
+            kind = "file"
+            path = "program.ogg"
+            [recording]
+            dir = "recordings"
+            [feeds]
+            listen = "127.0.0.1:8787"
+            "#,
+        );
+        assert!(l.issues.is_empty(), "{:?}", l.issues);
+        let s = l.studio.unwrap();
+        assert_eq!(
+            s.audio.output_device,
+            OutputDevice::Named("USB Audio".into())
+        );
+        assert_eq!(s.audio.buffer_ms, 20);
+        assert_eq!(
+            s.cue,
+            Some(CueSettings {
+                device: Some("Headphones".into()),
+                channel: 0
+            })
+        );
+        assert_eq!(s.mics.len(), 2);
+        assert_eq!(
+            s.mics[1],
+            AudioSource::File(PathBuf::from("/station/mics/guest.wav"))
+        );
+        assert_eq!(s.lines.len(), 3);
+        assert_eq!(
+            s.lines[1].kind,
+            LineKind::Rtp {
+                listen: "0.0.0.0:5004".parse().unwrap(),
+                codec: RtpCodec::Pcmu,
+                reply_to: Some("192.0.2.10:5004".parse().unwrap()),
+                jitter_ms: 20,
+            }
+        );
+        assert_eq!(
+            s.outputs[0].kind,
+            OutputKind::Icecast {
+                host: "127.0.0.1".into(),
+                port: 8000,
+                mount: "/live.ogg".into(),
+                password: SecretRef::Env("ICECAST_SOURCE_PASSWORD".into()),
+            }
+        );
+        assert!(s.feeds.is_some());
+        assert_eq!(
+            s.recording.unwrap().dir,
+            PathBuf::from("/station/recordings")
+        );
+    }
+
+    #[test]
+    fn a_bad_part_is_dropped_and_named_and_the_rest_kept() {
+        let l = parse(
+            r#"
+            [[line]]
+            number = 1
+            kind = "sip2"
+            [[line]]
+            number = 2
+            kind = "rtp"
+            listen = "127.0.0.1:5006"
+            codec = "g729"
+            [[line]]
+            number = 3
+            kind = "rtp"
+            listen = "127.0.0.1:5008"
+            codec = "opus"
+            [[line]]
+            number = 3
+            kind = "file"
+            path = "x.wav"
+            [[line]]
+            number = 9
+            kind = "file"
+            path = "x.wav"
+            [[mic]]
+            source = "usb mic"
+            [[output]]
+            kind = "icecast"
+            url = "http://source:hackme@127.0.0.1:8000/live.ogg"
+            password = "hackme"
+            "#,
+        );
+        assert_eq!(
+            keys(&l),
+            [
+                "mic[0].source",
+                "line[0].kind",
+                "line[1].codec",
+                "line[3].number",
+                "line[4].number",
+                "output[0].password",
+                "output[0].password_env",
+                "output[0].url",
+            ]
+        );
+        let s = l.studio.unwrap();
+        assert_eq!(s.lines.len(), 1, "only the good line 3 stays");
+        assert_eq!(s.lines[0].number, 3);
+        assert!(s.outputs.is_empty());
+        let first = l.issues[1].to_string();
+        assert_eq!(
+            first,
+            "studio.toml: line[0].kind: unknown line kind \"sip2\": use \"hybrid\", \"rtp\" or \"file\""
+        );
+    }
+
+    #[test]
+    fn sources_parse_and_bad_ones_say_how_to_write_them() {
+        let base = Path::new("/c");
+        assert_eq!(
+            AudioSource::parse("device:USB#3", base),
+            Ok(AudioSource::Device(DeviceChannel {
+                device: Some("USB".into()),
+                channel: 3
+            }))
+        );
+        assert_eq!(
+            AudioSource::parse("device:#1", base),
+            Ok(AudioSource::Device(DeviceChannel {
+                device: None,
+                channel: 1
+            }))
+        );
+        assert!(
+            AudioSource::parse("device:USB#left", base)
+                .unwrap_err()
+                .contains("0-based")
+        );
+        assert!(
+            AudioSource::parse("hw:0", base)
+                .unwrap_err()
+                .contains("device:NAME#CHANNEL")
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_gives_no_studio_and_one_issue_with_its_line() {
+        let l = parse("[audio\noutput_device = 1\n");
+        assert!(l.studio.is_none());
+        assert_eq!(l.issues.len(), 1);
+        assert!(
+            l.issues[0].key.starts_with("(syntax) line 1"),
+            "{:?}",
+            l.issues
+        );
+    }
+
+    #[test]
+    fn no_file_is_no_studio_and_no_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load_studio(dir.path(), 8), StudioLoad::default());
+    }
+}
