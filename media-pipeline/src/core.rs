@@ -418,6 +418,13 @@ impl Core {
                 continue;
             };
             let fill = src.fill(buf);
+            let connected = match input {
+                Input::Line(i) => self
+                    .mixer
+                    .control(i)
+                    .is_some_and(|c| c.state.is_connected()),
+                _ => true,
+            };
             let h = &mut self.health[idx];
             let event = match fill {
                 Fill::Ok | Fill::Underrun(1..) => {
@@ -428,6 +435,12 @@ impl Core {
                     } else {
                         None
                     }
+                }
+                // An idle network line is silent by nature: a stall only
+                // matters while a caller is connected.
+                Fill::Underrun(0) if !connected => {
+                    h.empty_blocks = 0;
+                    None
                 }
                 Fill::Underrun(0) => {
                     h.empty_blocks = h.empty_blocks.saturating_add(1);

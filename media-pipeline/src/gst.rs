@@ -70,7 +70,7 @@ pub fn init() -> Result<(), MediaError> {
 }
 
 /// Checks that every element a pipeline needs is installed.
-fn require(elements: &[(&str, &str)]) -> Result<(), MediaError> {
+pub(crate) fn require(elements: &[(&str, &str)]) -> Result<(), MediaError> {
     let missing: Vec<String> = elements
         .iter()
         .filter(|(name, _)| gst::ElementFactory::find(name).is_none())
@@ -90,14 +90,14 @@ fn require(elements: &[(&str, &str)]) -> Result<(), MediaError> {
 #[derive(Debug)]
 pub struct GstPipeline {
     pipeline: gst::Element,
-    stop: Arc<AtomicBool>,
+    pub(crate) stop: Arc<AtomicBool>,
     bus_thread: Option<JoinHandle<()>>,
-    feeder: Option<JoinHandle<()>>,
+    pub(crate) feeder: Option<JoinHandle<()>>,
     name: String,
 }
 
 impl GstPipeline {
-    fn launch(
+    pub(crate) fn launch(
         desc: &str,
         name: &str,
         notices: Option<Sender<MediaEvent>>,
@@ -131,7 +131,7 @@ impl GstPipeline {
         ))
     }
 
-    fn play(&self) -> Result<(), MediaError> {
+    pub(crate) fn play(&self) -> Result<(), MediaError> {
         self.pipeline
             .set_state(gst::State::Playing)
             .map(|_| ())
@@ -141,6 +141,28 @@ impl GstPipeline {
     /// The pipeline's name as used in health components (`audio/<name>`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Waits up to `limit` for a sink pipeline to finish writing (its tap
+    /// was removed or the engine stopped, and end-of-stream reached the
+    /// sink); then stops it either way. True if it finished in time.
+    #[allow(clippy::disallowed_methods)] // a bounded wait off the audio thread
+    pub fn finish_within(mut self, limit: Duration) -> bool {
+        let end = std::time::Instant::now() + limit;
+        let done = |h: &Option<JoinHandle<()>>| h.as_ref().is_none_or(JoinHandle::is_finished);
+        while !(done(&self.feeder) && done(&self.bus_thread)) {
+            if std::time::Instant::now() >= end {
+                return false; // Drop stops it
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(f) = self.feeder.take() {
+            let _ = f.join();
+        }
+        if let Some(b) = self.bus_thread.take() {
+            let _ = b.join();
+        }
+        true
     }
 
     /// Waits for a sink pipeline to finish writing (its tap was removed or
@@ -219,7 +241,7 @@ fn watch_bus(
     }
 }
 
-const F32_CAPS: &str = "audio/x-raw,format=F32LE,layout=interleaved,channels=1";
+pub(crate) const F32_CAPS: &str = "audio/x-raw,format=F32LE,layout=interleaved,channels=1";
 
 /// Starts a source pipeline; returns it and the line source to put on a
 /// line (see [`crate::Controller::set_line_source`]). `name` names it in
@@ -409,7 +431,12 @@ pub fn open_sink(
     Ok(pipe)
 }
 
-fn feed(mut tap: rtrb::Consumer<f32>, src: &gst_app::AppSrc, rate: u32, stop: &AtomicBool) {
+pub(crate) fn feed(
+    mut tap: rtrb::Consumer<f32>,
+    src: &gst_app::AppSrc,
+    rate: u32,
+    stop: &AtomicBool,
+) {
     let (_never, wait) = crossbeam_channel::bounded::<()>(1);
     let mut sent: u64 = 0;
     while !stop.load(Ordering::Relaxed) {

@@ -30,6 +30,9 @@
 //!   `audio/output` health) and owns GStreamer pipelines started through it.
 //! - [`gst`]: GStreamer sources (RTP/UDP Opus and G.711, file/URI → appsink)
 //!   and sinks (appsrc → WAV/Ogg file, Icecast, RTMP FLV/AAC).
+//! - [`rtp`]: RTP caller lines both ways — the caller decoded into the line,
+//!   the line's mix-minus encoded and sent back from the same socket; the
+//!   activity counters tell when a call starts and ends.
 //!
 //! ## For the console and the speech worker
 //! ```no_run
@@ -58,6 +61,7 @@ pub mod meters;
 pub mod mixer;
 pub mod record;
 pub mod render;
+pub mod rtp;
 pub mod source;
 
 use std::path::PathBuf;
@@ -70,7 +74,7 @@ pub use meters::{MeterSnapshot, Meters};
 pub use mixer::{HoldFeed, Mixer, MixerConfig};
 
 /// Everything that can go wrong in the audio engine.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum MediaError {
     #[error("line {line} does not exist (this engine has lines 1 to {lines})")]
     NoSuchLine {

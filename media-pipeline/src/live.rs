@@ -43,6 +43,19 @@ pub struct EngineOptions {
     /// machine); `None` = the device's default. Falls back to the default
     /// when the device refuses it.
     pub buffer_frames: Option<u32>,
+    /// Output channels of the program device that carry something else than
+    /// program (0-based channel → feed): cue for the screener's headphones,
+    /// a hybrid's mix-minus. Every other channel carries program.
+    pub channel_feeds: Vec<(u16, OutFeed)>,
+}
+
+/// What an output channel carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFeed {
+    Program,
+    Cue,
+    /// The mix-minus of a line (0-based index).
+    MixMinus(usize),
 }
 
 impl Default for EngineOptions {
@@ -55,6 +68,7 @@ impl Default for EngineOptions {
             cue_on_right: false,
             no_device: false,
             buffer_frames: Some(1920), // 40 ms at 48 kHz
+            channel_feeds: Vec::new(),
         }
     }
 }
@@ -80,8 +94,29 @@ enum Supervise {
         channel: u16,
         reply: Sender<Result<(String, RingSource), MediaError>>,
     },
+    AddOutput {
+        name: String,
+        device: Option<String>,
+        channels: Vec<(u16, rtrb::Consumer<f32>)>,
+        reply: Sender<Result<String, MediaError>>,
+    },
     Stats(Sender<DriverStats>),
     Stop,
+}
+
+/// A running part the engine keeps alive (an RTP line) and the tap it reads.
+struct OwnedPart {
+    name: String,
+    tap: Option<TapId>,
+    _part: Box<dyn std::any::Any + Send>,
+}
+
+impl std::fmt::Debug for OwnedPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedPart")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// Handle on the running engine. Cheap to share behind an `Arc`; every
@@ -92,6 +127,8 @@ pub struct Engine {
     ctl: Mutex<Option<Controller>>,
     /// GStreamer pipelines owned by the engine: network lines and outputs.
     pipelines: Mutex<Vec<(String, crate::gst::GstPipeline)>>,
+    /// Other running parts (RTP lines), by name, with the tap they read.
+    parts: Mutex<Vec<OwnedPart>>,
     meters: Arc<Meters>,
     sup_tx: Sender<Supervise>,
     supervisor: Mutex<Option<JoinHandle<()>>>,
@@ -137,6 +174,7 @@ impl Engine {
         let engine = Self {
             ctl: Mutex::new(Some(parts.controller)),
             pipelines: Mutex::new(Vec::new()),
+            parts: Mutex::new(Vec::new()),
             meters,
             sup_tx,
             supervisor: Mutex::new(Some(supervisor)),
@@ -259,6 +297,165 @@ impl Engine {
         Ok(())
     }
 
+    /// Makes `line` an RTP line: binds its socket, decodes what the caller
+    /// sends into the line and sends the line's mix-minus back (see
+    /// [`crate::rtp`]). The activity counters tell when a call starts
+    /// (packets after a silence) and ends (packets stop). Replaces an
+    /// earlier RTP line on the same line.
+    pub fn add_rtp_line(
+        &self,
+        line: LineNo,
+        cfg: &crate::rtp::RtpLineConfig,
+    ) -> Result<Arc<crate::rtp::RtpActivity>, MediaError> {
+        self.with(|c| c.state(line))?;
+        let name = format!("line{line}");
+        self.remove_part(&name);
+        let idx = usize::from(line) - 1;
+        let (tap, mix_minus) =
+            self.with(|c| c.add_tap(crate::core::TapPoint::MixMinus(idx), 1.0))?;
+        let notices = self.with(|c| Ok(c.notice_sender()))?;
+        let opened = crate::rtp::open(cfg, self.cfg.sample_rate, &name, Some(notices), mix_minus)
+            .and_then(|(rtp, src)| {
+                self.with(|c| c.set_line_source(line, Box::new(src)))?;
+                Ok(rtp)
+            });
+        match opened {
+            Ok(rtp) => {
+                let activity = rtp.activity();
+                self.parts
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(OwnedPart {
+                        name,
+                        tap: Some(tap),
+                        _part: Box::new(rtp),
+                    });
+                Ok(activity)
+            }
+            Err(e) => {
+                let _ = self.with(|c| c.remove_tap(tap));
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops a part started by name (an RTP line `line<N>`) and frees its tap.
+    pub fn remove_part(&self, name: &str) {
+        let removed: Vec<OwnedPart> = {
+            let mut p = self.parts.lock().unwrap_or_else(PoisonError::into_inner);
+            let (gone, kept) = std::mem::take(&mut *p)
+                .into_iter()
+                .partition(|o| o.name == name);
+            *p = kept;
+            gone
+        };
+        for part in removed {
+            if let Some(tap) = part.tap {
+                let _ = self.with(|c| c.remove_tap(tap));
+            }
+            drop(part); // threads join and pipelines stop outside the lock
+        }
+    }
+
+    /// Plays a sound file on a line: WAV files from memory, other formats
+    /// decoded by GStreamer in real time. `looping` repeats a WAV file.
+    pub fn play_file(&self, line: LineNo, path: &Path, looping: bool) -> Result<(), MediaError> {
+        let is_wav = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+        if is_wav {
+            self.play_wav(line, path, looping)
+        } else {
+            self.add_network_line(line, &crate::gst::NetSource::File(path.to_path_buf()))
+        }
+    }
+
+    /// Silences a line's input (its source is dropped off the audio thread).
+    pub fn clear_line_source(&self, line: LineNo) -> Result<(), MediaError> {
+        self.remove_pipeline(&format!("line{line}"));
+        let idx = usize::from(line).wrapping_sub(1);
+        self.with(|c| c.clear_source(Input::Line(idx)))
+    }
+
+    /// The studio microphones: several sources summed on the host input.
+    pub fn set_host_sources(&self, sources: Vec<Box<dyn Source>>) -> Result<(), MediaError> {
+        let mix = crate::source::Mix::new(sources);
+        self.with(|c| c.set_source(Input::Host, Box::new(mix)))
+    }
+
+    /// Host microphone level (0 mutes it).
+    pub fn set_host_gain(&self, gain: f32) -> Result<(), MediaError> {
+        self.with(|c| c.set_host_gain(gain))
+    }
+
+    /// Opens a sound-card input channel as a source (for a microphone,
+    /// talkback); the caller puts it where it belongs.
+    pub fn open_input(
+        &self,
+        device: Option<&str>,
+        channel: u16,
+    ) -> Result<(String, RingSource), MediaError> {
+        let (reply, rx) = bounded(1);
+        self.sup_tx
+            .send(Supervise::AddInput {
+                device: device.map(str::to_owned),
+                channel,
+                reply,
+            })
+            .map_err(|_| MediaError::Device("engine stopped".into()))?;
+        rx.recv()
+            .unwrap_or(Err(MediaError::Device("engine stopped".into())))
+    }
+
+    /// Plays feeds on channels of another sound device than program's (the
+    /// screener's headphones on their own card, a hybrid's send): each
+    /// `(channel, tap point)` reads a tap through a drift-corrected ring.
+    /// Problems with the device are reported as `audio/<name>` health.
+    /// Returns the device's name.
+    pub fn add_device_output(
+        &self,
+        name: &str,
+        device: Option<&str>,
+        feeds: &[(u16, crate::core::TapPoint)],
+    ) -> Result<String, MediaError> {
+        let mut taps = Vec::with_capacity(feeds.len());
+        let mut channels = Vec::with_capacity(feeds.len());
+        for (ch, point) in feeds {
+            match self.with(|c| c.add_tap(*point, 0.5)) {
+                Ok((id, rx)) => {
+                    taps.push(id);
+                    channels.push((*ch, rx));
+                }
+                Err(e) => {
+                    for id in taps {
+                        let _ = self.with(|c| c.remove_tap(id));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let (reply, rx) = bounded(1);
+        let sent = self.sup_tx.send(Supervise::AddOutput {
+            name: name.to_owned(),
+            device: device.map(str::to_owned),
+            channels,
+            reply,
+        });
+        let result = match sent {
+            Ok(()) => rx
+                .recv()
+                .unwrap_or(Err(MediaError::Device("engine stopped".into()))),
+            Err(_) => Err(MediaError::Device("engine stopped".into())),
+        };
+        if result.is_err() {
+            for id in taps {
+                let _ = self.with(|c| c.remove_tap(id));
+            }
+        }
+        result
+    }
+
     /// Sends program to a GStreamer sink (file, Icecast, RTMP) under `name`
     /// (health component `audio/<name>`). Replaces an output of that name.
     pub fn add_program_output(
@@ -338,6 +535,32 @@ impl Engine {
         rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default()
     }
 
+    /// After [`Engine::stop`]: lets every output pipeline write what it had
+    /// (a file output gets its end and header) for up to `limit` each, then
+    /// stops it. Returns the names of those that did not finish in time.
+    pub fn finish_pipelines(&self, limit: Duration) -> Vec<String> {
+        let pipes = std::mem::take(
+            &mut *self
+                .pipelines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        pipes
+            .into_iter()
+            .filter_map(|(name, p)| (!p.finish_within(limit)).then_some(name))
+            .collect()
+    }
+
+    /// Frees what the audio thread handed back (replaced sources, removed
+    /// taps): a removed tap's reader sees its end only then, so a recorder
+    /// can finish its file. Cheap; call it now and then from a control thread.
+    pub fn collect_garbage(&self) {
+        let _ = self.with(|c| {
+            c.collect_garbage();
+            Ok(())
+        });
+    }
+
     /// Stops the streams; taps are released, so recordings finish.
     pub fn stop(&self) {
         let _ = self.sup_tx.send(Supervise::Stop);
@@ -349,12 +572,18 @@ impl Engine {
         {
             let _ = h.join();
         }
+        // the audio thread is gone: what it handed back can all be freed
+        self.collect_garbage();
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
         self.stop();
+        self.parts
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         self.pipelines
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
@@ -547,14 +776,43 @@ fn start_output(
     let channels = config.channels;
     let block = opts.block_frames;
     let ch = usize::from(channels);
-    let cue_right = opts.cue_on_right && ch >= 2;
+    // What each output channel carries: program, unless mapped otherwise.
+    let mut chan_feed = vec![OutFeed::Program; ch];
+    if opts.cue_on_right && ch >= 2 {
+        chan_feed[1] = OutFeed::Cue;
+    }
+    for (c, feed) in &opts.channel_feeds {
+        if let Some(slot) = chan_feed.get_mut(usize::from(*c)) {
+            *slot = *feed;
+        }
+    }
+    // The mix-minus buses the map needs, each with its own FIFO.
+    let mut mm_lines: Vec<usize> = chan_feed
+        .iter()
+        .filter_map(|f| match f {
+            OutFeed::MixMinus(i) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    mm_lines.sort_unstable();
+    mm_lines.dedup();
+    let chan_src: Vec<usize> = chan_feed
+        .iter()
+        .map(|f| match f {
+            OutFeed::Program => 0,
+            OutFeed::Cue => 1,
+            OutFeed::MixMinus(i) => 2 + mm_lines.iter().position(|x| x == i).unwrap_or(0),
+        })
+        .collect();
+    let lines = core.mixer().config().lines;
     let mut holder = CoreHolder {
         core: Some(core),
         back: back.0.clone(),
     };
-    // rendered frames not yet played: program and cue
-    let mut fifo_prog = vec![0.0f32; block];
-    let mut fifo_cue = vec![0.0f32; block];
+    // rendered frames not yet played: program, cue, then each mapped mix-minus
+    let mut fifo: Vec<Vec<f32>> = (0..2 + mm_lines.len())
+        .map(|_| vec![0.0f32; block])
+        .collect();
     let mut fifo_pos = block;
     let counters_cb = Arc::clone(counters);
     let mut last: Option<Instant> = None;
@@ -578,16 +836,20 @@ fn start_output(
         for frame in out.chunks_exact_mut(ch) {
             if fifo_pos >= block {
                 core.process_block();
-                fifo_prog.copy_from_slice(core.mixer().program());
-                fifo_cue.copy_from_slice(core.mixer().cue());
+                let m = core.mixer();
+                fifo[0].copy_from_slice(m.program());
+                fifo[1].copy_from_slice(m.cue());
+                for (k, line) in mm_lines.iter().enumerate() {
+                    if *line < lines {
+                        fifo[2 + k].copy_from_slice(m.mix_minus(*line));
+                    }
+                }
                 fifo_pos = 0;
             }
-            let p = fifo_prog[fifo_pos];
-            let c = fifo_cue[fifo_pos];
-            fifo_pos += 1;
-            for (k, s) in frame.iter_mut().enumerate() {
-                *s = if cue_right && k == 1 { c } else { p };
+            for (s, src) in frame.iter_mut().zip(&chan_src) {
+                *s = fifo[*src][fifo_pos];
             }
+            fifo_pos += 1;
         }
     };
     let err_tx = err_tx.clone();
@@ -686,6 +948,84 @@ fn open_input(
     ))
 }
 
+/// Longest piece an extra output's callback fills per channel at once.
+const AUX_SCRATCH: usize = 8192;
+
+/// An output stream on another device than program's: each mapped channel
+/// plays a tap through a drift-corrected ring (that device runs on its own
+/// clock); the others are silent.
+fn open_aux_output(
+    device: Option<&str>,
+    sample_rate: u32,
+    buffer_frames: Option<u32>,
+    feeds: Vec<(u16, rtrb::Consumer<f32>)>,
+    err_tx: &Sender<(usize, cpal::Error)>,
+    id: usize,
+) -> Result<(cpal::Stream, String), MediaError> {
+    let host = cpal::default_host();
+    let device = find_device(&host, device, true)?;
+    let name = device.to_string();
+    let def = device
+        .default_output_config()
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
+    let channels = def.channels().max(1);
+    if let Some((c, _)) = feeds.iter().find(|(c, _)| *c >= channels) {
+        return Err(MediaError::Device(format!(
+            "{name}: there is no channel {c} (the device has {channels}, numbered from 0)"
+        )));
+    }
+    let supported = device
+        .supported_output_configs()
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?
+        .any(|c| c.min_sample_rate() <= sample_rate && sample_rate <= c.max_sample_rate());
+    if !supported {
+        return Err(MediaError::Device(format!(
+            "{name}: unsupported sample rate {sample_rate} Hz for this output"
+        )));
+    }
+    // Two engine blocks plus the device buffer ride out the two clocks' phase.
+    let prefill = sample_rate as usize / 50 + buffer_frames.unwrap_or(0) as usize;
+    let ch = usize::from(channels);
+    // The device's own buffer size: a failed attempt would take the rings
+    // (they live in the callback) with it, so there is one attempt.
+    let config = cpal::StreamConfig {
+        channels,
+        sample_rate,
+        buffer_size: cpal::BufferSize::Default,
+    };
+    let mut sources: Vec<(usize, RingSource)> = feeds
+        .into_iter()
+        .map(|(c, rx)| (usize::from(c), RingSource::with_prefill(rx, prefill)))
+        .collect();
+    let mut scratch = vec![0.0f32; AUX_SCRATCH];
+    let data_cb = move |out: &mut [f32], _: &cpal::OutputCallbackInfo| {
+        out.fill(0.0);
+        let frames = out.len() / ch;
+        for (c, src) in &mut sources {
+            let mut done = 0;
+            while done < frames {
+                let n = (frames - done).min(AUX_SCRATCH);
+                src.fill(&mut scratch[..n]);
+                for (i, x) in scratch[..n].iter().enumerate() {
+                    out[(done + i) * ch + *c] = *x;
+                }
+                done += n;
+            }
+        }
+    };
+    let err_tx = err_tx.clone();
+    let err_cb = move |e: cpal::Error| {
+        let _ = err_tx.try_send((id, e));
+    };
+    let stream = device
+        .build_output_stream::<f32, _, _>(config, data_cb, err_cb, None)
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
+    stream
+        .play()
+        .map_err(|e| MediaError::Device(format!("{name}: {e}")))?;
+    Ok((stream, name))
+}
+
 fn health(notices: &Sender<MediaEvent>, component: &str, ok: bool, detail: String) {
     let _ = notices.send(MediaEvent::Health {
         component: component.to_owned(),
@@ -708,6 +1048,9 @@ fn supervise(
     let (in_err_tx, in_err_rx) = bounded::<(usize, cpal::Error)>(64);
     let counters = Arc::new(CallbackCounters::default());
     let mut inputs: Vec<(cpal::Stream, String)> = Vec::new();
+    // extra outputs on other devices: (stream, device name, health name)
+    let (aux_err_tx, aux_err_rx) = bounded::<(usize, cpal::Error)>(64);
+    let mut aux: Vec<(cpal::Stream, String, String)> = Vec::new();
     let mut output: Option<OutputStream> = None;
     let mut clock: Option<Core> = None;
     let mut clock_blocks = 0u64;
@@ -774,6 +1117,26 @@ fn supervise(
                 // the engine handle puts the source on the line
                 let _ = reply.send(r);
             }
+            Ok(Supervise::AddOutput {
+                name,
+                device,
+                channels,
+                reply,
+            }) => {
+                let r = open_aux_output(
+                    device.as_deref(),
+                    opts.sample_rate,
+                    opts.buffer_frames,
+                    channels,
+                    &aux_err_tx,
+                    aux.len(),
+                )
+                .map(|(stream, dev)| {
+                    aux.push((stream, dev.clone(), name));
+                    dev
+                });
+                let _ = reply.send(r);
+            }
             Err(RecvTimeoutError::Timeout) => {}
         }
         while let Ok((id, e)) = in_err_rx.try_recv() {
@@ -788,6 +1151,20 @@ fn supervise(
                     false,
                     format!("{name}: {e}; its line falls silent, the show goes on"),
                 ),
+            }
+        }
+        while let Ok((id, e)) = aux_err_rx.try_recv() {
+            if e.kind() == cpal::ErrorKind::Xrun {
+                counters.xruns.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if let Some((_, dev, name)) = aux.get(id) {
+                health(
+                    notices,
+                    &format!("audio/{name}"),
+                    false,
+                    format!("{dev}: {e}; the program goes on"),
+                );
             }
         }
         let mut lost: Option<String> = None;
@@ -885,6 +1262,7 @@ fn supervise(
         }
     }
     drop(output);
+    drop(aux);
     drop(inputs);
     drop(clock);
     // a core handed back by a dropped stream is dropped here too

@@ -24,7 +24,18 @@ pub struct Recorded {
     pub path: PathBuf,
     pub frames: u64,
     pub channels: u16,
+    pub sample_rate: u32,
 }
+
+impl Recorded {
+    /// Length in seconds.
+    pub fn secs(&self) -> f64 {
+        self.frames as f64 / f64::from(self.sample_rate.max(1))
+    }
+}
+
+/// Where a recorder reports each recording as it is finished (or failed).
+pub type RecordingNotices = Sender<Result<Recorded, MediaError>>;
 
 struct Job {
     path: PathBuf,
@@ -37,6 +48,7 @@ struct Active {
     path: PathBuf,
     rx: rtrb::Consumer<f32>,
     channels: u16,
+    sample_rate: u32,
     samples: u64,
     writer: hound::WavWriter<BufWriter<File>>,
 }
@@ -56,10 +68,20 @@ impl std::fmt::Debug for Job {
 
 impl Recorder {
     pub fn start() -> Result<Self, MediaError> {
+        Self::start_with(None)
+    }
+
+    /// Like [`Recorder::start`], and reports every recording on `notices`
+    /// the moment it is finished (or has failed).
+    pub fn start_with_notices(notices: RecordingNotices) -> Result<Self, MediaError> {
+        Self::start_with(Some(notices))
+    }
+
+    fn start_with(notices: Option<RecordingNotices>) -> Result<Self, MediaError> {
         let (tx, rx) = bounded::<Job>(64);
         let thread = std::thread::Builder::new()
             .name("media-recorder".into())
-            .spawn(move || writer_loop(&rx))
+            .spawn(move || writer_loop(&rx, notices.as_ref()))
             .map_err(|e| MediaError::Io {
                 op: "start recorder thread",
                 path: PathBuf::new(),
@@ -162,6 +184,7 @@ fn open(job: Job) -> Result<Active, MediaError> {
         path: job.path,
         rx: job.rx,
         channels: job.channels,
+        sample_rate: job.sample_rate,
         samples: 0,
         writer,
     })
@@ -187,11 +210,21 @@ fn drain(a: &mut Active) -> Result<(), MediaError> {
     Ok(())
 }
 
-fn writer_loop(jobs: &Receiver<Job>) -> Result<Vec<Recorded>, MediaError> {
+fn writer_loop(
+    jobs: &Receiver<Job>,
+    notices: Option<&RecordingNotices>,
+) -> Result<Vec<Recorded>, MediaError> {
+    let notify = |r: Result<Recorded, MediaError>| {
+        if let Some(n) = notices {
+            let _ = n.try_send(r);
+        }
+    };
     let mut active: Vec<Active> = Vec::new();
     let mut done = Vec::new();
     let mut first_err = None;
     let mut open_jobs = true;
+    // never sent on: a timed wait once `jobs` is closed
+    let (_keep, idle) = bounded::<()>(1);
     loop {
         if open_jobs {
             let wait = if active.is_empty() { 50 } else { 5 };
@@ -200,6 +233,7 @@ fn writer_loop(jobs: &Receiver<Job>) -> Result<Vec<Recorded>, MediaError> {
                     Ok(a) => active.push(a),
                     Err(e) => {
                         tracing::error!(error = %e, "recording not started");
+                        notify(Err(e.clone()));
                         first_err.get_or_insert(e);
                     }
                 },
@@ -209,14 +243,16 @@ fn writer_loop(jobs: &Receiver<Job>) -> Result<Vec<Recorded>, MediaError> {
         } else if active.is_empty() {
             break;
         } else {
-            // only finishing recordings remain: wait for them without spinning
-            let _ = jobs.recv_timeout(Duration::from_millis(5));
+            // only finishing recordings remain: wait for them without
+            // spinning (the job channel is closed, so it cannot be waited on)
+            let _ = idle.recv_timeout(Duration::from_millis(5));
         }
         let mut i = 0;
         while i < active.len() {
             let abandoned = active[i].rx.is_abandoned();
             if let Err(e) = drain(&mut active[i]) {
                 tracing::error!(error = %e, "recording failed");
+                notify(Err(e.clone()));
                 first_err.get_or_insert(e);
                 active.swap_remove(i);
                 continue;
@@ -226,14 +262,24 @@ fn writer_loop(jobs: &Receiver<Job>) -> Result<Vec<Recorded>, MediaError> {
                 let a = active.swap_remove(i);
                 let frames = a.samples / u64::from(a.channels.max(1));
                 let path = a.path.clone();
-                a.writer
-                    .finalize()
-                    .map_err(|e| io_err("finish", &path, e))?;
-                done.push(Recorded {
-                    path,
-                    frames,
-                    channels: a.channels,
-                });
+                match a.writer.finalize() {
+                    Ok(()) => {
+                        let r = Recorded {
+                            path,
+                            frames,
+                            channels: a.channels,
+                            sample_rate: a.sample_rate,
+                        };
+                        notify(Ok(r.clone()));
+                        done.push(r);
+                    }
+                    Err(e) => {
+                        let e = io_err("finish", &path, e);
+                        tracing::error!(error = %e, "recording failed");
+                        notify(Err(e.clone()));
+                        first_err.get_or_insert(e);
+                    }
+                }
             } else {
                 i += 1;
             }
