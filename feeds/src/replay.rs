@@ -8,7 +8,7 @@
 
 use std::io::BufRead;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use airbridge_show::Journal;
@@ -50,6 +50,19 @@ pub fn replay_trace_with(
     journal: Journal,
     config: PipelineConfig,
 ) -> Result<ReplayReport, FeedsError> {
+    replay_trace_until(path, rate, journal, config, &AtomicBool::new(false))
+}
+
+/// Replays until the trace ends or `stop` turns true (checked at least
+/// every 100 ms while waiting for the next message); what was sent is
+/// journaled either way.
+pub fn replay_trace_until(
+    path: &Path,
+    rate: f64,
+    journal: Journal,
+    config: PipelineConfig,
+    stop: &AtomicBool,
+) -> Result<ReplayReport, FeedsError> {
     let file = std::fs::File::open(path)?;
     let pipeline = Pipeline::start(config, journal)?;
     let tx = pipeline.sender();
@@ -79,7 +92,16 @@ pub fn replay_trace_with(
             };
             if rate > 0.0 {
                 let at = start + Duration::from_secs_f64(t_ms as f64 / 1000.0 / rate);
-                tokio::time::sleep_until(at).await;
+                while tokio::time::Instant::now() < at {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    let step = tokio::time::Instant::now() + Duration::from_millis(100);
+                    tokio::time::sleep_until(at.min(step)).await;
+                }
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
             }
             tx.send(Inbound::new(msg))
                 .await

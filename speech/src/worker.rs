@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,10 @@ pub struct WorkerConfig {
     /// Finals waiting for whisper before the capture thread waits (the
     /// audio engine's ring then absorbs, and drops when full).
     pub finals_capacity: usize,
+    /// Applied to every text before it is journaled or delivered (phone
+    /// and ID numbers masked before any screen sees them); the
+    /// knowledge-base search still reads what was said.
+    pub redact: Option<fn(&str) -> String>,
 }
 
 impl WorkerConfig {
@@ -55,6 +59,7 @@ impl WorkerConfig {
             results_capacity: 256,
             kb_top_k: 3,
             finals_capacity: 32,
+            redact: None,
         }
     }
 }
@@ -125,6 +130,8 @@ enum Job {
 /// queued are transcribed first); [`SpeechWorker::abort`] stops at once.
 #[derive(Debug)]
 pub struct SpeechWorker {
+    /// The knowledge base finals are searched in (may come later).
+    kb: Arc<Mutex<Option<Arc<SearchIndex>>>>,
     control: Option<Sender<Control>>,
     /// Set by [`SpeechWorker::abort`]: both threads end at their next check.
     abort: Arc<AtomicBool>,
@@ -187,6 +194,9 @@ impl SpeechWorker {
         let inf_stats = Arc::clone(&stats);
         let mut options = config.options.clone();
         let k = config.kb_top_k;
+        let kb_slot: Arc<Mutex<Option<Arc<SearchIndex>>>> = Arc::new(Mutex::new(kb));
+        let kb = Arc::clone(&kb_slot);
+        let redact = config.redact;
         let inf_abort = Arc::clone(&abort);
         let inference = std::thread::Builder::new()
             .name("speech-whisper".into())
@@ -237,7 +247,10 @@ impl SpeechWorker {
                             }
                             let dropped = inf_stats.partials_dropped.load(Ordering::Relaxed);
                             let behind = waited > Duration::from_secs(3);
-                            if (behind || dropped > 0) && last_health.elapsed() > Duration::from_secs(10) {
+                            // Dropped partials are the design under load (a
+                            // final always wins); only a job waiting seconds is
+                            // a fault worth the producer's eye.
+                            if behind && last_health.elapsed() > Duration::from_secs(10) {
                                 health_ok = false;
                                 last_health = Instant::now();
                                 out.health(false, format!(
@@ -268,7 +281,11 @@ impl SpeechWorker {
                                     continue;
                                 }
                             };
-                            let text = t.text;
+                            let heard = t.text;
+                            let text = match redact {
+                                Some(f) => f(&heard),
+                                None => heard.clone(),
+                            };
                             let start_ms = start_sample * 1000 / u64::from(SAMPLE_RATE);
                             let end_ms = start_ms + samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
                             if text.is_empty() || looks_hallucinated(&text) || t.no_speech > 0.8 {
@@ -303,8 +320,12 @@ impl SpeechWorker {
                                     is_final,
                                 }),
                             );
-                            if is_final && let Some(index) = &kb {
-                                let hits = kb_hits(index, &text, k);
+                            let index = kb
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .clone();
+                            if is_final && let Some(index) = &index {
+                                let hits = kb_hits(index, &heard, k);
                                 let latency_ms = queued.elapsed().as_millis() as u64;
                                 out.send(
                                     SpeechEvent::KbSuggested {
@@ -332,6 +353,7 @@ impl SpeechWorker {
 
         Ok((
             SpeechWorker {
+                kb: kb_slot,
                 control: Some(control_tx),
                 abort,
                 stats,
@@ -356,6 +378,12 @@ impl SpeechWorker {
             .ok_or(SpeechError::Stopped)?
             .send(Control::AddLine(line, samples))
             .map_err(|_| SpeechError::Stopped)
+    }
+
+    /// Searches finals in `index` from now on (a knowledge base that
+    /// finished loading after the worker started, or a new import).
+    pub fn set_kb(&self, index: Arc<SearchIndex>) {
+        *self.kb.lock().unwrap_or_else(PoisonError::into_inner) = Some(index);
     }
 
     /// Replaces the initial prompt (e.g. after a knowledge-base import).
