@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use airbridge_configs::ConfigSet;
 use airbridge_console::app::{Clock, ConsoleApp, Role, Startup};
-use airbridge_console::backend::KbSource;
 use airbridge_show::{
     CallerNote, ItemRef, Journal, KbHit, LineState, MessageKind, Projection, ShowBoard, ShowEvent,
     StoredEvent,
@@ -175,11 +174,18 @@ fn app_with(
     let ctx = egui::Context::default();
     let font = airbridge_console::fonts::install(&ctx);
     airbridge_console::app::style(&ctx);
+    let mut paths = airbridge_runtime::StationPaths::under(dir, &config);
+    paths.kb = dir.join("kb.sqlite");
+    let runtime = airbridge_runtime::Runtime::start(airbridge_runtime::RuntimeOptions {
+        journal: Some(journal),
+        desk: airbridge_runtime::DeskSource::None,
+        speech: false,
+        ..airbridge_runtime::RuntimeOptions::new(config, paths, Default::default())
+    })
+    .unwrap();
     let startup = Startup {
-        config,
-        journal,
-        desk: None,
-        kb: KbSource::Path(dir.join("kb.sqlite")),
+        runtime,
+        notice: None,
         role: Some(role),
         model_status: String::new(),
         screenshot: None,

@@ -9,14 +9,11 @@ use std::time::{Duration, Instant};
 
 use airbridge_configs::ConfigSet;
 use airbridge_kb::Hit;
-use airbridge_show::{
-    CallerNote, ItemRef, Journal, LineNo, LineState, Projection, ShowBoard, ShowEvent,
-};
+use airbridge_runtime::{Action, LineInfo, MixInput, Runtime};
+use airbridge_show::{CallerNote, ItemRef, LineNo, LineState, Projection, ShowBoard, ShowEvent};
 use egui::{Color32, RichText};
 
-use crate::backend::{
-    Backend, Command, KbSource, KbView, QueueKind, TicketDetail, TicketSnapshot, Update,
-};
+use crate::backend::{Backend, Command, KbView, QueueKind, TicketDetail, TicketSnapshot, Update};
 use crate::fonts::CjkFont;
 use crate::live::Live;
 
@@ -87,20 +84,21 @@ pub struct ScreenshotPlan {
 /// Everything the app needs to start; built by the CLI (or a test).
 #[derive(Debug)]
 pub struct Startup {
-    pub config: ConfigSet,
-    pub journal: Journal,
-    /// `None` when the ticket store could not be opened (the show goes on).
-    pub desk: Option<airbridge_tickets::TicketDesk>,
-    pub kb: KbSource,
+    /// The show: journal, ticket desk, knowledge base, engine; the one
+    /// place that decides.
+    pub runtime: Runtime,
     pub role: Option<Role>,
     pub model_status: String,
     pub screenshot: Option<ScreenshotPlan>,
     pub clock: Clock,
-    /// Live audio meters and the demo's running parts, when there are any.
+    /// Live audio meters, when the show has an audio engine.
     pub live: Option<Live>,
     /// Where call recordings are (`call-<seq>-line<N>.wav`), for playback
     /// in the back office.
     pub recordings: Option<PathBuf>,
+    /// A notice shown above every seat (the built-in demo station says how
+    /// to make the station's own).
+    pub notice: Option<String>,
 }
 
 /// The screener's note form for the selected line.
@@ -123,6 +121,14 @@ pub struct TicketForms {
 
 pub struct ConsoleApp {
     pub(crate) config: ConfigSet,
+    pub(crate) runtime: Runtime,
+    /// The studio's lines (kind per line), for the line controls.
+    pub(crate) line_info: Vec<LineInfo>,
+    pub(crate) notice: Option<String>,
+    /// When 结束 was pressed once (a second press within 4 s ends the show).
+    pub(crate) confirm_close: Option<Instant>,
+    /// Faders as shown while dragged: input → (fader, mute).
+    pub(crate) faders: std::collections::BTreeMap<String, (f32, bool)>,
     pub(crate) journal_desc: String,
     pub(crate) backend: Backend,
     pub(crate) board: ShowBoard,
@@ -184,17 +190,15 @@ impl ConsoleApp {
         font: CjkFont,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
-        let backend = Backend::start(
-            &startup.journal,
-            startup.desk,
-            &startup.config,
-            startup.kb,
-            startup.clock,
-            repaint,
-        )?;
+        let backend = Backend::start(&startup.runtime, startup.clock, repaint)?;
         Ok(Self {
-            journal_desc: short_store_name(&startup.journal.describe()),
-            config: startup.config,
+            journal_desc: short_store_name(&startup.runtime.journal().describe()),
+            config: startup.runtime.config().clone(),
+            line_info: startup.runtime.lines(),
+            runtime: startup.runtime,
+            notice: startup.notice,
+            confirm_close: None,
+            faders: std::collections::BTreeMap::new(),
             backend,
             board: ShowBoard::default(),
             role: startup.role,
@@ -262,12 +266,60 @@ impl ConsoleApp {
         self.role.map_or("console", Role::seat)
     }
 
-    pub(crate) fn send(&mut self, event: ShowEvent) {
-        let cmd = Command::Append {
+    /// Asks the runtime to do something as this seat (it decides, and
+    /// journals; a refusal comes back as a toast).
+    pub(crate) fn act(&mut self, action: Action) {
+        let cmd = Command::Act {
             seat: self.seat().to_owned(),
-            event,
+            action,
         };
         self.command(cmd);
+    }
+
+    /// The journal events a seat asks for, as runtime actions.
+    pub(crate) fn send(&mut self, event: ShowEvent) {
+        let action = match event {
+            ShowEvent::Pinned { item } => Action::Pin(item),
+            ShowEvent::Unpinned { item } => Action::Unpin(item),
+            ShowEvent::AnsweredOnAir { item } => Action::Answered(item),
+            ShowEvent::ProducerMessage { text } => Action::Message(text),
+            ShowEvent::CallerNoted { line, note } => Action::Note { line, note },
+            ShowEvent::QueueOrdered { lines } => Action::QueueOrder(lines),
+            ShowEvent::LineStateChanged { line, to, .. } => Action::Move { line, to },
+            other => {
+                self.toast(format!("座席不能直接写入 {}", other.kind()));
+                return;
+            }
+        };
+        self.act(action);
+    }
+
+    /// A fader or mute for a line or the host microphones: applied at once,
+    /// journaled when `commit` (the end of a drag, a mute click).
+    pub(crate) fn set_mix(&mut self, input: MixInput, fader: f32, mute: bool, commit: bool) {
+        let name = input.name();
+        let before = self.mix_of(input);
+        self.faders.insert(name, (fader, mute));
+        if before.1 != mute {
+            self.act(Action::Mute { input, mute });
+        }
+        if before.0 != fader || commit {
+            self.act(Action::Fader {
+                input,
+                fader,
+                commit,
+            });
+        }
+    }
+
+    /// A fader and mute as shown: while dragged, else as journaled.
+    pub(crate) fn mix_of(&self, input: MixInput) -> (f32, bool) {
+        let name = input.name();
+        self.faders
+            .get(&name)
+            .or_else(|| self.board.mix.get(&name))
+            .copied()
+            .unwrap_or((1.0, false))
     }
 
     pub(crate) fn command(&mut self, cmd: Command) {
@@ -318,14 +370,11 @@ impl ConsoleApp {
             chrono::DateTime::from_timestamp_millis(self.now_ms()).unwrap_or_else(chrono::Utc::now),
         )
         .map(Box::new);
-        let cmd = Command::TakeOffline {
-            seat: self.seat().to_owned(),
-            item,
-            ticket,
-        };
-        self.command(cmd);
+        self.act(Action::Offline { item, ticket });
     }
 
+    /// Asks the runtime to move a line. The view checks first so the key
+    /// gives its reason at once; the runtime decides either way.
     pub(crate) fn move_line(&mut self, line: LineNo, to: LineState) {
         let from = self.board.line_state(line);
         if to == LineState::OnAir
@@ -338,11 +387,25 @@ impl ConsoleApp {
             self.toast(format!("线路 {line}：{}", transition_zh(&e)));
             return;
         }
-        match self.live.as_ref().and_then(|l| l.set_line_state(line, to)) {
-            Some(Ok(())) => {} // the engine journals the change
-            Some(Err(e)) => self.toast(format!("线路 {line}：{e}")),
-            None => self.send(ShowEvent::LineStateChanged { line, from, to }),
+        self.act(Action::Move { line, to });
+    }
+
+    /// The 来电 key: a call arrives on a hybrid line (the screener sees
+    /// the hybrid's lamp; the number is not known).
+    pub(crate) fn ring_line(&mut self, line: LineNo) {
+        if self.board.line_state(line) != LineState::Idle {
+            self.toast(format!("线路 {line} 正忙，先清线"));
+            return;
         }
+        self.act(Action::Ring { line, caller: None });
+    }
+
+    /// What the studio says line `line` is (`hybrid`, `rtp`, `file`).
+    pub(crate) fn line_kind(&self, line: LineNo) -> Option<&'static str> {
+        self.line_info
+            .iter()
+            .find(|l| l.number == line)
+            .map(|l| l.kind)
     }
 
     /// Why a line may not go on air now (privacy), if it may not.
@@ -442,9 +505,6 @@ impl ConsoleApp {
         self.pump();
         if let Some(live) = &mut self.live {
             live.poll();
-            for cmd in live.take_commands() {
-                self.command(cmd);
-            }
         }
         self.keys(&ctx);
         if self.role == Some(Role::BackOffice) {
@@ -469,8 +529,10 @@ impl ConsoleApp {
         }
         self.screenshot_step(&ctx);
         // Clocks, timers and meters tick even without events.
+        // Meters at 10 frames a second: smooth enough to read, and on a
+        // software-rendered display it leaves the CPU to speech-to-text.
         let tick = if self.live.is_some() {
-            Duration::from_millis(50)
+            Duration::from_millis(100)
         } else {
             Duration::from_secs(1)
         };
@@ -586,16 +648,46 @@ impl ConsoleApp {
                             .size(20.0),
                     );
                     if let Some(opened) = self.board.opened_at_ms {
+                        let confirming = self
+                            .confirm_close
+                            .is_some_and(|t| t.elapsed() < Duration::from_secs(4));
+                        let label = if confirming {
+                            "再按一次确认结束"
+                        } else {
+                            "结束 ■"
+                        };
+                        if ui
+                            .button(label)
+                            .on_hover_text("结束节目（按两次）")
+                            .clicked()
+                        {
+                            if confirming {
+                                self.confirm_close = None;
+                                self.act(Action::Show(false));
+                            } else {
+                                self.confirm_close = Some(Instant::now());
+                            }
+                        }
                         ui.label(
                             RichText::new(format!("开播 {}", fmt_secs((now_ms - opened) / 1000)))
                                 .color(Color32::from_rgb(255, 90, 90)),
                         );
                     } else {
+                        if ui
+                            .button(RichText::new("开播 ▶").color(Color32::from_rgb(255, 120, 120)))
+                            .on_hover_text("节目开始：开播时间起算")
+                            .clicked()
+                        {
+                            self.act(Action::Show(true));
+                        }
                         ui.label(RichText::new("未开播").weak());
                     }
                     ui.label(RichText::new("F1 帮助").weak());
                 });
             });
+            if let Some(notice) = &self.notice {
+                ui.label(RichText::new(notice).color(Color32::from_rgb(255, 210, 120)));
+            }
         });
     }
 

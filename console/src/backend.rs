@@ -1,44 +1,35 @@
-//! The console's links to the journal, the ticket desk and the knowledge
-//! base, all kept off the UI thread.
+//! The console's links to the show runtime — its journal, ticket desk and
+//! knowledge base — all kept off the UI thread.
 //!
 //! - A *feed* thread follows the journal (which may read the disk) and hands
 //!   events to the UI over a bounded channel, then asks egui to repaint.
-//! - A *desk* thread appends what the UI asks for, waits for the durable
-//!   acknowledgement, owns the ticket desk (queues, detail, changes, export)
-//!   and answers with [`Update`]s.
-//! - A *knowledge-base* thread opens the knowledge base and answers searches
-//!   typed in the screener's search box.
+//! - A *desk* thread hands what the UI asks for to the runtime
+//!   ([`airbridge_runtime::Runtime::execute`]: the runtime decides, and
+//!   journals), works the runtime's ticket desk (queues, detail, changes,
+//!   export) and answers with [`Update`]s.
+//! - A *knowledge-base* thread waits for the runtime's knowledge base and
+//!   answers searches typed in the screener's search box.
 //!
 //! The UI thread only ever does `try_recv`/`try_send`: it never waits on
-//! disk, network or a model.
+//! disk, network, a model or the runtime.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use airbridge_configs::ConfigSet;
-use airbridge_kb::{Entry, Hit, Kb};
-use airbridge_show::{ItemRef, Journal, LineNo, ShowEvent, StoredEvent};
-use airbridge_tickets::{
-    AuditEntry, Change, NewTicket, Ticket, TicketDesk, WorkQueue, report::Report,
-};
+use airbridge_kb::{Entry, Hit};
+use airbridge_runtime::{Action, KbHandle, Outcome, Runtime};
+use airbridge_show::{Journal, LineNo, ShowEvent, StoredEvent};
+use airbridge_tickets::{AuditEntry, Change, Ticket, WorkQueue, report::Report};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 /// What the UI asks the backend to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Append {
-        seat: String,
-        event: ShowEvent,
-    },
-    /// Not answered on air: create the follow-up ticket (pre-filled from the
-    /// item's context) and record the hand-off in the journal.
-    TakeOffline {
-        seat: String,
-        item: ItemRef,
-        ticket: Option<Box<NewTicket>>,
-    },
+    /// Something for the runtime to decide and do (a line move, a pin, a
+    /// hand-off to the back office …), as this seat.
+    Act { seat: String, action: Action },
     /// A back-office change to a ticket, made on the version the user saw.
     Ticket {
         seat: String,
@@ -47,19 +38,13 @@ pub enum Command {
         change: Change,
     },
     /// Load a ticket with its audit trail and journal context.
-    OpenTicket {
-        id: String,
-    },
+    OpenTicket { id: String },
     /// Recompute the back-office queues and statistics.
     RefreshTickets,
     /// Export the last 30 days of tickets (XLSX) to `path`.
-    ExportTickets {
-        path: PathBuf,
-    },
+    ExportTickets { path: PathBuf },
     /// Search the knowledge base (answered on the knowledge-base thread).
-    KbSearch {
-        query: String,
-    },
+    KbSearch { query: String },
 }
 
 /// The back office's queues, as of `at`.
@@ -163,53 +148,15 @@ const EVENT_QUEUE: usize = 4096;
 const COMMAND_QUEUE: usize = 256;
 const UPDATE_QUEUE: usize = 64;
 
-/// Where the knowledge base comes from.
-#[derive(Debug)]
-pub enum KbSource {
-    /// Open (or seed with the demo content) the file at this path.
-    Path(PathBuf),
-    /// Loaded by another part (the demo's speech thread), delivered later.
-    Pending(Receiver<Result<LoadedKb, String>>),
-    /// No knowledge base (tests of other parts).
-    None,
-}
-
-/// A knowledge base loaded once and shared by the parts that search it.
-#[derive(Debug, Clone)]
-pub struct LoadedKb {
-    pub searcher: Arc<airbridge_kb::SearchIndex>,
-    pub entries: Arc<Vec<Entry>>,
-    /// The file name, for the status bar.
-    pub name: String,
-}
-
-impl LoadedKb {
-    /// Opens the knowledge base at `path`, seeding the demo content into a
-    /// new file.
-    pub fn open(path: &std::path::Path) -> Result<Self, airbridge_kb::KbError> {
-        let kb = Kb::open_or_seed_demo(path)?;
-        Ok(Self {
-            searcher: kb.searcher(),
-            entries: Arc::new(kb.entries().to_vec()),
-            name: kb
-                .path()
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        })
-    }
-}
-
 type Repaint = Arc<dyn Fn() + Send + Sync>;
 
 impl Backend {
     pub fn start(
-        journal: &Journal,
-        desk: Option<TicketDesk>,
-        config: &ConfigSet,
-        kb: KbSource,
+        runtime: &Runtime,
         clock: crate::app::Clock,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
+        let journal = runtime.journal();
         let repaint: Repaint = Arc::new(repaint);
         let (ev_tx, ev_rx) = bounded(EVENT_QUEUE);
         let (cmd_tx, cmd_rx) = bounded::<Command>(COMMAND_QUEUE);
@@ -244,9 +191,9 @@ impl Backend {
 
         let desk_thread = DeskThread {
             journal: journal.clone(),
-            desk,
+            runtime: runtime.clone(),
             clock,
-            tz: config.station.time_zone,
+            tz: runtime.config().station.time_zone,
             updates: update_tx.clone(),
             problems: problem_tx.clone(),
             repaint: Arc::clone(&repaint),
@@ -258,9 +205,10 @@ impl Backend {
         let kb_updates = update_tx;
         let kb_problems = problem_tx;
         let kb_repaint = repaint;
+        let kb = runtime.kb();
         std::thread::Builder::new()
             .name("console-kb".into())
-            .spawn(move || kb_thread(kb, &kb_rx, &kb_updates, &kb_problems, &kb_repaint))?;
+            .spawn(move || kb_thread(&kb, &kb_rx, &kb_updates, &kb_problems, &kb_repaint))?;
 
         Ok(Self {
             events: ev_rx,
@@ -291,21 +239,21 @@ impl Backend {
 }
 
 fn kb_thread(
-    source: KbSource,
+    source: &KbHandle,
     queries: &Receiver<String>,
     updates: &Sender<Update>,
     problems: &Sender<String>,
     repaint: &Repaint,
 ) {
-    let loaded = match source {
-        KbSource::None => return,
-        KbSource::Path(path) => LoadedKb::open(&path).map_err(|e| e.to_string()),
-        KbSource::Pending(rx) => rx
-            .recv()
-            .unwrap_or_else(|_| Err("the part loading it stopped".to_owned())),
+    // The runtime loads it (seconds for a big one); a show without one says so.
+    let loaded = loop {
+        if let Some(r) = source.wait(std::time::Duration::from_secs(10)) {
+            break r;
+        }
     };
     let kb = match loaded {
         Ok(kb) => kb,
+        Err(e) if e.starts_with("no knowledge base") => return,
         Err(e) => {
             let _ = problems.try_send(format!("知识库不可用 / knowledge base unavailable: {e}"));
             repaint();
@@ -340,7 +288,7 @@ fn kb_thread(
 
 struct DeskThread {
     journal: Journal,
-    desk: Option<TicketDesk>,
+    runtime: Runtime,
     clock: crate::app::Clock,
     tz: chrono_tz::Tz,
     updates: Sender<Update>,
@@ -363,33 +311,22 @@ impl DeskThread {
         (self.repaint)();
     }
 
-    fn append(&self, seat: &str, event: ShowEvent) {
-        if let Err(e) = self.journal.append(seat, event) {
-            self.report(format!("写入日志失败 / journal write failed: {e}"));
-        }
-    }
-
     fn run(mut self, commands: &Receiver<Command>) {
         for cmd in commands {
             match cmd {
-                Command::Append { seat, event } => self.append(&seat, event),
-                Command::TakeOffline { seat, item, ticket } => {
-                    let ticket_id = match (self.desk.as_mut(), ticket) {
-                        (Some(desk), Some(new)) => match desk.create(*new, &seat) {
-                            Ok(t) => Some(t.id),
-                            Err(e) => {
-                                self.report(format!("建工单失败 / ticket not created: {e}"));
-                                None
-                            }
-                        },
-                        (None, _) => {
-                            self.report("工单库不可用：已记录转线下，请后台手工建单".to_owned());
-                            None
-                        }
-                        (Some(_), None) => None,
-                    };
-                    self.append(&seat, ShowEvent::TakenOffline { item, ticket_id });
-                    self.refresh();
+                Command::Act { seat, action } => {
+                    let offline = matches!(action, Action::Offline { .. });
+                    match self.runtime.execute(&seat, action) {
+                        Ok(Outcome::Ticket(None)) if offline => self.report(
+                            "已记录转线下，但未能自动建工单（见健康状态），请后台手工建单"
+                                .to_owned(),
+                        ),
+                        Ok(_) => {}
+                        Err(refusal) => self.report(refusal.to_string()),
+                    }
+                    if offline {
+                        self.refresh();
+                    }
                 }
                 Command::Ticket {
                     seat,
@@ -397,11 +334,14 @@ impl DeskThread {
                     based_on,
                     change,
                 } => {
-                    let Some(desk) = self.desk.as_mut() else {
+                    let applied = self
+                        .runtime
+                        .with_desk(|desk| desk.apply(&id, based_on, &change, &seat));
+                    let Some(applied) = applied else {
                         self.report("工单库不可用 / ticket store unavailable".to_owned());
                         continue;
                     };
-                    match desk.apply(&id, based_on, &change, &seat) {
+                    match applied {
                         Ok(t) => {
                             self.update(Update::TicketSaved(Box::new(t)));
                             self.open(&id);
@@ -420,18 +360,27 @@ impl DeskThread {
 
     fn refresh(&mut self) {
         let tz = self.tz;
-        let Some(desk) = self.desk.as_mut() else {
-            return;
-        };
         let now = DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_else(Utc::now);
+        let snapshot = self.runtime.with_desk(|desk| Self::snapshot(desk, tz, now));
+        if let Some((snapshot, problems)) = snapshot {
+            for p in problems {
+                let _ = self.problems.try_send(p);
+            }
+            self.update(Update::Tickets(Box::new(snapshot)));
+        }
+    }
+
+    fn snapshot(
+        desk: &mut airbridge_tickets::TicketDesk,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> (TicketSnapshot, Vec<String>) {
+        let mut problems = Vec::new();
         let mut queues = Vec::new();
         for kind in QueueKind::ALL {
             match desk.queue(&kind.work_queue(), now) {
                 Ok(list) => queues.push((kind, list)),
-                Err(e) => {
-                    let msg = format!("工单队列读取失败：{e}");
-                    let _ = self.problems.try_send(msg);
-                }
+                Err(e) => problems.push(format!("工单队列读取失败：{e}")),
             }
         }
         let today = now.with_timezone(&tz).date_naive();
@@ -464,27 +413,32 @@ impl DeskThread {
                 .count() as u64;
             by_day.push((day, received, resolved));
         }
-        self.update(Update::Tickets(Box::new(TicketSnapshot {
-            at: now,
-            queues,
-            report,
-            by_day,
-        })));
+        (
+            TicketSnapshot {
+                at: now,
+                queues,
+                report,
+                by_day,
+            },
+            problems,
+        )
     }
 
     fn open(&mut self, id: &str) {
-        let Some(desk) = self.desk.as_mut() else {
+        let loaded = self.runtime.with_desk(|desk| {
+            desk.get(id)
+                .and_then(|t| Ok((desk.audit(id)?, desk.callback_script(&t), t)))
+        });
+        let Some(loaded) = loaded else {
             return;
         };
-        let loaded = desk.get(id).and_then(|t| Ok((desk.audit(id)?, t)));
-        let (audit, ticket) = match loaded {
+        let (audit, script, ticket) = match loaded {
             Ok(x) => x,
             Err(e) => {
                 self.report(format!("工单 {id} 打不开：{e}"));
                 return;
             }
         };
-        let script = desk.callback_script(&ticket);
         let context = self.context(&ticket);
         self.update(Update::Detail(Box::new(TicketDetail {
             ticket,
@@ -534,36 +488,37 @@ impl DeskThread {
 
     fn export(&mut self, path: PathBuf) {
         let tz = self.tz;
-        let Some(desk) = self.desk.as_mut() else {
-            self.report("工单库不可用 / ticket store unavailable".to_owned());
-            return;
-        };
         let now = DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_else(Utc::now);
         let today = now.with_timezone(&tz).date_naive();
         let from = today - Duration::days(29);
-        let result = desk
-            .tickets_received_between(local_midnight(from, tz), now + Duration::seconds(1))
-            .map_err(|e| e.to_string())
-            .and_then(|tickets| {
-                let report = airbridge_tickets::report::build(
-                    &tickets,
-                    desk.calendar(),
-                    from,
-                    today + Duration::days(1),
-                    now,
-                )
-                .map_err(|e| e.to_string())?;
-                airbridge_tickets::export::export(
-                    &tickets,
-                    &report,
-                    tz,
-                    &path,
-                    airbridge_tickets::export::ExportFormat::Xlsx,
-                    true,
-                )
-                .map_err(|e| e.to_string())?;
-                Ok(tickets.len())
-            });
+        let result = self.runtime.with_desk(|desk| {
+            desk.tickets_received_between(local_midnight(from, tz), now + Duration::seconds(1))
+                .map_err(|e| e.to_string())
+                .and_then(|tickets| {
+                    let report = airbridge_tickets::report::build(
+                        &tickets,
+                        desk.calendar(),
+                        from,
+                        today + Duration::days(1),
+                        now,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    airbridge_tickets::export::export(
+                        &tickets,
+                        &report,
+                        tz,
+                        &path,
+                        airbridge_tickets::export::ExportFormat::Xlsx,
+                        true,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Ok(tickets.len())
+                })
+        });
+        let Some(result) = result else {
+            self.report("工单库不可用 / ticket store unavailable".to_owned());
+            return;
+        };
         match result {
             Ok(rows) => self.update(Update::Exported { path, rows }),
             Err(e) => self.report(format!("导出失败 {}: {e}", path.display())),

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airbridge_configs::ConfigSet;
-use airbridge_show::{Journal, ShowEvent, StoredEvent};
+use airbridge_show::{JournalReader, StoredEvent};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "AIRBRIDGE_JOURNAL", value_name = "FILE")]
     journal: Option<PathBuf>,
 
+    /// Rehearsal script (彩排) to play on the show: timed steps, see `airbridge serve --help`
+    #[arg(long, global = true, value_name = "FILE")]
+    script: Option<PathBuf>,
+
     #[command(flatten)]
     window: WindowArgs,
 
@@ -41,8 +45,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 struct WindowArgs {
-    /// Start the demo show (built-in demo station, its own journal)
-    #[arg(long)]
+    /// The demo show: the demo station plus its rehearsal script
+    #[arg(long, global = true)]
     demo: bool,
 
     /// Open at this seat instead of asking: host, screener or backoffice
@@ -60,6 +64,15 @@ struct WindowArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the show without a window (a rack PC, rehearsals, tests): every part of
+    /// studio.toml, the feeds, speech and the script; one line per part at start,
+    /// a summary at the end
+    Serve(crate::serve_cmd::ServeArgs),
+    /// The station's studio configuration
+    Studio {
+        #[command(subcommand)]
+        action: crate::studio_cmd::StudioAction,
+    },
     /// Check configuration files and list every problem (file, key, reason)
     Config {
         #[command(subcommand)]
@@ -99,10 +112,14 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ConfigAction {
-    /// Validate a configuration directory (or the one given by --config)
+    /// Validate a configuration directory (or the one given by --config), then open
+    /// what can be opened without going on air: devices, ports, secrets, hold audio, model
     Check {
         /// Directory to check [default: --config, else the built-in demo station]
         dir: Option<PathBuf>,
+        /// Only read the files; open nothing
+        #[arg(long)]
+        files_only: bool,
     },
 }
 
@@ -147,7 +164,7 @@ fn init_logging(window: bool) {
     let default = if window {
         "info,wgpu=warn,naga=warn,eframe=warn,egui_wgpu=warn,whisper_rs=off"
     } else {
-        "warn"
+        "warn,whisper_rs=off"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -158,41 +175,28 @@ fn init_logging(window: bool) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let choice = crate::station::Choice {
+        config_dir: cli.config.clone(),
+        journal: cli.journal.clone(),
+        script: cli.script.clone(),
+        demo: cli.window.demo,
+    };
     match cli.command {
-        None => run_console(cli.config.as_deref(), cli.journal, cli.window),
+        None => run_console(&choice, cli.window),
+        Some(Command::Serve(args)) => crate::serve_cmd::run(&choice, &args),
+        Some(Command::Studio { action }) => crate::studio_cmd::run(action),
         Some(Command::Config {
-            action: ConfigAction::Check { dir },
+            action: ConfigAction::Check { dir, files_only },
         }) => {
             let dir = dir.or(cli.config);
-            let set = load_config(dir.as_deref())?;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "configuration OK: {}", set.origin)?;
-            writeln!(
-                out,
-                "  station: {} ({})",
-                set.station.name, set.station.time_zone
-            )?;
-            let hours: Vec<_> = set
-                .station
-                .business_hours
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            writeln!(out, "  business hours: {}", hours.join(", "))?;
-            writeln!(out, "  show: {} [{}]", set.show.name, set.show.id)?;
-            writeln!(out, "  departments: {}", set.departments.len())?;
-            let policies: Vec<_> = set.sla_policies.iter().map(|p| p.name.as_str()).collect();
-            writeln!(out, "  SLA policies: {}", policies.join(", "))?;
-            let years: Vec<_> = set.holidays.keys().map(ToString::to_string).collect();
-            writeln!(out, "  holiday calendars: {}", years.join(", "))?;
-            Ok(())
+            crate::studio_cmd::check(dir.as_deref(), files_only)
         }
         Some(Command::Sla { action }) => {
             crate::tickets_cmd::sla(&load_config(cli.config.as_deref())?, action)
         }
         Some(Command::Tickets(args)) => {
             let set = load_config(cli.config.as_deref())?;
-            let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
+            let data = crate::paths::data_dir(cli.config.as_deref(), &set)?;
             crate::tickets_cmd::tickets(&set, &data, None, args)
         }
         Some(Command::Kb(args)) => crate::kb_cmd::run(args, cli.config.as_deref()),
@@ -204,10 +208,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Ask(args)) => crate::stt_cmd::ask(args, cli.config.as_deref()),
         Some(Command::Media(args)) => crate::media_cmd::run(args),
         Some(Command::Journal { action }) => {
-            let set = load_config(cli.config.as_deref())?;
             let path = match cli.journal {
                 Some(p) => p,
-                None => default_journal_path(&set)?,
+                None => {
+                    let set = load_config(cli.config.as_deref())?;
+                    crate::paths::station(cli.config.as_deref(), &set, None)?.journal
+                }
             };
             if !path.exists() {
                 bail!(
@@ -229,35 +235,7 @@ pub fn load_config(dir: Option<&Path>) -> anyhow::Result<ConfigSet> {
     }
 }
 
-fn default_journal_path(set: &ConfigSet) -> anyhow::Result<PathBuf> {
-    let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
-    Ok(crate::paths::journal_path(&data, &set.show.id))
-}
-
-fn open_journal(path: &Path) -> anyhow::Result<Journal> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    Journal::open(path).with_context(|| format!("cannot open the show journal {}", path.display()))
-}
-
-fn run_console(
-    config_dir: Option<&Path>,
-    journal: Option<PathBuf>,
-    window: WindowArgs,
-) -> anyhow::Result<()> {
-    let config = load_config(if window.demo { None } else { config_dir })?;
-    let data_dir = crate::paths::data_dir(config.station.data_dir.as_deref())?;
-    let journal_path = match journal {
-        Some(p) => p,
-        None if window.demo => data_dir.join("journal").join("demo.db"),
-        None => crate::paths::journal_path(&data_dir, &config.show.id),
-    };
-    let journal = open_journal(&journal_path)?;
-    if window.demo {
-        ensure_show_open(&journal, &config)?;
-    }
+fn run_console(choice: &crate::station::Choice, window: WindowArgs) -> anyhow::Result<()> {
     let role = match window.role.as_deref() {
         Some(r) => Some(
             Role::parse(r)
@@ -265,47 +243,16 @@ fn run_console(
         ),
         None => None,
     };
-    let model_status = airbridge_models::check(&airbridge_models::model_path(
-        config.station.speech_model.as_deref(),
-        &data_dir,
-    ))
-    .describe();
-    // Tickets: the show goes on without them if the store cannot be opened.
-    let desk = match crate::tickets_cmd::open_store(None, &config, &data_dir) {
-        Ok(store) => Some(airbridge_tickets::TicketDesk::new(
-            store,
-            &config,
-            Some(journal.clone()),
-        )),
-        Err(e) => {
-            tracing::error!("follow-up tickets are unavailable: {e:#}");
-            None
-        }
-    };
-    // The demo show runs its callers, audio engine, speech and audience feed.
-    let mut kb_source = crate::backend::KbSource::Path(crate::paths::kb_path(&data_dir));
-    let live = if window.demo {
-        let parts = crate::demo::start(&journal, &config, &data_dir);
-        kb_source = crate::backend::KbSource::Pending(parts.kb);
-        let engine = parts.engine.clone();
-        let mut live = crate::live::Live::new(
-            parts.meters,
-            config.show.lines,
-            vec![Box::new(parts.show) as Box<dyn std::any::Any>],
-        )
-        .with_commands(parts.commands);
-        if let Some(engine) = engine {
-            live = live.with_line_control(Box::new(move |line, to| {
-                engine
-                    .set_state(line, to)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }));
-        }
-        Some(live)
-    } else {
-        None
-    };
+    let station = crate::station::resolve(choice)?;
+    let model_status = airbridge_models::check(&station.paths.model).describe();
+    let notice = station
+        .built_in
+        .then(|| crate::station::BUILT_IN_NOTICE.to_owned());
+    let runtime = station.start()?;
+    for part in runtime.parts() {
+        tracing::info!("{part}");
+    }
+    let live = crate::live::Live::of_runtime(&runtime);
     let outcome = Arc::new(Mutex::new(None));
     let screenshot = match (window.screenshot_after, window.screenshot_path) {
         (Some(secs), Some(path)) => Some(ScreenshotPlan {
@@ -318,16 +265,14 @@ fn run_console(
         _ => None,
     };
     let startup = Startup {
-        config,
-        journal,
-        desk,
-        kb: kb_source,
-        recordings: Some(data_dir.join("recordings")),
+        recordings: Some(runtime.recordings_dir()),
+        runtime: runtime.clone(),
         role,
         model_status,
         screenshot,
         clock: crate::app::Clock::System,
         live,
+        notice,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -337,14 +282,17 @@ fn run_console(
             .with_min_inner_size([960.0, 600.0]),
         ..Default::default()
     };
-    eframe::run_native(
+    let shown = eframe::run_native(
         "AirBridge",
         options,
         Box::new(move |cc| {
             Ok(Box::new(ConsoleApp::new(&cc.egui_ctx, startup)?) as Box<dyn eframe::App>)
         }),
-    )
-    .map_err(|e| {
+    );
+    // The window is closed: the show stops in its fixed order.
+    let summary = runtime.stop();
+    tracing::info!("{summary}");
+    shown.map_err(|e| {
         anyhow::anyhow!("cannot open the console window: {e} (is a display available? set DISPLAY)")
     })?;
     let result = outcome.lock().map(|mut o| o.take()).unwrap_or(None);
@@ -354,34 +302,11 @@ fn run_console(
     }
 }
 
-/// The demo show is "on air" from the first start: open it if the journal
-/// does not say so yet.
-fn ensure_show_open(journal: &Journal, config: &ConfigSet) -> anyhow::Result<()> {
-    let mut open = false;
-    for ev in journal.replay(1)? {
-        match ev?.event {
-            ShowEvent::ShowOpened { .. } => open = true,
-            ShowEvent::ShowClosed { .. } => open = false,
-            _ => {}
-        }
-    }
-    if !open {
-        journal.append(
-            "system",
-            ShowEvent::ShowOpened {
-                show_id: config.show.id.clone(),
-                show_name: config.show.name.clone(),
-            },
-        )?;
-    }
-    Ok(())
-}
-
 fn journal_command(path: &Path, action: JournalAction) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match action {
         JournalAction::Info => {
-            let journal = open_journal(path)?;
+            let journal = JournalReader::open(path)?;
             let mut kinds = std::collections::BTreeMap::<&'static str, u64>::new();
             let mut first_last: Option<(i64, i64)> = None;
             for ev in journal.replay(1)? {
@@ -390,7 +315,7 @@ fn journal_command(path: &Path, action: JournalAction) -> anyhow::Result<()> {
                 first_last = Some(first_last.map_or((ev.at_ms, ev.at_ms), |(a, _)| (a, ev.at_ms)));
             }
             writeln!(out, "journal {}", path.display())?;
-            writeln!(out, "  events: {}", journal.last_seq())?;
+            writeln!(out, "  events: {}", journal.last_seq()?)?;
             if let Some((a, b)) = first_last {
                 writeln!(out, "  from {} to {}", fmt_time(a), fmt_time(b))?;
             }
@@ -403,24 +328,29 @@ fn journal_command(path: &Path, action: JournalAction) -> anyhow::Result<()> {
             follow,
             json,
         } => {
-            let journal = open_journal(path)?;
-            let from = journal.last_seq().saturating_sub(count) + 1;
-            let mut sub = journal.subscribe(from)?;
+            // Read-only: works while another program (a running show) writes it.
+            let journal = JournalReader::open(path)?;
+            let from = journal.last_seq()?.saturating_sub(count) + 1;
+            let mut follower = journal.follow(from)?;
             loop {
-                let next = if follow {
-                    Some(sub.next_blocking()?)
+                let wait = if follow {
+                    Duration::from_secs(3600)
                 } else {
-                    sub.try_next()?
+                    Duration::ZERO
                 };
-                let Some(ev) = next else { break };
-                print_event(&mut out, &ev, json)?;
-                out.flush()?;
+                match follower.next_timeout(wait)? {
+                    Some(ev) => {
+                        print_event(&mut out, &ev, json)?;
+                        out.flush()?;
+                    }
+                    None if follow => {}
+                    None => break,
+                }
             }
         }
         JournalAction::Verify => {
-            let backend = airbridge_show::store::SqliteBackend::open(path)?;
-            backend.integrity_check()?;
-            let journal = Journal::open(path)?;
+            let journal = JournalReader::open(path)?;
+            journal.backend().integrity_check()?;
             let mut n = 0u64;
             for (expected, ev) in (1u64..).zip(journal.replay(1)?) {
                 let ev = ev?;

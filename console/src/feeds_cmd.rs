@@ -68,8 +68,9 @@ pub fn run(
     journal: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let set = crate::cli::load_config(config_dir)?;
-    let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
-    let journal_path = journal.unwrap_or_else(|| crate::paths::journal_path(&data, &set.show.id));
+    let paths = crate::paths::station(config_dir, &set, journal)?;
+    let data = paths.data_dir.clone();
+    let journal_path = paths.journal.clone();
     if let Some(parent) = journal_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;

@@ -98,8 +98,7 @@ fn open(path: Option<PathBuf>, config_dir: Option<&Path>) -> anyhow::Result<Kb> 
         }
         None => {
             let set = crate::cli::load_config(config_dir)?;
-            let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
-            let p = crate::paths::kb_path(&data);
+            let p = crate::paths::station(config_dir, &set, None)?.kb;
             Kb::open_or_seed_demo(&p)
                 .with_context(|| format!("cannot open the knowledge base {}", p.display()))
         }

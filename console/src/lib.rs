@@ -2,9 +2,10 @@
 //!
 //! The AirBridge desktop console (egui/eframe) and the `airbridge` command.
 //!
-//! The window is a thin layer: it draws the [`airbridge_show::ShowBoard`]
-//! projection of the show journal and turns clicks and keys into journal
-//! commands. It never waits on disk, network or models on the UI thread:
+//! The window is a thin layer over the station runtime
+//! ([`airbridge_runtime`]): it draws the [`airbridge_show::ShowBoard`]
+//! projection of the show journal and turns clicks and keys into runtime
+//! actions, which the runtime decides and journals. It never waits on disk, network or models on the UI thread:
 //! a feed thread follows the journal, a desk thread writes to it and owns
 //! the ticket desk, a knowledge-base thread answers searches ([`backend`]).
 //!
@@ -14,8 +15,12 @@
 //! - [`views`]: the host, screener/producer and back-office views, F1 help.
 //! - [`backend`]: threads between the UI and the journal, the ticket desk and
 //!   the knowledge base.
-//! - [`demo`]: the self-running demo show (`--demo`).
-//! - [`live`]: audio meters and the running parts of a (demo) show.
+//! - [`station`]: the composition root — which station, studio, script and
+//!   paths run, for the window, `serve` and the demo alike.
+//! - [`demo`]: the demo station and its rehearsal script (`--demo`).
+//! - [`live`]: the engine's audio meters, smoothed for display.
+//! - [`serve_cmd`]: `airbridge serve`, the show without a window.
+//! - [`studio_cmd`]: `airbridge studio init` and `airbridge config check`.
 //! - [`fonts`]: finding a font with Chinese glyphs.
 //! - [`playback`]: call recordings played back in the back office.
 //! - [`kb_cmd`]: `airbridge kb …`, the knowledge base from the command line.
@@ -36,6 +41,9 @@ pub mod media_cmd;
 pub mod model_cmd;
 pub mod paths;
 pub mod playback;
+pub mod serve_cmd;
+pub mod station;
 pub mod stt_cmd;
+pub mod studio_cmd;
 pub mod tickets_cmd;
 pub mod views;

@@ -1,14 +1,10 @@
-//! What is live at this seat besides the journal: audio meters and the
-//! parts of a running (demo) show that must stay alive while the window is
-//! open. The views read meters every frame; nothing here ever blocks.
+//! What is live at this seat besides the journal: the audio meters of the
+//! show's engine, read lock-free every frame and smoothed for display.
+//! Nothing here ever blocks.
 
-use airbridge_show::{LineNo, LineState};
-use crossbeam_channel::Receiver;
+use std::sync::Arc;
 
-use crate::backend::Command;
-
-/// Moves a line through the audio engine (which journals the change).
-pub type LineControl = Box<dyn Fn(LineNo, LineState) -> Result<(), String> + Send>;
+use airbridge_show::LineNo;
 
 /// A meter reading in dBFS (peak and RMS), as the audio engine publishes it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -32,26 +28,60 @@ pub trait MeterSource: Send {
     fn loudness(&self) -> Option<Loudness>;
 }
 
-/// Meters smoothed for display (fast attack, slow decay) and the running
-/// show's parts.
+/// Meters smoothed for display (fast attack, slow decay).
 pub struct Live {
     source: Option<Box<dyn MeterSource>>,
     lines: Vec<Level>,
     program: Level,
     cue: Level,
     loudness: Loudness,
-    line_control: Option<LineControl>,
-    commands: Option<Receiver<Command>>,
-    /// Dropped (and so stopped) when the window closes.
-    _parts: Vec<Box<dyn std::any::Any>>,
 }
 
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Live")
             .field("meters", &self.source.is_some())
-            .field("parts", &self._parts.len())
             .finish()
+    }
+}
+
+/// Meters read from the engine's atomics (linear → dBFS).
+#[derive(Debug)]
+pub struct EngineMeters(pub Arc<airbridge_media::Meters>);
+
+fn db(x: f32) -> f32 {
+    if x <= 1e-6 {
+        FLOOR_DB
+    } else {
+        (20.0 * x.log10()).max(FLOOR_DB)
+    }
+}
+
+fn level(r: airbridge_media::meters::LevelReading) -> Level {
+    Level {
+        peak_db: db(r.peak),
+        rms_db: db(r.rms),
+    }
+}
+
+impl MeterSource for EngineMeters {
+    fn line(&self, line: LineNo) -> Option<Level> {
+        let i = usize::from(line).checked_sub(1)?;
+        self.0.lines.get(i).map(|l| level(l.read()))
+    }
+    fn program(&self) -> Option<Level> {
+        Some(level(self.0.program.read()))
+    }
+    fn cue(&self) -> Option<Level> {
+        Some(level(self.0.cue.read()))
+    }
+    fn loudness(&self) -> Option<Loudness> {
+        let m = self.0.momentary_lufs.load();
+        let s = self.0.short_term_lufs.load();
+        Some(Loudness {
+            momentary: if m.is_finite() { m } else { FLOOR_DB },
+            short_term: if s.is_finite() { s } else { FLOOR_DB },
+        })
     }
 }
 
@@ -68,11 +98,7 @@ fn smooth(shown: &mut Level, now: Level) {
 }
 
 impl Live {
-    pub fn new(
-        source: Option<Box<dyn MeterSource>>,
-        lines: u8,
-        parts: Vec<Box<dyn std::any::Any>>,
-    ) -> Self {
+    pub fn new(source: Option<Box<dyn MeterSource>>, lines: u8) -> Self {
         let floor = Level {
             peak_db: FLOOR_DB,
             rms_db: FLOOR_DB,
@@ -86,35 +112,17 @@ impl Live {
                 momentary: FLOOR_DB,
                 short_term: FLOOR_DB,
             },
-            line_control: None,
-            commands: None,
-            _parts: parts,
         }
     }
 
-    /// Line-state changes go to the audio engine instead of the journal.
-    pub fn with_line_control(mut self, control: LineControl) -> Self {
-        self.line_control = Some(control);
-        self
-    }
-
-    /// Commands from a running part (the demo director) for the backend.
-    pub fn with_commands(mut self, commands: Receiver<Command>) -> Self {
-        self.commands = Some(commands);
-        self
-    }
-
-    /// `Some(result)` when an engine controls the lines.
-    pub fn set_line_state(&self, line: LineNo, to: LineState) -> Option<Result<(), String>> {
-        self.line_control.as_ref().map(|f| f(line, to))
-    }
-
-    /// Commands waiting for the backend (at most a few per frame).
-    pub fn take_commands(&self) -> Vec<Command> {
-        self.commands
-            .as_ref()
-            .map(|rx| rx.try_iter().take(16).collect())
-            .unwrap_or_default()
+    /// Meters of a runtime's audio engine.
+    pub fn of_runtime(rt: &airbridge_runtime::Runtime) -> Option<Self> {
+        rt.meters().map(|m| {
+            Self::new(
+                Some(Box::new(EngineMeters(m)) as Box<dyn MeterSource>),
+                rt.config().show.lines,
+            )
+        })
     }
 
     /// Reads the meters once per frame.

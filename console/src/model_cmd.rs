@@ -24,13 +24,10 @@ pub enum ModelAction {
 /// The model path, and whether the station config chose it.
 fn model_path(config_dir: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
     let set = crate::cli::load_config(config_dir)?;
-    let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
+    let paths = crate::paths::station(config_dir, &set, None)?;
     let configured = set.station.speech_model.is_some()
         && std::env::var_os("AIRBRIDGE_MODEL").is_none_or(|p| p.is_empty());
-    Ok((
-        airbridge_models::model_path(set.station.speech_model.as_deref(), &data),
-        configured,
-    ))
+    Ok((paths.model, configured))
 }
 
 /// Runs `airbridge model …`.

@@ -1,29 +1,33 @@
-//! Where AirBridge keeps its data on this machine.
+//! Where a station's data lives on this machine, for the window and every
+//! tool alike: one resolution ([`airbridge_runtime::StationPaths`]) of the
+//! configuration directory, data directory, journal, knowledge base, ticket
+//! store, speech model and recordings, with their environment variables
+//! (`AIRBRIDGE_DATA_DIR`, `AIRBRIDGE_JOURNAL`, `AIRBRIDGE_KB`,
+//! `AIRBRIDGE_TICKETS_STORE`, `AIRBRIDGE_MODEL`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use airbridge_configs::ConfigSet;
+use airbridge_runtime::{PathOverrides, StationPaths};
 
-/// The data directory: `$AIRBRIDGE_DATA_DIR`, else the station config's
-/// `data_dir`, else the user's data directory (e.g. `~/.local/share/airbridge`).
-pub fn data_dir(station_data_dir: Option<&std::path::Path>) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("AIRBRIDGE_DATA_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    if let Some(dir) = station_data_dir {
-        return Ok(dir.to_path_buf());
-    }
-    let dirs = directories::ProjectDirs::from("", "", "airbridge")
-        .context("cannot find a home directory for AirBridge's data; set AIRBRIDGE_DATA_DIR")?;
-    Ok(dirs.data_dir().to_path_buf())
+/// Every path of the station whose configuration `set` is (loaded from
+/// `config_dir`, or built in when `None`); `journal` is `--journal`.
+pub fn station(
+    config_dir: Option<&Path>,
+    set: &ConfigSet,
+    journal: Option<PathBuf>,
+) -> anyhow::Result<StationPaths> {
+    Ok(StationPaths::resolve(
+        config_dir,
+        set,
+        &PathOverrides {
+            journal,
+            ..PathOverrides::default()
+        },
+    )?)
 }
 
-/// The journal file of a show: one file per show id.
-pub fn journal_path(data_dir: &std::path::Path, show_id: &str) -> PathBuf {
-    data_dir.join("journal").join(format!("{show_id}.db"))
-}
-
-/// The default knowledge base: one file under the data directory.
-pub fn kb_path(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("kb").join("knowledge-base.db")
+/// The data directory alone.
+pub fn data_dir(config_dir: Option<&Path>, set: &ConfigSet) -> anyhow::Result<PathBuf> {
+    Ok(station(config_dir, set, None)?.data_dir)
 }

@@ -38,12 +38,10 @@ pub struct AskArgs {
     kb: Option<PathBuf>,
 }
 
-/// The data directory and the speech model the station uses.
-fn data_dir(config_dir: Option<&Path>) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// The station's paths (the speech model, the knowledge base).
+fn paths(config_dir: Option<&Path>) -> anyhow::Result<airbridge_runtime::StationPaths> {
     let set = crate::cli::load_config(config_dir)?;
-    let data = crate::paths::data_dir(set.station.data_dir.as_deref())?;
-    let model = airbridge_models::model_path(set.station.speech_model.as_deref(), &data);
-    Ok((data, model))
+    crate::paths::station(config_dir, &set, None)
 }
 
 /// Runs the file through the streaming worker; returns the finals in order.
@@ -86,7 +84,7 @@ pub fn run(action: SttAction, config_dir: Option<&Path>) -> anyhow::Result<()> {
         json,
         language,
     } = action;
-    let (_, model) = data_dir(config_dir)?;
+    let model = paths(config_dir)?.model;
     let lang = (language != "auto").then_some(language);
     let finals = transcribe(&file, worker_config(&model, lang, String::new()))?;
     let mut out = std::io::stdout().lock();
@@ -104,8 +102,9 @@ pub fn run(action: SttAction, config_dir: Option<&Path>) -> anyhow::Result<()> {
 
 /// Runs `airbridge ask`: transcript on one line, then one result per line.
 pub fn ask(args: AskArgs, config_dir: Option<&Path>) -> anyhow::Result<()> {
-    let (data, model) = data_dir(config_dir)?;
-    let kb_path = args.kb.unwrap_or_else(|| crate::paths::kb_path(&data));
+    let paths = paths(config_dir)?;
+    let model = paths.model;
+    let kb_path = args.kb.unwrap_or(paths.kb);
     let kb = Kb::open_or_seed_demo(&kb_path)
         .with_context(|| format!("cannot open the knowledge base {}", kb_path.display()))?;
     let prompt = airbridge_speech::prompt::from_entries(kb.entries());

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use airbridge_configs::ConfigSet;
 use airbridge_console::app::{Clock, ConsoleApp, Role as Seat_, Startup};
-use airbridge_console::backend::KbSource;
 use airbridge_show::{
     CallerNote, ItemRef, Journal, JournalOptions, KbHit, LineState, MessageKind, ShowEvent,
 };
@@ -38,6 +37,16 @@ struct Seat {
 /// A seat over fresh stores. The journal and ticket desk use the fixed
 /// clock so deadlines and screenshots are reproducible.
 fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Seat) {
+    seat_with_studio(role, with_kb, None)
+}
+
+/// A seat over fresh stores and, with `studio`, a studio.toml's audio
+/// engine (on its internal clock).
+fn seat_with_studio(
+    role: Seat_,
+    with_kb: bool,
+    studio: Option<&dyn Fn(&std::path::Path) -> String>,
+) -> (Harness<'static, ConsoleApp>, Seat) {
     let dir = tempfile::tempdir().unwrap();
     let config = ConfigSet::embedded_demo().unwrap();
     let journal = Journal::open_with(
@@ -52,21 +61,38 @@ fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Seat) {
     let store = SqliteStore::open(&tickets).unwrap();
     let desk =
         TicketDesk::new(Box::new(store), &config, Some(journal.clone())).with_clock(fixed_utc);
-    let kb = if with_kb {
-        KbSource::Path(dir.path().join("kb.sqlite"))
-    } else {
-        KbSource::None
+    let mut paths = airbridge_runtime::StationPaths::under(dir.path(), &config);
+    paths.kb = dir.path().join("kb.sqlite");
+    let studio = match studio {
+        Some(make) => airbridge_configs::studio::parse_studio(
+            "studio.toml",
+            &make(dir.path()),
+            dir.path(),
+            config.show.lines,
+        ),
+        None => Default::default(),
     };
+    let runtime = airbridge_runtime::Runtime::start(airbridge_runtime::RuntimeOptions {
+        journal: Some(journal.clone()),
+        desk: airbridge_runtime::DeskSource::Given(Box::new(desk)),
+        kb: if with_kb {
+            airbridge_runtime::KbSource::FromPaths
+        } else {
+            airbridge_runtime::KbSource::None
+        },
+        speech: false,
+        ..airbridge_runtime::RuntimeOptions::new(config, paths, studio)
+    })
+    .unwrap();
+    let live = airbridge_console::live::Live::of_runtime(&runtime);
     let startup = Startup {
-        config,
-        journal: journal.clone(),
-        desk: Some(desk),
-        kb,
+        runtime,
+        notice: None,
         role: Some(role),
         model_status: "语音模型：ggml-base.bin (Whisper base, 多语种)".to_owned(),
         screenshot: None,
         clock: Clock::Fixed(NOW_MS),
-        live: None,
+        live,
         recordings: Some(dir.path().join("recordings")),
     };
     let harness = Harness::builder()
@@ -226,6 +252,57 @@ fn screen_a_caller_put_them_on_air_and_take_the_question_offline() {
         ticket.resolve_due.with_timezone(&tz).to_rfc3339(),
         "2026-11-30T17:30:00+08:00"
     );
+}
+
+fn tone_wav(path: &std::path::Path) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..24_000 {
+        let x = 0.2 * (std::f32::consts::TAU * 440.0 * i as f32 / 48_000.0).sin();
+        w.write_sample((x * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn the_screener_opens_the_show_rings_a_hybrid_line_and_works_the_faders() {
+    let studio = |dir: &std::path::Path| {
+        tone_wav(&dir.join("caller.wav"));
+        "[audio]\noutput_device = \"none\"\n[[line]]\nnumber = 1\nkind = \"file\"\npath = \"caller.wav\"\n"
+            .to_owned()
+    };
+    let (mut h, seat) = seat_with_studio(Seat_::Screener, false, Some(&studio));
+    h.run_steps(3);
+    // 开播: the show's clock starts for every seat.
+    click(&mut h, "开播 ▶");
+    step_until(&mut h, "the show is open", |a| {
+        a.board().opened_at_ms.is_some()
+    });
+    // The hybrid's lamp lights: 来电 rings the selected line.
+    click(&mut h, "来电 I");
+    step_until(&mut h, "the line rings", |a| {
+        a.board().line_state(1) == LineState::Ringing
+    });
+    assert_eq!(h.state().board().lines[&1].caller_masked, "外线来电");
+    // The mixer has the host microphones and the studio's line.
+    assert!(h.query_by_label("线路 1（彩排）").is_some());
+    let mutes = h.get_all_by_label("静音").count();
+    assert_eq!(mutes, 2, "host and line 1");
+    h.get_all_by_label("静音").nth(1).unwrap().click();
+    step_until(&mut h, "line 1 muted", |a| {
+        a.board().mix.get("line1").is_some_and(|m| m.1)
+    });
+    let muted = seat.journal.replay(1).unwrap().any(|e| {
+        matches!(e.unwrap().event, ShowEvent::MixSet { input, mute: true, .. } if input == "line1")
+    });
+    assert!(muted);
+    h.run_steps(3);
+    h.snapshot("screener-studio");
 }
 
 #[test]

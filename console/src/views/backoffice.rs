@@ -26,9 +26,7 @@ impl ConsoleApp {
     }
 
     fn export_tickets(&mut self) {
-        let dir = crate::paths::data_dir(self.config.station.data_dir.as_deref())
-            .map(|d| d.join("exports"))
-            .unwrap_or_else(|_| std::env::temp_dir());
+        let dir = self.runtime.paths().data_dir.join("exports");
         let name = chrono::DateTime::from_timestamp_millis(self.now_ms())
             .unwrap_or_default()
             .with_timezone(&self.config.station.time_zone)

@@ -87,6 +87,112 @@ pub fn answer_parts(answer: &str) -> (String, Vec<String>) {
     (answer.to_owned(), Vec::new())
 }
 
+/// A health component as the screener reads it: `audio/line2` → 线路 2.
+pub fn component_zh(component: &str) -> String {
+    let fixed = match component {
+        "journal" => Some("节目日志"),
+        "tickets" => Some("工单库"),
+        "kb" => Some("知识库"),
+        "studio" => Some("演播室配置"),
+        "audio/engine" => Some("音频引擎"),
+        "audio/output" => Some("播出声卡"),
+        "audio/input" => Some("输入声卡"),
+        "audio/host" => Some("话筒"),
+        "audio/talkback" => Some("对讲"),
+        "audio/hold" => Some("等待音"),
+        "audio/cue" => Some("监听耳机"),
+        "recording" => Some("录音"),
+        "speech" => Some("语音转写"),
+        "feeds" => Some("观众留言接入"),
+        "feeds/douyin" => Some("抖音"),
+        "feeds/wechat" => Some("微信公众号"),
+        "feeds/bilibili" => Some("哔哩哔哩"),
+        "feeds/relay" => Some("转发接入"),
+        "feeds/sms" => Some("短信"),
+        "feeds/replay" | "feeds/demo" => Some("留言回放"),
+        "script" => Some("彩排脚本"),
+        "runtime" => Some("运行时"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return f.to_owned();
+    }
+    let number = |rest: &str, prefix: &str| {
+        rest.strip_prefix(prefix).and_then(|r| {
+            let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
+            (!digits.is_empty()).then(|| (digits.clone(), r[digits.len()..].to_owned()))
+        })
+    };
+    if let Some(rest) = component.strip_prefix("audio/") {
+        if let Some((n, tail)) = number(rest, "line") {
+            return match tail.as_str() {
+                "-return" => format!("线路 {n} 回送"),
+                "-send" => format!("线路 {n} 耦合器送出"),
+                _ => format!("线路 {n}"),
+            };
+        }
+        if let Some((n, _)) = number(rest, "mic") {
+            return format!("话筒 {n}");
+        }
+        if let Some((n, _)) = number(rest, "output") {
+            return format!("播出输出 {n}");
+        }
+    }
+    component.to_owned()
+}
+
+/// Absolute paths in a detail shortened to their file names (the full
+/// detail is on hover): `calls to /var/lib/…/recordings` → `calls to recordings`.
+pub fn short_paths(detail: &str) -> String {
+    detail
+        .split(' ')
+        .map(|w| {
+            let (core, tail) = match w.find([')', ',', ';']) {
+                Some(i) => w.split_at(i),
+                None => (w, ""),
+            };
+            let (lead, path) = match core.find('/') {
+                Some(i) if core[i..].len() > 1 && !core.contains("://") => core.split_at(i),
+                _ => return w.to_owned(),
+            };
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned());
+            format!("{lead}{name}{tail}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A health detail in Chinese where the words are the engine's own.
+pub fn detail_zh(detail: &str) -> String {
+    let known = [
+        ("source ended", "信号已结束"),
+        (
+            "no audio from source; the program continues without it",
+            "没有音频，节目照常进行",
+        ),
+        ("audio flows again", "音频已恢复"),
+        ("stream ended", "流已结束"),
+        ("speech-to-text has caught up", "语音转写已跟上"),
+    ];
+    for (en, zh) in known {
+        if detail == en {
+            return zh.to_owned();
+        }
+    }
+    for (en, zh) in [
+        ("starting: ", "启动中："),
+        ("playing on ", "正在播出："),
+        ("speech-to-text is behind by ", "语音转写落后（毫秒）"),
+    ] {
+        if let Some(rest) = detail.strip_prefix(en) {
+            return format!("{zh}{rest}");
+        }
+    }
+    detail.to_owned()
+}
+
 pub(crate) fn weak(ui: &mut Ui, text: &str) {
     ui.label(RichText::new(text).weak());
 }
@@ -94,6 +200,23 @@ pub(crate) fn weak(ui: &mut Ui, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_reads_in_chinese() {
+        assert_eq!(component_zh("audio/line12"), "线路 12");
+        assert_eq!(component_zh("audio/line2-return"), "线路 2 回送");
+        assert_eq!(component_zh("audio/mic1"), "话筒 1");
+        assert_eq!(component_zh("feeds/douyin"), "抖音");
+        assert_eq!(component_zh("something/new"), "something/new");
+        assert_eq!(detail_zh("source ended"), "信号已结束");
+        assert_eq!(detail_zh("starting: model"), "启动中：model");
+        assert_eq!(
+            short_paths(
+                "calls to /tmp/x/recordings, (file:/tmp/a b.wav) sqlite:/d/j.db http://127.0.0.1:8/x"
+            ),
+            "calls to recordings, (file:a b.wav) sqlite:j.db http://127.0.0.1:8/x"
+        );
+    }
 
     #[test]
     fn names_are_masked_for_air() {

@@ -3,6 +3,7 @@
 //! triaged audience stream; a knowledge-base search box; feed and device
 //! health; emergency phrases.
 
+use airbridge_runtime::MixInput;
 use airbridge_show::{CallerNote, ItemRef, LineState, ShowEvent};
 use egui::{Color32, RichText, ScrollArea};
 
@@ -62,6 +63,9 @@ impl ConsoleApp {
             if pressed(k) {
                 self.move_line(line, to);
             }
+        }
+        if pressed(Key::I) {
+            self.ring_line(line);
         }
         if pressed(Key::N) {
             self.focus_note = true;
@@ -174,6 +178,8 @@ impl ConsoleApp {
                 .show(&mut cols[0], |ui| {
                     self.lines_ui(ui);
                     ui.separator();
+                    self.mixer_ui(ui);
+                    ui.separator();
                     self.note_ui(ui);
                     ui.separator();
                     self.producer_ui(ui);
@@ -265,6 +271,18 @@ impl ConsoleApp {
         ui.label(format!("线路 {line}：{}", state.label_zh()));
         let refusal = self.on_air_refusal(line);
         ui.horizontal_wrapped(|ui| {
+            let kind = self.line_kind(line);
+            if ui
+                .add_enabled(state == LineState::Idle, egui::Button::new("来电 I"))
+                .on_hover_text(match kind {
+                    Some("hybrid") => "耦合器来电灯亮时按下：线路振铃",
+                    Some("rtp") => "网络线路在收到来电音频时自动振铃",
+                    _ => "线路振铃（来电号码未知）",
+                })
+                .clicked()
+            {
+                self.ring_line(line);
+            }
             for (_, to, label) in LINE_KEYS {
                 let allowed =
                     state.check(to).is_ok() && !(to == LineState::OnAir && refusal.is_some());
@@ -316,6 +334,67 @@ impl ConsoleApp {
                 ui.label(RichText::new(format!("  工单 {id} · {state}")).small());
             }
         }
+    }
+
+    /// Faders and mutes of the studio's lines and the host microphones.
+    fn mixer_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("调音台");
+        if !self.runtime.has_audio() {
+            weak(
+                ui,
+                "本台未配置音频（studio.toml）：没有推子。用 airbridge studio init 生成配置。",
+            );
+            return;
+        }
+        let mut inputs: Vec<(MixInput, String)> = vec![(MixInput::Host, "话筒".to_owned())];
+        for info in &self.line_info {
+            let kind = match info.kind {
+                "hybrid" => "耦合器",
+                "rtp" => "网络",
+                "file" => "彩排",
+                other => other,
+            };
+            inputs.push((
+                MixInput::Line(info.number),
+                format!("线路 {}（{kind}）", info.number),
+            ));
+        }
+        egui::Grid::new("mixer").num_columns(4).show(ui, |ui| {
+            for (input, label) in inputs {
+                let (mut fader, mut mute) = self.mix_of(input);
+                let name = ui.label(label);
+                ui.horizontal(|ui| {
+                    let slider = ui
+                        .add(egui::Slider::new(&mut fader, 0.0..=1.0).show_value(false))
+                        .labelled_by(name.id);
+                    if slider.changed() || slider.drag_stopped() {
+                        let commit = slider.drag_stopped() || !slider.dragged();
+                        self.set_mix(input, fader, mute, commit);
+                    }
+                    let db = if fader <= 0.0005 {
+                        "-∞ dB".to_owned()
+                    } else {
+                        format!("{:.1} dB", 20.0 * fader.log10())
+                    };
+                    ui.label(RichText::new(db).monospace().small());
+                });
+                if ui.checkbox(&mut mute, "静音").changed() {
+                    self.set_mix(input, fader, mute, true);
+                }
+                match (input, self.live.as_ref().filter(|l| l.has_meters())) {
+                    (MixInput::Line(n), Some(live)) => {
+                        meter_ui(ui, live.line(n), 90.0);
+                    }
+                    (MixInput::Host, Some(live)) => {
+                        meter_ui(ui, live.program(), 90.0).on_hover_text("播出电平");
+                    }
+                    _ => {
+                        ui.label("");
+                    }
+                }
+                ui.end_row();
+            }
+        });
     }
 
     fn note_ui(&mut self, ui: &mut egui::Ui) {
@@ -574,16 +653,21 @@ impl ConsoleApp {
             weak(ui, "暂无信号源状态");
         }
         for (component, (ok, detail)) in &self.board.health {
-            let color = if *ok {
-                Color32::from_rgb(80, 200, 120)
+            let (color, state) = if *ok {
+                (Color32::from_rgb(80, 200, 120), "正常")
             } else {
-                Color32::RED
+                (Color32::RED, "故障")
             };
             ui.label(
-                RichText::new(format!("● {component}  {detail}"))
-                    .small()
-                    .color(color),
-            );
+                RichText::new(format!(
+                    "● {} {state}  {}",
+                    super::component_zh(component),
+                    super::short_paths(&super::detail_zh(detail))
+                ))
+                .small()
+                .color(color),
+            )
+            .on_hover_text(format!("{component}: {detail}"));
         }
     }
 }

@@ -1,0 +1,100 @@
+//! The composition root: which station runs, from which configuration
+//! directory, with which studio, script and paths — the same for the window
+//! (`airbridge --config DIR`), the rack PC (`airbridge serve`) and the demo
+//! (`airbridge --demo`: the demo station plus its rehearsal script).
+
+use std::path::{Path, PathBuf};
+
+use airbridge_configs::ConfigSet;
+use airbridge_configs::studio::{StudioLoad, load_studio};
+use airbridge_runtime::{Runtime, RuntimeOptions, StationPaths};
+use anyhow::Context;
+
+/// A station ready to start.
+#[derive(Debug)]
+pub struct Station {
+    pub config: ConfigSet,
+    pub studio: StudioLoad,
+    pub paths: StationPaths,
+    pub script: Option<PathBuf>,
+    /// The built-in demo station without a directory: no studio, no audio.
+    pub built_in: bool,
+    /// The demo show (`--demo`).
+    pub demo: bool,
+}
+
+/// What the command line chose.
+#[derive(Debug, Clone, Default)]
+pub struct Choice {
+    pub config_dir: Option<PathBuf>,
+    pub journal: Option<PathBuf>,
+    pub script: Option<PathBuf>,
+    pub demo: bool,
+}
+
+/// Resolves the station: `--demo` writes the demo station into the data
+/// directory and uses its script (unless another is given); `--config DIR`
+/// loads the station's own directory and its `studio.toml`; neither is the
+/// built-in demo station without audio.
+pub fn resolve(choice: &Choice) -> anyhow::Result<Station> {
+    if choice.demo {
+        let embedded =
+            ConfigSet::embedded_demo().context("the built-in demo configuration is not valid")?;
+        let data = crate::paths::data_dir(None, &embedded)?;
+        let (dir, script) = crate::demo::prepare(&data)?;
+        let mut station = load(&dir, choice.journal.clone())?;
+        station.script = Some(choice.script.clone().unwrap_or(script));
+        station.demo = true;
+        return Ok(station);
+    }
+    match &choice.config_dir {
+        Some(dir) => {
+            let mut station = load(dir, choice.journal.clone())?;
+            station.script.clone_from(&choice.script);
+            Ok(station)
+        }
+        None => {
+            let config = ConfigSet::embedded_demo()
+                .context("the built-in demo configuration is not valid")?;
+            let paths = crate::paths::station(None, &config, choice.journal.clone())?;
+            Ok(Station {
+                config,
+                studio: StudioLoad::default(),
+                paths,
+                script: choice.script.clone(),
+                built_in: true,
+                demo: false,
+            })
+        }
+    }
+}
+
+fn load(dir: &Path, journal: Option<PathBuf>) -> anyhow::Result<Station> {
+    let config = crate::cli::load_config(Some(dir))?;
+    let studio = load_studio(dir, config.show.lines);
+    let paths = crate::paths::station(Some(dir), &config, journal)?;
+    Ok(Station {
+        config,
+        studio,
+        paths,
+        script: None,
+        built_in: false,
+        demo: false,
+    })
+}
+
+impl Station {
+    /// Starts its runtime (speech on; the demo opens its show at once).
+    pub fn start(self) -> anyhow::Result<Runtime> {
+        let journal = self.paths.journal.clone();
+        let mut opts = RuntimeOptions::new(self.config, self.paths, self.studio);
+        opts.script = self.script;
+        opts.open_show = self.demo;
+        Runtime::start(opts).with_context(|| format!("show journal {}", journal.display()))
+    }
+}
+
+/// What the window says above every seat on the built-in station.
+pub const BUILT_IN_NOTICE: &str = "这是内置的演示电台（示例台）：没有声卡、线路和弹幕接入。\
+     生成本台配置：airbridge studio init 目录 ，再用 airbridge --config 目录 启动；\
+     看完整演示：airbridge --demo";
