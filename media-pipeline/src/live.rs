@@ -357,15 +357,26 @@ impl Engine {
         }
     }
 
-    /// Plays a sound file on a line: WAV files from memory, other formats
-    /// decoded by GStreamer in real time. `looping` repeats a WAV file.
-    pub fn play_file(&self, line: LineNo, path: &Path, looping: bool) -> Result<(), MediaError> {
+    /// Plays a sound file on a line after `pause` of silence: WAV files
+    /// from memory, other formats decoded by GStreamer in real time (they
+    /// start at once). `looping` repeats a WAV file (with its pause).
+    pub fn play_file(
+        &self,
+        line: LineNo,
+        path: &Path,
+        looping: bool,
+        pause: Duration,
+    ) -> Result<(), MediaError> {
         let is_wav = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
         if is_wav {
-            self.play_wav(line, path, looping)
+            let rate = self.cfg.sample_rate;
+            let mut samples = vec![0.0f32; (pause.as_secs_f64() * f64::from(rate)) as usize];
+            samples.extend(crate::source::load_wav_mono(path, rate)?);
+            let clip = Clip::new(samples.into(), looping);
+            self.with(|c| c.set_line_source(line, Box::new(clip)))
         } else {
             self.add_network_line(line, &crate::gst::NetSource::File(path.to_path_buf()))
         }
@@ -720,7 +731,8 @@ fn open_output(
     core: Core,
     opts: &EngineOptions,
     back: (&Sender<Core>, &Receiver<Core>),
-    err_tx: &Sender<cpal::Error>,
+    err_tx: &Sender<(u64, cpal::Error)>,
+    stream_gen: u64,
     counters: &Arc<CallbackCounters>,
 ) -> Result<OutputStream, (Core, MediaError)> {
     let host = cpal::default_host();
@@ -747,7 +759,9 @@ fn open_output(
             sample_rate: opts.sample_rate,
             buffer_size,
         };
-        match start_output(core, opts, back, err_tx, counters, &device, &name, config) {
+        match start_output(
+            core, opts, back, err_tx, stream_gen, counters, &device, &name, config,
+        ) {
             Ok(o) => return Ok(o),
             Err((c, e)) => {
                 core = c;
@@ -766,7 +780,8 @@ fn start_output(
     core: Core,
     opts: &EngineOptions,
     back: (&Sender<Core>, &Receiver<Core>),
-    err_tx: &Sender<cpal::Error>,
+    err_tx: &Sender<(u64, cpal::Error)>,
+    stream_gen: u64,
     counters: &Arc<CallbackCounters>,
     device: &cpal::Device,
     name: &str,
@@ -854,7 +869,7 @@ fn start_output(
     };
     let err_tx = err_tx.clone();
     let err_cb = move |e: cpal::Error| {
-        let _ = err_tx.try_send(e);
+        let _ = err_tx.try_send((stream_gen, e));
     };
     let take_back = |e: String| -> (Core, MediaError) {
         // the callback (and the core inside it) was dropped: it is in the channel
@@ -1043,7 +1058,10 @@ fn supervise(
     ready: &Sender<Result<(), MediaError>>,
 ) {
     let (back_tx, back_rx) = bounded::<Core>(1);
-    let (err_tx, err_rx) = bounded::<cpal::Error>(64);
+    // Errors carry the generation of the stream they came from: a dead
+    // stream's last errors must not take down the one that replaced it.
+    let (err_tx, err_rx) = bounded::<(u64, cpal::Error)>(64);
+    let mut stream_gen: u64 = 0;
     // input devices report separately: losing a microphone never stops the output
     let (in_err_tx, in_err_rx) = bounded::<(usize, cpal::Error)>(64);
     let counters = Arc::new(CallbackCounters::default());
@@ -1060,7 +1078,14 @@ fn supervise(
         clock = Some(core);
         let _ = ready.send(Ok(()));
     } else {
-        match open_output(core, opts, (&back_tx, &back_rx), &err_tx, &counters) {
+        match open_output(
+            core,
+            opts,
+            (&back_tx, &back_rx),
+            &err_tx,
+            stream_gen,
+            &counters,
+        ) {
             Ok(o) => {
                 health(
                     notices,
@@ -1168,7 +1193,10 @@ fn supervise(
             }
         }
         let mut lost: Option<String> = None;
-        while let Ok(e) = err_rx.try_recv() {
+        while let Ok((from, e)) = err_rx.try_recv() {
+            if from != stream_gen {
+                continue; // from a stream already replaced
+            }
             match e.kind() {
                 cpal::ErrorKind::Xrun => {
                     counters.xruns.fetch_add(1, Ordering::Relaxed);
@@ -1244,7 +1272,15 @@ fn supervise(
             if !opts.no_device && now >= next_retry {
                 next_retry = now + retry_every;
                 if let Some(core) = clock.take() {
-                    match open_output(core, opts, (&back_tx, &back_rx), &err_tx, &counters) {
+                    stream_gen += 1;
+                    match open_output(
+                        core,
+                        opts,
+                        (&back_tx, &back_rx),
+                        &err_tx,
+                        stream_gen,
+                        &counters,
+                    ) {
                         Ok(o) => {
                             health(
                                 notices,
