@@ -115,6 +115,12 @@ impl Segmenter {
         self.current.is_some()
     }
 
+    /// Whether the caller is quiet now: no utterance, or its last frame was
+    /// silence (perhaps the end: a partial now would only delay the final).
+    pub fn quiet(&self) -> bool {
+        self.current.is_none() || self.silence_run > 0
+    }
+
     /// Feeds samples; pushes any partials and finals into `out`.
     pub fn push(&mut self, samples: &[f32], out: &mut Vec<Segment>) {
         for &s in samples {

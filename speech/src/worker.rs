@@ -176,6 +176,15 @@ impl SpeechWorker {
         let (results_tx, results_rx) = bounded::<SpeechEvent>(config.results_capacity.max(1));
 
         let abort = Arc::new(AtomicBool::new(false));
+        // Per line: the caller is quiet now (written by capture, read by
+        // whisper: a partial for a quiet line is skipped or cut short, so a
+        // final that may be coming is not kept waiting behind it).
+        let quiet: Arc<Vec<AtomicBool>> = Arc::new(
+            (0..=usize::from(LineNo::MAX))
+                .map(|_| AtomicBool::new(true))
+                .collect(),
+        );
+        let cap_quiet = Arc::clone(&quiet);
         let vad = config.vad;
         let cap_stats = Arc::clone(&stats);
         let cap_abort = Arc::clone(&abort);
@@ -183,7 +192,7 @@ impl SpeechWorker {
             .name("speech-capture".into())
             .spawn(move || {
                 capture_loop(
-                    control_rx, finals_tx, partial_tx, vad, &cap_stats, &cap_abort,
+                    control_rx, finals_tx, partial_tx, vad, &cap_stats, &cap_abort, &cap_quiet,
                 );
             })
             .map_err(|e| SpeechError::Io {
@@ -238,6 +247,11 @@ impl SpeechWorker {
                             if !is_final && finalised.get(&line).is_some_and(|&u| u >= utterance) {
                                 continue;
                             }
+                            let line_quiet = |l: LineNo| quiet[usize::from(l)].load(Ordering::Relaxed);
+                            if !is_final && line_quiet(line) {
+                                inf_stats.partials_cut.fetch_add(1, Ordering::Relaxed);
+                                continue;
+                            }
                             let waited = queued.elapsed();
                             if is_final {
                                 inf_stats
@@ -266,7 +280,7 @@ impl SpeechWorker {
                             // waits; anything gives way to `abort`.
                             let give_up = || {
                                 inf_abort.load(Ordering::Relaxed)
-                                    || (!is_final && !finals_rx.is_empty())
+                                    || (!is_final && (!finals_rx.is_empty() || line_quiet(line)))
                             };
                             let t = match session.transcribe_unless(&samples, &options, &give_up) {
                                 Ok(t) => t,
@@ -296,6 +310,15 @@ impl SpeechWorker {
                                 continue;
                             }
                             let latency_ms = queued.elapsed().as_millis() as u64;
+                            tracing::debug!(
+                                target: "airbridge_speech::timing",
+                                line,
+                                is_final,
+                                audio_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE),
+                                waited_ms = waited.as_millis() as u64,
+                                total_ms = latency_ms,
+                                "transcribed"
+                            );
                             if is_final {
                                 inf_stats.finals.fetch_add(1, Ordering::Relaxed);
                             } else {
@@ -537,6 +560,7 @@ fn capture_loop(
     vad: VadConfig,
     stats: &Stats,
     abort: &AtomicBool,
+    quiet: &[AtomicBool],
 ) {
     let mut lines: Vec<(LineNo, LineState)> = Vec::new();
     let mut buf = vec![0.0f32; SAMPLE_RATE as usize / 10];
@@ -584,6 +608,7 @@ fn capture_loop(
                 buf[a.len()..n].copy_from_slice(b);
                 chunk.commit_all();
                 st.segmenter.push(&buf[..n], &mut out);
+                quiet[usize::from(*line)].store(st.segmenter.quiet(), Ordering::Relaxed);
                 dispatch(*line, &mut out, &finals, &partials, stats);
             }
             if abandoned {
