@@ -228,9 +228,16 @@ fn after_move(
         }
     }
     if let Some((path, looping)) = &file {
-        // A rehearsal caller speaks when put through: to the screener, then on air.
+        // A rehearsal caller speaks when put through: to the screener, then
+        // again on air after a breath (as a caller does; the speech worker
+        // then hears two questions, not one cut in the middle).
         if answered || to == LineState::OnAir {
-            if let Err(e) = engine.play_file(line, path, *looping) {
+            let pause = if answered {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(800)
+            };
+            if let Err(e) = engine.play_file(line, path, *looping, pause) {
                 rt.report(crate::failed(
                     &format!("line {line}"),
                     &format!("audio/line{line}"),
