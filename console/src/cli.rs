@@ -253,6 +253,7 @@ fn run_console(choice: &crate::station::Choice, window: WindowArgs) -> anyhow::R
         tracing::info!("{part}");
     }
     let live = crate::live::Live::of_runtime(&runtime);
+    yield_to_the_show();
     let outcome = Arc::new(Mutex::new(None));
     let screenshot = match (window.screenshot_after, window.screenshot_path) {
         (Some(secs), Some(path)) => Some(ScreenshotPlan {
@@ -280,6 +281,7 @@ fn run_console(choice: &crate::station::Choice, window: WindowArgs) -> anyhow::R
             .with_app_id("airbridge")
             .with_inner_size([1440.0, 900.0])
             .with_min_inner_size([960.0, 600.0]),
+        renderer: renderer(),
         ..Default::default()
     };
     let shown = eframe::run_native(
@@ -299,6 +301,35 @@ fn run_console(choice: &crate::station::Choice, window: WindowArgs) -> anyhow::R
     match result {
         Some(Err(e)) => bail!("screenshot failed: {e}"),
         Some(Ok(())) | None => Ok(()),
+    }
+}
+
+/// The window gives way to the show: this thread (the UI) and the threads
+/// it starts from now on — the renderer's, including a software
+/// rasteriser's workers — run at a lower priority (nice +5, or
+/// `AIRBRIDGE_WINDOW_NICE`) than the audio engine and the speech worker,
+/// started before it. On a machine without a GPU that lets a final
+/// transcript through while meters redraw.
+fn yield_to_the_show() {
+    let by = std::env::var("AIRBRIDGE_WINDOW_NICE")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(5);
+    if by == 0 {
+        return;
+    }
+    // Linux applies nice per thread, and new threads inherit it.
+    match rustix::process::nice(by) {
+        Ok(n) => tracing::info!("window runs at nice {n}, below the show's threads"),
+        Err(e) => tracing::warn!("cannot lower the window's priority: {e}"),
+    }
+}
+
+/// The window's renderer: `AIRBRIDGE_RENDERER=wgpu|glow`, else OpenGL.
+fn renderer() -> eframe::Renderer {
+    match std::env::var("AIRBRIDGE_RENDERER").as_deref() {
+        Ok("wgpu") => eframe::Renderer::Wgpu,
+        _ => eframe::Renderer::Glow,
     }
 }
 

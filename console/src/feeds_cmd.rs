@@ -1,6 +1,8 @@
 //! `airbridge feeds …`: the audience feeds from the command line. `serve`
 //! runs the configured receivers (WeChat at `/wechat`, Douyin at `/douyin`,
-//! the relay WebSocket at `/relay`) until the process is stopped; `replay`
+//! the relay WebSocket at `/relay`) in their own process and journal until
+//! it is stopped — for feeds on another machine; on the show's PC the
+//! runtime runs them from studio.toml's `[feeds]`; `replay`
 //! pushes a recorded JSON Lines trace through the same triage. The work is
 //! done by `airbridge-feeds`; this module merges flags over the config file
 //! (`<config dir>/feeds.toml`, optional), opens the journal and prints.
@@ -133,6 +135,11 @@ pub fn run(
             }
             let mut sub = journal.subscribe(journal.last_seq() + 1)?;
             let feeds = Feeds::start(config, journal.clone()).context("cannot start the feeds")?;
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: `feeds serve` runs the receivers in their own process, journaling into {} — for a station whose feeds run on another machine. On the show's own PC put [feeds] in studio.toml: the show runtime runs them into the show's journal.",
+                journal_path.display()
+            );
             if let Some(addr) = feeds.local_addr() {
                 tracing::info!("feeds listening on http://{addr} (/wechat, /douyin, /relay)");
                 let _ = writeln!(std::io::stderr(), "feeds listening on http://{addr}");
