@@ -348,3 +348,68 @@ fn the_station_config_names_its_own_speech_model() {
     assert!(err.contains(&expected.display().to_string()), "{err}");
     assert!(err.contains("unusable"), "{err}");
 }
+
+#[test]
+fn studio_init_writes_a_station_that_config_check_opens_and_faults_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let station = dir.path().join("station");
+    let st = station.to_str().unwrap();
+    let o = airbridge(&["studio", "init", st], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "station.toml",
+        "show.toml",
+        "departments.toml",
+        "sla.toml",
+        "studio.toml",
+    ] {
+        assert!(station.join(f).is_file(), "{f} written");
+    }
+    // A second init refuses to overwrite the station's files.
+    let again = airbridge(&["studio", "init", st], dir.path());
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+
+    // The files only: every written file is valid.
+    let o = airbridge(&["config", "check", st, "--files-only"], dir.path());
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("studio: 2 lines"), "{}", stdout(&o));
+
+    // Opening what a show would open: a busy RTP port, a password file others
+    // can read, a hold file that is not audio — each named on its own line.
+    let busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    std::fs::write(station.join("hold.wav"), b"not audio").unwrap();
+    std::fs::write(station.join("icecast.pass"), "hackme").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            station.join("icecast.pass"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        station.join("studio.toml"),
+        format!(
+            "[audio]\noutput_device = \"none\"\n[hold]\nfile = \"hold.wav\"\n\
+             [[line]]\nnumber = 1\nkind = \"rtp\"\nlisten = \"127.0.0.1:{port}\"\ncodec = \"pcmu\"\n\
+             [[output]]\nkind = \"icecast\"\nurl = \"http://127.0.0.1:8000/live.ogg\"\npassword_file = \"icecast.pass\"\n"
+        ),
+    )
+    .unwrap();
+    let o = airbridge(&["config", "check", st], dir.path());
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    let line = |prefix: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{out}"))
+            .to_owned()
+    };
+    assert!(line("line 1: failed:").contains(&port.to_string()));
+    assert!(line("output 1 (icecast): failed:").contains("chmod 600"));
+    assert!(line("hold: failed:").contains("hold.wav"));
+    assert!(stderr(&o).contains("problem(s)"), "{}", stderr(&o));
+    drop(busy);
+}

@@ -963,6 +963,9 @@ fn open_input(
     ))
 }
 
+/// How long an output error is given to see whether callbacks go on.
+const SUSPECT_WAIT: Duration = Duration::from_millis(500);
+
 /// Longest piece an extra output's callback fills per channel at once.
 const AUX_SCRATCH: usize = 8192;
 
@@ -1106,6 +1109,9 @@ fn supervise(
     let mut next_tick = Instant::now() + period;
     let mut watchdog = (counters.callbacks.load(Ordering::Relaxed), Instant::now());
     let mut pending_ok: Option<(String, Instant)> = None;
+    // An error reported by the output stream, waiting to see whether the
+    // stream goes on: (error, when, callbacks then).
+    let mut suspect: Option<(String, Instant, u64)> = None;
     loop {
         let timeout = if clock.is_some() {
             next_tick.saturating_duration_since(Instant::now())
@@ -1205,8 +1211,29 @@ fn supervise(
                 cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {
                     tracing::info!(error = %e, "audio device note");
                 }
+                // An error the stream may survive (the ALSA PulseAudio
+                // plugin reports a failed delay query while a sink resumes):
+                // the device is lost only if callbacks stop after it.
+                _ if output.is_some() && suspect.is_none() => {
+                    suspect = Some((
+                        e.to_string(),
+                        Instant::now(),
+                        counters.callbacks.load(Ordering::Relaxed),
+                    ));
+                }
+                _ if output.is_some() => {}
                 _ => lost = Some(e.to_string()),
             }
+        }
+        if let Some((why, at, calls)) = &suspect
+            && at.elapsed() > SUSPECT_WAIT
+        {
+            if counters.callbacks.load(Ordering::Relaxed) > *calls + 2 {
+                tracing::warn!(error = %why, "audio output reported an error and kept playing");
+            } else {
+                lost = Some(why.clone());
+            }
+            suspect = None;
         }
         // a device that stops calling back is lost too
         if output.is_some() {
@@ -1228,6 +1255,7 @@ fn supervise(
         if let Some(why) = lost
             && let Some(o) = output.take()
         {
+            suspect = None;
             let was_back = pending_ok.take().is_none();
             let name = o.name.clone();
             drop(o);
