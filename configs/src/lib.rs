@@ -56,8 +56,9 @@ pub fn embedded_files() -> [(&'static str, &'static str); 4] {
     EMBEDDED
 }
 
-/// A complete, validated configuration.
-#[derive(Debug, Clone, PartialEq)]
+/// A complete, validated configuration. Serializable, so the runtime can
+/// hand a seat on another PC the show it joins.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConfigSet {
     pub origin: ConfigOrigin,
     pub station: Station,

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// The broadcaster: name, local time zone and office hours.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Station {
     pub name: String,
     pub short_name: String,
@@ -28,7 +28,7 @@ pub struct Station {
 }
 
 /// A half-open span of local time within one day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TimeSpan {
     pub start: NaiveTime,
     pub end: NaiveTime,
@@ -94,7 +94,7 @@ impl Channel {
 }
 
 /// A weekly broadcast slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slot {
     pub weekday: Weekday,
     pub start: NaiveTime,
@@ -102,14 +102,14 @@ pub struct Slot {
 }
 
 /// One segment of the rundown (节目串联单).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RundownItem {
     pub title: String,
     pub minutes: u32,
 }
 
 /// The show: its name, channels, schedule, rundown and defaults.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShowConfig {
     pub id: String,
     pub name: String,
@@ -125,7 +125,7 @@ pub struct ShowConfig {
 }
 
 /// One department in the directory (部门名录).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Department {
     pub id: String,
     pub name: String,
@@ -162,7 +162,7 @@ impl ResolveDays {
 }
 
 /// A service-level policy for follow-up tickets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaPolicy {
     pub name: String,
     pub description: String,
@@ -171,7 +171,7 @@ pub struct SlaPolicy {
 }
 
 /// One listed day in a holiday notice.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HolidayDay {
     pub name: String,
     /// `true`: a statutory day off; `false`: a make-up working day (调休上班).
@@ -180,7 +180,7 @@ pub struct HolidayDay {
 
 /// The statutory calendar of one year, as published by the State Council.
 /// It may list days of the previous December.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HolidayCalendar {
     pub year: i32,
     pub sources: Vec<String>,
@@ -188,7 +188,7 @@ pub struct HolidayCalendar {
 }
 
 /// Where a configuration set was read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConfigOrigin {
     /// The demo station compiled into the binary.
     EmbeddedDemo,

@@ -294,6 +294,19 @@ pub struct Studio {
     /// `[feeds]`, raw: the keys of `feeds.toml`, secrets as `*_env` /
     /// `*_file`. The runtime resolves and checks it.
     pub feeds: Option<toml::Table>,
+    /// `[seats]`: where seats on other PCs connect.
+    pub seats: Option<SeatsSettings>,
+}
+
+/// `[seats]`: the listener seats on other PCs connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatsSettings {
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain and private key; `None`: plain `ws://`, which
+    /// is only allowed on a loopback address.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// `NAME ROLE TOKEN` per line; must be private to its owner.
+    pub tokens_file: PathBuf,
 }
 
 /// What loading `studio.toml` gave: the valid parts, and every problem.
@@ -432,6 +445,7 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         outputs: Vec::new(),
         recording: None,
         feeds: None,
+        seats: None,
     };
     let mut root = Section::new(file, "", table, &mut issues);
 
@@ -663,11 +677,67 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
     if let Some((_, t)) = root.table("feeds") {
         studio.feeds = Some(t);
     }
+
+    if let Some((path, t)) = root.table("seats") {
+        let mut s = Section::new(file, path, t, root.issues());
+        studio.seats = parse_seats(&mut s, base);
+        s.finish();
+    }
     root.finish();
     StudioLoad {
         studio: Some(studio),
         issues,
     }
+}
+
+fn parse_seats(s: &mut Section<'_>, base: &Path) -> Option<SeatsSettings> {
+    let listen: Option<String> = s.req("listen");
+    let cert: Option<String> = s.or("tls_cert", None);
+    let key: Option<String> = s.or("tls_key", None);
+    let tokens: Option<String> = s.req("tokens_file");
+    let listen = listen.and_then(|l| match l.trim().parse::<std::net::SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            s.issue(
+                "listen",
+                format!("{l:?} is not ADDR:PORT (e.g. \"0.0.0.0:8750\")"),
+            );
+            None
+        }
+    });
+    let tls = match (cert, key) {
+        (Some(c), Some(k)) => Some((base.join(c.trim()), base.join(k.trim()))),
+        (None, None) => None,
+        (Some(_), None) => {
+            s.issue(
+                "tls_key",
+                "tls_cert needs tls_key (the certificate's private key, PEM)",
+            );
+            return None;
+        }
+        (None, Some(_)) => {
+            s.issue(
+                "tls_cert",
+                "tls_key needs tls_cert (the certificate chain, PEM)",
+            );
+            return None;
+        }
+    };
+    let listen = listen?;
+    if tls.is_none() && !listen.ip().is_loopback() {
+        s.issue(
+            "listen",
+            format!(
+                "{listen}: seats on other PCs need TLS (tls_cert and tls_key); plain ws:// is only allowed on 127.0.0.1"
+            ),
+        );
+        return None;
+    }
+    Some(SeatsSettings {
+        listen,
+        tls,
+        tokens_file: base.join(tokens?.trim()),
+    })
 }
 
 /// `http://HOST:PORT/MOUNT` (or `icecast://…`) → host, port, mount.
@@ -708,6 +778,30 @@ mod tests {
 
     fn keys(l: &StudioLoad) -> Vec<String> {
         l.issues.iter().map(|i| i.key.clone()).collect()
+    }
+
+    #[test]
+    fn seats_need_tls_off_loopback() {
+        let l = parse("[seats]\nlisten = \"127.0.0.1:8750\"\ntokens_file = \"seats.tokens\"\n");
+        assert!(l.issues.is_empty(), "{:?}", l.issues);
+        let seats = l.studio.unwrap().seats.unwrap();
+        assert_eq!(seats.tls, None);
+        assert_eq!(seats.tokens_file, Path::new("/station/seats.tokens"));
+
+        let l = parse("[seats]\nlisten = \"0.0.0.0:8750\"\ntokens_file = \"t\"\n");
+        assert_eq!(keys(&l), ["seats.listen"]);
+        assert!(l.issues[0].reason.contains("TLS"), "{:?}", l.issues);
+
+        let l = parse(
+            "[seats]\nlisten = \"0.0.0.0:8750\"\ntokens_file = \"t\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+        );
+        assert!(l.issues.is_empty(), "{:?}", l.issues);
+        let l = parse(
+            "[seats]\nlisten = \"0.0.0.0:8750\"\ntokens_file = \"t\"\ntls_cert = \"c.pem\"\n",
+        );
+        assert_eq!(keys(&l), ["seats.tls_key"]);
+        let l = parse("[seats]\nlisten = \"nowhere\"\n");
+        assert_eq!(keys(&l), ["seats.tokens_file", "seats.listen"]);
     }
 
     #[test]

@@ -285,9 +285,9 @@ impl ConsoleApp {
             ShowEvent::Pinned { item } => Action::Pin(item),
             ShowEvent::Unpinned { item } => Action::Unpin(item),
             ShowEvent::AnsweredOnAir { item } => Action::Answered(item),
-            ShowEvent::ProducerMessage { text } => Action::Message(text),
+            ShowEvent::ProducerMessage { text } => Action::Message { text },
             ShowEvent::CallerNoted { line, note } => Action::Note { line, note },
-            ShowEvent::QueueOrdered { lines } => Action::QueueOrder(lines),
+            ShowEvent::QueueOrdered { lines } => Action::QueueOrder { lines },
             ShowEvent::LineStateChanged { line, to, .. } => Action::Move { line, to },
             other => {
                 self.toast(format!("座席不能直接写入 {}", other.kind()));
@@ -417,11 +417,11 @@ impl ConsoleApp {
     }
 
     /// What the studio says line `line` is (`hybrid`, `rtp`, `file`).
-    pub(crate) fn line_kind(&self, line: LineNo) -> Option<&'static str> {
+    pub(crate) fn line_kind(&self, line: LineNo) -> Option<&str> {
         self.line_info
             .iter()
             .find(|l| l.number == line)
-            .map(|l| l.kind)
+            .map(|l| l.kind.as_str())
     }
 
     /// Why a line may not go on air now (privacy), if it may not.
@@ -695,7 +695,7 @@ impl ConsoleApp {
                         {
                             if confirming {
                                 self.confirm_close = None;
-                                self.act(Action::Show(false));
+                                self.act(Action::Show { open: false });
                             } else {
                                 self.confirm_close = Some(Instant::now());
                             }
@@ -710,7 +710,7 @@ impl ConsoleApp {
                             .on_hover_text("节目开始：开播时间起算")
                             .clicked()
                         {
-                            self.act(Action::Show(true));
+                            self.act(Action::Show { open: true });
                         }
                         ui.label(RichText::new("未开播").weak());
                     }

@@ -18,10 +18,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use airbridge_kb::{Entry, Hit};
+pub use airbridge_runtime::backoffice::{QueueKind, TicketDetail, TicketSnapshot};
 use airbridge_runtime::{Action, KbHandle, Outcome, Runtime};
-use airbridge_show::{Journal, LineNo, ShowEvent, StoredEvent};
-use airbridge_tickets::{AuditEntry, Change, Ticket, WorkQueue, report::Report};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use airbridge_show::StoredEvent;
+use airbridge_tickets::{Change, Ticket};
+use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 /// What the UI asks the backend to do.
@@ -45,68 +46,6 @@ pub enum Command {
     ExportTickets { path: PathBuf },
     /// Search the knowledge base (answered on the knowledge-base thread).
     KbSearch { query: String },
-}
-
-/// The back office's queues, as of `at`.
-#[derive(Debug, Clone)]
-pub struct TicketSnapshot {
-    pub at: DateTime<Utc>,
-    pub queues: Vec<(QueueKind, Vec<Ticket>)>,
-    /// Tickets received in the last 30 days.
-    pub report: Option<Report>,
-    /// Per local day of the last 14: (date, received, resolved).
-    pub by_day: Vec<(NaiveDate, u64, u64)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QueueKind {
-    New,
-    ToDispatch,
-    Overdue,
-    DueSoon,
-    ToCallBack,
-}
-
-impl QueueKind {
-    pub const ALL: [QueueKind; 5] = [
-        QueueKind::New,
-        QueueKind::ToDispatch,
-        QueueKind::Overdue,
-        QueueKind::DueSoon,
-        QueueKind::ToCallBack,
-    ];
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            QueueKind::New => "新建待分类",
-            QueueKind::ToDispatch => "待派发",
-            QueueKind::Overdue => "已超期",
-            QueueKind::DueSoon => "即将到期",
-            QueueKind::ToCallBack => "待回访",
-        }
-    }
-
-    fn work_queue(self) -> WorkQueue {
-        match self {
-            QueueKind::New => WorkQueue::New,
-            QueueKind::ToDispatch => WorkQueue::ToDispatch,
-            QueueKind::Overdue => WorkQueue::Overdue,
-            QueueKind::DueSoon => WorkQueue::DueSoon(Duration::days(1)),
-            QueueKind::ToCallBack => WorkQueue::ToCallBack,
-        }
-    }
-}
-
-/// One ticket opened in the back office.
-#[derive(Debug, Clone)]
-pub struct TicketDetail {
-    pub ticket: Ticket,
-    pub audit: Vec<AuditEntry>,
-    /// Journal events the ticket came from: the call, its notes and
-    /// transcript, or the audience message.
-    pub context: Vec<StoredEvent>,
-    /// The call-back script (回访话术) filled in from the ticket.
-    pub script: String,
 }
 
 /// The knowledge base as the views need it.
@@ -190,10 +129,8 @@ impl Backend {
             })?;
 
         let desk_thread = DeskThread {
-            journal: journal.clone(),
             runtime: runtime.clone(),
             clock,
-            tz: runtime.config().station.time_zone,
             updates: update_tx.clone(),
             problems: problem_tx.clone(),
             repaint: Arc::clone(&repaint),
@@ -287,17 +224,12 @@ fn kb_thread(
 }
 
 struct DeskThread {
-    journal: Journal,
     runtime: Runtime,
     clock: crate::app::Clock,
-    tz: chrono_tz::Tz,
     updates: Sender<Update>,
     problems: Sender<String>,
     repaint: Repaint,
 }
-
-/// Events scanned after a call for its context (notes, transcript).
-const CONTEXT_SCAN: usize = 20_000;
 
 impl DeskThread {
     fn report(&self, msg: String) {
@@ -359,10 +291,8 @@ impl DeskThread {
     }
 
     fn refresh(&mut self) {
-        let tz = self.tz;
         let now = DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_else(Utc::now);
-        let snapshot = self.runtime.with_desk(|desk| Self::snapshot(desk, tz, now));
-        if let Some((snapshot, problems)) = snapshot {
+        if let Some((snapshot, problems)) = self.runtime.ticket_snapshot(now) {
             for p in problems {
                 let _ = self.problems.try_send(p);
             }
@@ -370,167 +300,19 @@ impl DeskThread {
         }
     }
 
-    fn snapshot(
-        desk: &mut airbridge_tickets::TicketDesk,
-        tz: chrono_tz::Tz,
-        now: DateTime<Utc>,
-    ) -> (TicketSnapshot, Vec<String>) {
-        let mut problems = Vec::new();
-        let mut queues = Vec::new();
-        for kind in QueueKind::ALL {
-            match desk.queue(&kind.work_queue(), now) {
-                Ok(list) => queues.push((kind, list)),
-                Err(e) => problems.push(format!("工单队列读取失败：{e}")),
-            }
-        }
-        let today = now.with_timezone(&tz).date_naive();
-        let from = today - Duration::days(29);
-        let start = local_midnight(from, tz);
-        let recent = desk
-            .tickets_received_between(start, now + Duration::seconds(1))
-            .unwrap_or_default();
-        let report = airbridge_tickets::report::build(
-            &recent,
-            desk.calendar(),
-            from,
-            today + Duration::days(1),
-            now,
-        )
-        .ok();
-        let mut by_day = Vec::new();
-        for back in (0..14).rev() {
-            let day = today - Duration::days(back);
-            let received = recent
-                .iter()
-                .filter(|t| t.received_at.with_timezone(&tz).date_naive() == day)
-                .count() as u64;
-            let resolved = recent
-                .iter()
-                .filter(|t| {
-                    t.resolved_at
-                        .is_some_and(|r| r.with_timezone(&tz).date_naive() == day)
-                })
-                .count() as u64;
-            by_day.push((day, received, resolved));
-        }
-        (
-            TicketSnapshot {
-                at: now,
-                queues,
-                report,
-                by_day,
-            },
-            problems,
-        )
-    }
-
     fn open(&mut self, id: &str) {
-        let loaded = self.runtime.with_desk(|desk| {
-            desk.get(id)
-                .and_then(|t| Ok((desk.audit(id)?, desk.callback_script(&t), t)))
-        });
-        let Some(loaded) = loaded else {
-            return;
-        };
-        let (audit, script, ticket) = match loaded {
-            Ok(x) => x,
-            Err(e) => {
-                self.report(format!("工单 {id} 打不开：{e}"));
-                return;
-            }
-        };
-        let context = self.context(&ticket);
-        self.update(Update::Detail(Box::new(TicketDetail {
-            ticket,
-            audit,
-            context,
-            script,
-        })));
-    }
-
-    /// The journal events a ticket refers to, and for a call what was noted
-    /// and said on that line until it was cleared.
-    fn context(&self, ticket: &Ticket) -> Vec<StoredEvent> {
-        let Some(&first) = ticket.journal_refs.iter().min() else {
-            return Vec::new();
-        };
-        let Ok(replay) = self.journal.replay(first) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        let mut call_line: Option<LineNo> = None;
-        for ev in replay.take(CONTEXT_SCAN) {
-            let Ok(ev) = ev else { break };
-            let wanted = ticket.journal_refs.contains(&ev.seq);
-            if wanted && let ShowEvent::CallRang { line, .. } = &ev.event {
-                call_line = Some(*line);
-            }
-            let on_call_line = match (&ev.event, call_line) {
-                (ShowEvent::CallerNoted { line, .. }, Some(l)) => *line == l,
-                (ShowEvent::TranscriptSegment { line, is_final, .. }, Some(l)) => {
-                    *line == l && *is_final
-                }
-                (ShowEvent::LineStateChanged { line, to, .. }, Some(l)) if *line == l => {
-                    if *to == airbridge_show::LineState::Idle {
-                        out.push(ev);
-                        break;
-                    }
-                    true
-                }
-                _ => false,
-            };
-            if wanted || on_call_line {
-                out.push(ev);
-            }
+        match self.runtime.ticket_detail(id) {
+            Some(Ok(detail)) => self.update(Update::Detail(Box::new(detail))),
+            Some(Err(e)) => self.report(e),
+            None => {}
         }
-        out
     }
 
     fn export(&mut self, path: PathBuf) {
-        let tz = self.tz;
         let now = DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_else(Utc::now);
-        let today = now.with_timezone(&tz).date_naive();
-        let from = today - Duration::days(29);
-        let result = self.runtime.with_desk(|desk| {
-            desk.tickets_received_between(local_midnight(from, tz), now + Duration::seconds(1))
-                .map_err(|e| e.to_string())
-                .and_then(|tickets| {
-                    let report = airbridge_tickets::report::build(
-                        &tickets,
-                        desk.calendar(),
-                        from,
-                        today + Duration::days(1),
-                        now,
-                    )
-                    .map_err(|e| e.to_string())?;
-                    airbridge_tickets::export::export(
-                        &tickets,
-                        &report,
-                        tz,
-                        &path,
-                        airbridge_tickets::export::ExportFormat::Xlsx,
-                        true,
-                    )
-                    .map_err(|e| e.to_string())?;
-                    Ok(tickets.len())
-                })
-        });
-        let Some(result) = result else {
-            self.report("工单库不可用 / ticket store unavailable".to_owned());
-            return;
-        };
-        match result {
+        match self.runtime.export_tickets(now, &path) {
             Ok(rows) => self.update(Update::Exported { path, rows }),
             Err(e) => self.report(format!("导出失败 {}: {e}", path.display())),
         }
     }
-}
-
-fn local_midnight(day: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(tz).earliest())
-        .map_or_else(
-            || day.and_time(chrono::NaiveTime::MIN).and_utc(),
-            |t| t.with_timezone(&Utc),
-        )
 }

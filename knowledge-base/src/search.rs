@@ -32,7 +32,7 @@ struct Posting {
 }
 
 /// One ranked result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Hit {
     /// Entry id.
     pub id: String,

@@ -15,7 +15,8 @@ use crate::script::{ItemSpec, Script, ShowSwitch, Step};
 use crate::{Runtime, SEAT, catch_up};
 
 /// A mixer input with a fader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MixInput {
     Line(LineNo),
     /// The studio microphones (the host input).
@@ -32,8 +33,11 @@ impl MixInput {
     }
 }
 
-/// Something a seat asks for.
-#[derive(Debug, Clone, PartialEq)]
+/// Something a seat asks for. On the wire (seats on other PCs) as JSON
+/// tagged by `action`; a remote seat's hand-off never carries its own
+/// ticket (the runtime pre-fills it from its board).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Move a caller line (screen, hold, ready, on air, drop, clear).
     Move {
@@ -72,14 +76,21 @@ pub enum Action {
     /// when `ticket` is `None`) and the hand-off in the journal.
     Offline {
         item: ItemRef,
+        #[serde(skip)]
         ticket: Option<Box<NewTicket>>,
     },
     /// A private message from producer to host.
-    Message(String),
+    Message {
+        text: String,
+    },
     /// The order of waiting callers.
-    QueueOrder(Vec<LineNo>),
-    /// 开播 (`true`) / 结束 (`false`).
-    Show(bool),
+    QueueOrder {
+        lines: Vec<LineNo>,
+    },
+    /// 开播 (`open: true`) / 结束 (`false`).
+    Show {
+        open: bool,
+    },
 }
 
 impl Action {
@@ -96,15 +107,16 @@ impl Action {
             Action::Unpin(i) => format!("unpin {i:?}"),
             Action::Answered(i) => format!("answered {i:?}"),
             Action::Offline { item, .. } => format!("take offline {item:?}"),
-            Action::Message(_) => "message to host".into(),
-            Action::QueueOrder(_) => "queue order".into(),
-            Action::Show(open) => if *open { "open show" } else { "close show" }.into(),
+            Action::Message { .. } => "message to host".into(),
+            Action::QueueOrder { .. } => "queue order".into(),
+            Action::Show { open } => if *open { "open show" } else { "close show" }.into(),
         }
     }
 }
 
 /// What an action did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", content = "value", rename_all = "snake_case")]
 pub enum Outcome {
     Done,
     /// A hand-off: the ticket made, if the desk could make one.
@@ -451,6 +463,35 @@ impl Runtime {
         r
     }
 
+    /// Does what a seat with `role` asks, if the role allows it and it may
+    /// be done. A refusal either way is journaled as `seat`.
+    pub fn execute_as(
+        &self,
+        seat: &str,
+        role: crate::Role,
+        action: Action,
+    ) -> Result<Outcome, Refusal> {
+        if !role.permits(&action) {
+            let what = action.describe();
+            return Err(self.refuse(seat, &what, role.refusal(&what)));
+        }
+        self.execute(seat, action)
+    }
+
+    /// Journals that `seat` was refused `what` (a command, a connection, a
+    /// request for data its role may not read) and returns the refusal.
+    pub fn refuse(&self, seat: &str, what: &str, reason: impl Into<String>) -> Refusal {
+        let reason = reason.into();
+        let _ = self.inner.journal.append(
+            seat,
+            ShowEvent::CommandRefused {
+                action: what.to_owned(),
+                reason: reason.clone(),
+            },
+        );
+        Refusal(reason)
+    }
+
     fn append(&self, seat: &str, event: ShowEvent) -> Result<Outcome, Refusal> {
         self.inner
             .journal
@@ -499,14 +540,14 @@ impl Runtime {
             Action::Unpin(item) => self.append(seat, ShowEvent::Unpinned { item }),
             Action::Answered(item) => self.append(seat, ShowEvent::AnsweredOnAir { item }),
             Action::Offline { item, ticket } => self.take_offline(seat, item, ticket),
-            Action::Message(text) => {
+            Action::Message { text } => {
                 if text.trim().is_empty() {
                     return Err(Refusal("消息为空".into()));
                 }
                 self.append(seat, ShowEvent::ProducerMessage { text })
             }
-            Action::QueueOrder(lines) => self.append(seat, ShowEvent::QueueOrdered { lines }),
-            Action::Show(open) => {
+            Action::QueueOrder { lines } => self.append(seat, ShowEvent::QueueOrdered { lines }),
+            Action::Show { open } => {
                 let board = self.board();
                 let is_open = board.opened_at_ms.is_some();
                 let show = &self.inner.config.show;
@@ -645,7 +686,9 @@ fn step_actions(rt: &Runtime, step: &Step) -> Vec<Result<Action, String>> {
         }
     };
     if let Some(show) = step.show {
-        out.push(Ok(Action::Show(show == ShowSwitch::Open)));
+        out.push(Ok(Action::Show {
+            open: show == ShowSwitch::Open,
+        }));
     }
     if let (Some(line), Some(state)) = (step.line, step.state) {
         out.push(Ok(if state == LineState::Ringing {
@@ -696,7 +739,7 @@ fn step_actions(rt: &Runtime, step: &Step) -> Vec<Result<Action, String>> {
         out.push(item(o).map(|item| Action::Offline { item, ticket: None }));
     }
     if let Some(m) = &step.message {
-        out.push(Ok(Action::Message(m.clone())));
+        out.push(Ok(Action::Message { text: m.clone() }));
     }
     out
 }

@@ -28,6 +28,22 @@ pub fn mask(number: &str) -> String {
     }
 }
 
+/// Masks a name for on-air views: 张三 → 张*, 欧阳娜娜 → 欧阳**.
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.trim().chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".to_owned(),
+        2 => format!("{}*", chars[0]),
+        3 => format!("{}**", chars[0]),
+        n => format!(
+            "{}{}",
+            chars[..2].iter().collect::<String>(),
+            "*".repeat(n - 2)
+        ),
+    }
+}
+
 /// The station's key for caller hashes.
 #[derive(Clone)]
 pub struct CallerKey([u8; 32]);

@@ -51,12 +51,14 @@
 //!   worker on every line.
 
 mod actions;
+pub mod backoffice;
 pub mod callers;
 pub mod check;
 mod feeds;
 pub mod kb;
 mod lines;
 pub mod paths;
+pub mod roles;
 pub mod script;
 pub mod secrets;
 mod speech;
@@ -78,6 +80,7 @@ pub use actions::{Action, MixInput, Outcome, REHEARSAL_SEAT, Refusal, parse_item
 pub use kb::{KbHandle, LoadedKb};
 pub use lines::LineInfo;
 pub use paths::{PathOverrides, StationPaths, TicketStoreSpec};
+pub use roles::Role;
 
 /// The seat the runtime writes its own events as.
 pub const SEAT: &str = "runtime";
@@ -373,7 +376,7 @@ impl Runtime {
         }
         rt.reset_stale_lines();
         if open_show {
-            let _ = rt.execute(SEAT, Action::Show(true));
+            let _ = rt.execute(SEAT, Action::Show { open: true });
         }
         if let Some((handle, path)) = kb_load {
             rt.spawn("runtime-kb", move |rt| rt.load_kb(&handle, &path));
@@ -459,7 +462,7 @@ impl Runtime {
 
     /// Records how a part started (replacing an earlier report of it) and
     /// journals it as that part's health.
-    pub(crate) fn report(&self, r: PartReport) {
+    pub fn report(&self, r: PartReport) {
         let (ok, detail) = match (&r.status, &r.zh) {
             (PartStatus::Ok(_), Some(zh)) => (true, zh.clone()),
             (PartStatus::Ok(d), None) => (true, d.clone()),

@@ -40,11 +40,11 @@ impl LineSlot {
 }
 
 /// What a line is, for seats.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineInfo {
     pub number: LineNo,
     /// `hybrid`, `rtp` or `file`.
-    pub kind: &'static str,
+    pub kind: String,
     /// The hybrid's input, the RTP address, the file.
     pub detail: String,
 }
@@ -106,7 +106,7 @@ impl Lines {
             .iter()
             .map(|(n, s)| LineInfo {
                 number: *n,
-                kind: s.kind.label(),
+                kind: s.kind.label().to_owned(),
                 detail: match &s.kind {
                     LineKind::Hybrid { input, output } => format!("{input} → {output}"),
                     LineKind::Rtp { codec, .. } => {

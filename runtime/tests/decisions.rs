@@ -203,10 +203,14 @@ fn whoever_asks_the_privacy_gate_and_the_transitions_hold_and_refusals_are_journ
 fn the_show_switch_opens_and_closes_once_each() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path(), "");
-    rt.execute("screener", Action::Show(true)).unwrap();
-    assert!(rt.execute("screener", Action::Show(true)).is_err());
-    rt.execute("screener", Action::Show(false)).unwrap();
-    assert!(rt.execute("screener", Action::Show(false)).is_err());
+    rt.execute("screener", Action::Show { open: true }).unwrap();
+    assert!(rt.execute("screener", Action::Show { open: true }).is_err());
+    rt.execute("screener", Action::Show { open: false })
+        .unwrap();
+    assert!(
+        rt.execute("screener", Action::Show { open: false })
+            .is_err()
+    );
     let evs = events(&rt);
     assert_eq!(
         evs.iter()

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::calendar::{CalendarError, WorkCalendar};
 use crate::model::{CallbackOutcome, Satisfaction, Ticket};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Report {
     pub from: NaiveDate,
     /// Exclusive.

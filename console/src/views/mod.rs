@@ -39,21 +39,7 @@ pub(crate) fn meter_ui(ui: &mut Ui, level: Level, width: f32) -> egui::Response 
     ))
 }
 
-/// Masks a name for on-air views: 张三 → 张*, 欧阳娜娜 → 欧阳**.
-pub fn mask_name(name: &str) -> String {
-    let chars: Vec<char> = name.trim().chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        1 => "*".to_owned(),
-        2 => format!("{}*", chars[0]),
-        3 => format!("{}**", chars[0]),
-        n => format!(
-            "{}{}",
-            chars[..2].iter().collect::<String>(),
-            "*".repeat(n - 2)
-        ),
-    }
-}
+pub use airbridge_runtime::callers::mask_name;
 
 /// Splits a policy answer into its body and the list of materials
 /// (所需材料：A、B、C。), so the host can read the list at a glance.

@@ -348,7 +348,7 @@ impl ConsoleApp {
         }
         let mut inputs: Vec<(MixInput, String)> = vec![(MixInput::Host, "话筒".to_owned())];
         for info in &self.line_info {
-            let kind = match info.kind {
+            let kind = match info.kind.as_str() {
                 "hybrid" => "耦合器",
                 "rtp" => "网络",
                 "file" => "彩排",
