@@ -6,7 +6,11 @@
 # 2. a test station made with `airbridge studio init` and a studio.toml of
 #    its own (a rehearsal caller speaking espeak-ng Mandarin, a microphone
 #    and talkback from files, no sound card) with a rehearsal script, for 25
-#    seconds, screenshot of the screener seat.
+#    seconds, screenshot of the screener seat;
+# 3. seats on separate PCs: `airbridge serve` with [seats], a screener window
+#    and a host window (each in its own virtual display, as on two PCs)
+#    connected with their tokens; the screener puts the ringing line on air
+#    with its keys (xdotool), and the host window's screenshot must show it.
 # Each must exit cleanly, draw a real frame with the Chinese font, and its
 # parts must have written to the journal (calls through the audio engine,
 # line moves, recordings, audience messages for the demo, a pinned question,
@@ -132,3 +136,72 @@ if [ "${AIRBRIDGE_REQUIRE_MODEL:-0}" = 1 ]; then
   [ "$(scount transcript_segment)" -ge 1 ] || sfail "the rehearsal caller was not transcribed"
 fi
 echo "console smoke: the test station ran through the runtime ($(scount recorded) recordings)"
+
+# 3. Seats on separate PCs: one runtime, a screener window and a host window.
+seats="$AIRBRIDGE_DATA_DIR/seats"
+target/debug/airbridge studio init "$seats" > /dev/null 2>&1
+sed -i 's/^data_dir = ""/data_dir = "data"/' "$seats/station.toml"
+port=$((20000 + RANDOM % 20000))
+cat > "$seats/studio.toml" <<STUDIO
+[audio]
+output_device = "none"
+[seats]
+listen = "127.0.0.1:$port"
+tokens_file = "seats.tokens"
+STUDIO
+scr_token=$(target/debug/airbridge seat token)
+host_token=$(target/debug/airbridge seat token)
+printf 'screener1 screener %s\nhost1 host %s\n' "$scr_token" "$host_token" > "$seats/seats.tokens"
+echo "$scr_token" > "$seats/screener.token"
+echo "$host_token" > "$seats/host.token"
+chmod 600 "$seats/seats.tokens" "$seats/screener.token" "$seats/host.token"
+cat > "$seats/script.toml" <<'SCRIPT'
+[[at]]
+secs = 1
+show = "open"
+line = 1
+state = "ringing"
+caller = "13900000102"
+SCRIPT
+env -u AIRBRIDGE_DATA_DIR timeout 120 target/debug/airbridge serve --config "$seats" \
+  --script "$seats/script.toml" --for 70 > "$out/seats-serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q "^seats: ok" "$out/seats-serve.log" && break; sleep 0.3; done
+grep -q "^seats: ok" "$out/seats-serve.log" || { cat "$out/seats-serve.log"; echo "console smoke: seats listener did not start"; exit 1; }
+url="ws://127.0.0.1:$port"
+rm -f "$out/seat-host.png" "$out/seat-screener.png"
+# the screener's PC: after its window is up, select line 1, answer it (A),
+# make it ready (R) and put it on air (O)
+xvfb-run -a -s "-screen 0 1440x900x24" sh -c "
+  timeout 90 target/debug/airbridge --connect $url --token-file $seats/screener.token \
+    --screenshot-after 30 --screenshot-path $out/seat-screener.png &
+  win=''
+  for i in \$(seq 1 100); do win=\$(xdotool search --name AirBridge 2>/dev/null | head -n1); [ -n \"\$win\" ] && break; sleep 0.2; done
+  sleep 8
+  xdotool windowfocus --sync \$win
+  xdotool key 1
+  sleep 0.5
+  xdotool key a
+  sleep 0.5
+  xdotool key r
+  sleep 0.5
+  xdotool key o
+  wait" > "$out/seat-screener.log" 2>&1 &
+screener_pid=$!
+# the host's PC: its screenshot comes after the screener's key
+xvfb-run -a -s "-screen 0 1440x900x24" \
+  timeout 90 target/debug/airbridge --connect "$url" --token-file "$seats/host.token" \
+  --screenshot-after 25 --screenshot-path "$out/seat-host.png" > "$out/seat-host.log" 2>&1 || {
+    tail -n 40 "$out/seat-host.log"; echo "console smoke: host seat failed"; exit 1; }
+wait "$screener_pid" || { tail -n 40 "$out/seat-screener.log"; echo "console smoke: screener seat failed"; exit 1; }
+kill -INT "$serve_pid" 2>/dev/null || true
+wait "$serve_pid" || true
+for seat in host screener; do
+  [ -s "$out/seat-$seat.png" ] || { tail -n 40 "$out/seat-$seat.log"; echo "console smoke: no $seat seat screenshot"; exit 1; }
+  if grep -q "panicked" "$out/seat-$seat.log"; then tail -n 40 "$out/seat-$seat.log"; echo "console smoke: a thread panicked ($seat seat)"; exit 1; fi
+done
+# what each window drew when its screenshot was taken
+grep "screenshot of board" "$out/seat-host.log" | tail -n1
+grep -q "screenshot of board #[0-9]*: lines 1=on_air" "$out/seat-host.log" || {
+  tail -n 20 "$out/seat-screener.log"; echo "console smoke: the host seat did not show the line the screener answered"; exit 1; }
+echo "console smoke: two seats on one runtime; the screener's move showed in the host's screenshot"

@@ -20,6 +20,8 @@ PACKAGES=(
   # window: X11/Wayland, OpenGL/Vulkan (Mesa software rendering works without a GPU), Xvfb
   libxkbcommon-dev libxkbcommon-x11-0 libwayland-dev libgl1 libegl1 libgl1-mesa-dri
   mesa-vulkan-drivers libvulkan1 xvfb xauth
+  # the console smoke run presses keys in a seat window
+  xdotool
   # Chinese font, speech generation for tests, image checks
   fonts-noto-cjk fontconfig espeak-ng sox imagemagick
   # speech model download (pip only downloads wheels into the model cache)

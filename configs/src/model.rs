@@ -193,6 +193,8 @@ pub enum ConfigOrigin {
     /// The demo station compiled into the binary.
     EmbeddedDemo,
     Directory(PathBuf),
+    /// Handed over by a runtime on another PC (its seats listener).
+    Runtime(String),
 }
 
 impl fmt::Display for ConfigOrigin {
@@ -200,6 +202,7 @@ impl fmt::Display for ConfigOrigin {
         match self {
             ConfigOrigin::EmbeddedDemo => f.write_str("built-in demo station"),
             ConfigOrigin::Directory(p) => write!(f, "{}", p.display()),
+            ConfigOrigin::Runtime(at) => write!(f, "runtime {at}"),
         }
     }
 }

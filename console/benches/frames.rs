@@ -184,7 +184,7 @@ fn app_with(
     })
     .unwrap();
     let startup = Startup {
-        runtime,
+        link: runtime.into(),
         notice: None,
         role: Some(role),
         model_status: String::new(),

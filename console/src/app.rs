@@ -81,12 +81,55 @@ pub struct ScreenshotPlan {
     pub outcome: Arc<Mutex<Option<Result<(), String>>>>,
 }
 
+/// What the window is a seat of.
+#[derive(Debug, Clone)]
+pub enum Link {
+    /// The show's runtime, in this process (one PC).
+    Local(Runtime),
+    /// A runtime on another PC, through the seats listener.
+    Remote(Arc<crate::remote::Remote>),
+}
+
+impl From<Runtime> for Link {
+    fn from(rt: Runtime) -> Self {
+        Link::Local(rt)
+    }
+}
+
+impl Link {
+    pub fn has_audio(&self) -> bool {
+        match self {
+            Link::Local(rt) => rt.has_audio(),
+            Link::Remote(r) => r.welcome.has_audio,
+        }
+    }
+
+    /// Where the back office's exports go on this PC.
+    pub fn exports_dir(&self) -> PathBuf {
+        match self {
+            Link::Local(rt) => rt.paths().data_dir.join("exports"),
+            Link::Remote(_) => directories::UserDirs::new()
+                .and_then(|u| u.download_dir().map(std::path::Path::to_path_buf))
+                .unwrap_or_else(|| PathBuf::from(".")),
+        }
+    }
+
+    /// The role a remote seat's token gives it (fixed); `None` on this PC.
+    pub fn fixed_role(&self) -> Option<airbridge_runtime::Role> {
+        match self {
+            Link::Local(_) => None,
+            Link::Remote(r) => Some(r.welcome.role),
+        }
+    }
+}
+
 /// Everything the app needs to start; built by the CLI (or a test).
 #[derive(Debug)]
 pub struct Startup {
-    /// The show: journal, ticket desk, knowledge base, engine; the one
-    /// place that decides.
-    pub runtime: Runtime,
+    /// The show: the runtime in this process (journal, ticket desk,
+    /// knowledge base, engine; the one place that decides), or a runtime on
+    /// another PC.
+    pub link: Link,
     pub role: Option<Role>,
     pub model_status: String,
     pub screenshot: Option<ScreenshotPlan>,
@@ -121,7 +164,7 @@ pub struct TicketForms {
 
 pub struct ConsoleApp {
     pub(crate) config: ConfigSet,
-    pub(crate) runtime: Runtime,
+    pub(crate) link: Link,
     /// The studio's lines (kind per line), for the line controls.
     pub(crate) line_info: Vec<LineInfo>,
     pub(crate) notice: Option<String>,
@@ -192,19 +235,36 @@ impl ConsoleApp {
         font: CjkFont,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
-        let backend = Backend::start(&startup.runtime, startup.clock, repaint)?;
+        let (backend, journal_desc, config, line_info) = match &startup.link {
+            Link::Local(rt) => (
+                Backend::start(rt, startup.clock, repaint)?,
+                short_store_name(&rt.journal().describe()),
+                rt.config().clone(),
+                rt.lines(),
+            ),
+            Link::Remote(remote) => (
+                Backend::remote(Arc::clone(remote), repaint)?,
+                short_store_name(&remote.welcome.journal),
+                (*remote.welcome.config).clone(),
+                remote.welcome.lines.clone(),
+            ),
+        };
+        let role = match startup.link.fixed_role() {
+            Some(r) => Some(crate::remote::view_of(r)),
+            None => startup.role,
+        };
         Ok(Self {
-            journal_desc: short_store_name(&startup.runtime.journal().describe()),
-            config: startup.runtime.config().clone(),
-            line_info: startup.runtime.lines(),
-            runtime: startup.runtime,
+            journal_desc,
+            config,
+            line_info,
+            link: startup.link,
             notice: startup.notice,
             confirm_close: None,
             frames: (0, Instant::now()),
             faders: std::collections::BTreeMap::new(),
             backend,
             board: ShowBoard::default(),
-            role: startup.role,
+            role,
             clock: startup.clock,
             selected_line: 1,
             producer_draft: String::new(),
@@ -267,6 +327,12 @@ impl ConsoleApp {
 
     pub(crate) fn seat(&self) -> &'static str {
         self.role.map_or("console", Role::seat)
+    }
+
+    /// Whether this seat may switch views (on this PC; a remote seat's
+    /// token decides its view).
+    pub(crate) fn may_switch_role(&self) -> bool {
+        self.link.fixed_role().is_none()
     }
 
     /// Asks the runtime to do something as this seat (it decides, and
@@ -448,7 +514,7 @@ impl ConsoleApp {
             (Key::Num2, Role::Screener),
             (Key::Num3, Role::BackOffice),
         ] {
-            if ctrl(k) {
+            if ctrl(k) && self.may_switch_role() {
                 self.role = Some(role);
             }
         }
@@ -488,6 +554,25 @@ impl ConsoleApp {
         }
         if !plan.requested && self.started.elapsed() >= plan.after {
             plan.requested = true;
+            // what this frame draws, for the smoke run to compare seats
+            let lines: Vec<String> = self
+                .board
+                .lines
+                .iter()
+                .map(|(n, v)| {
+                    format!(
+                        "{n}={}",
+                        serde_json::to_value(v.state)
+                            .map(|s| s.as_str().unwrap_or_default().to_owned())
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            tracing::info!(
+                "screenshot of board #{}: lines {}",
+                self.board.last_seq,
+                lines.join(" ")
+            );
             let path = plan.path.clone();
             let outcome = Arc::clone(&plan.outcome);
             let glyphs_ok = self.glyphs_ok == Some(true);
@@ -660,12 +745,23 @@ impl ConsoleApp {
                 let freq = show.frequency.as_deref().unwrap_or("");
                 ui.label(RichText::new(format!("{} {freq}", show.name)).size(18.0));
                 ui.separator();
-                for role in Role::ALL {
-                    if ui
-                        .selectable_label(self.role == Some(role), role.label())
-                        .clicked()
-                    {
-                        self.role = Some(role);
+                if let Link::Remote(r) = &self.link {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} · {}",
+                            r.welcome.seat,
+                            r.welcome.role.label_zh()
+                        ))
+                        .size(18.0),
+                    );
+                } else {
+                    for role in Role::ALL {
+                        if ui
+                            .selectable_label(self.role == Some(role), role.label())
+                            .clicked()
+                        {
+                            self.role = Some(role);
+                        }
                     }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -728,6 +824,15 @@ impl ConsoleApp {
             for (_, t) in &self.toasts {
                 ui.label(RichText::new(t).color(Color32::from_rgb(255, 180, 80)));
             }
+            if let Link::Remote(r) = &self.link {
+                let (text, ok) = r.status_zh();
+                let color = if ok {
+                    Color32::from_rgb(120, 220, 140)
+                } else {
+                    Color32::from_rgb(255, 120, 80)
+                };
+                ui.label(RichText::new(format!("● {text}")).color(color));
+            }
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("日志 #{}", self.board.last_seq)).small());
                 ui.label(RichText::new(&self.journal_desc).small().weak());
@@ -737,8 +842,10 @@ impl ConsoleApp {
                         .small()
                         .weak(),
                 );
-                ui.separator();
-                ui.label(RichText::new(&self.model_status).small().weak());
+                if !self.model_status.is_empty() {
+                    ui.separator();
+                    ui.label(RichText::new(&self.model_status).small().weak());
+                }
                 if let Some(kb) = &self.kb {
                     ui.separator();
                     ui.label(RichText::new(&kb.describe).small().weak());

@@ -316,3 +316,189 @@ impl DeskThread {
         }
     }
 }
+
+impl Backend {
+    /// The same channels for a seat on another PC: events come from the
+    /// seat's link; commands and questions go to the runtime over it, and
+    /// their answers (or refusals) come back as updates and toasts.
+    pub fn remote(
+        remote: Arc<crate::remote::Remote>,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> anyhow::Result<Self> {
+        let repaint: Repaint = Arc::new(repaint);
+        let (cmd_tx, cmd_rx) = bounded::<Command>(COMMAND_QUEUE);
+        let (problem_tx, problem_rx) = bounded::<String>(64);
+        let (update_tx, update_rx) = bounded::<Update>(UPDATE_QUEUE);
+        let (kb_tx, kb_rx) = bounded::<String>(8);
+        let events = remote.client.events.clone();
+        std::thread::Builder::new()
+            .name("console-remote".into())
+            .spawn(move || {
+                RemoteBridge {
+                    remote,
+                    updates: update_tx,
+                    problems: problem_tx,
+                    repaint,
+                    asked: HashMap::new(),
+                }
+                .run(&cmd_rx, &kb_rx);
+            })?;
+        Ok(Self {
+            events,
+            updates: update_rx,
+            problems: problem_rx,
+            commands: cmd_tx,
+            kb_queries: kb_tx,
+        })
+    }
+}
+
+/// What a question in flight was for.
+#[derive(Debug)]
+enum Asked {
+    Act { offline: bool },
+    Kb,
+    KbSearch,
+    Tickets,
+    Ticket,
+    Change { id: String },
+    Export { path: PathBuf },
+}
+
+struct RemoteBridge {
+    remote: Arc<crate::remote::Remote>,
+    updates: Sender<Update>,
+    problems: Sender<String>,
+    repaint: Repaint,
+    asked: HashMap<u64, Asked>,
+}
+
+impl RemoteBridge {
+    fn report(&self, msg: String) {
+        let _ = self.problems.try_send(msg);
+        (self.repaint)();
+    }
+
+    fn update(&self, u: Update) {
+        let _ = self.updates.try_send(u);
+        (self.repaint)();
+    }
+
+    fn ask(&mut self, ask: airbridge_hub::protocol::Ask, what: Asked) {
+        match self.remote.client.ask(ask) {
+            Ok(id) => {
+                self.asked.insert(id, what);
+            }
+            Err(why) if matches!(what, Asked::Kb) => {
+                tracing::debug!("knowledge base not asked yet: {why}");
+            }
+            Err(why) => self.report(why),
+        }
+    }
+
+    #[allow(clippy::disallowed_methods)] // its own thread
+    fn run(mut self, commands: &Receiver<Command>, kb_queries: &Receiver<String>) {
+        use airbridge_hub::Reply;
+        use airbridge_hub::protocol::{Answer, Ask};
+        let replies = self.remote.client.replies.clone();
+        let mut kb_ready = false;
+        let mut kb_asked: Option<std::time::Instant> = None;
+        loop {
+            if !kb_ready && kb_asked.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(3))
+            {
+                kb_asked = Some(std::time::Instant::now());
+                self.ask(Ask::Kb, Asked::Kb);
+            }
+            crossbeam_channel::select! {
+                recv(commands) -> cmd => {
+                    let Ok(cmd) = cmd else { return };
+                    match cmd {
+                        Command::Act { action, .. } => {
+                            let offline = matches!(action, Action::Offline { .. });
+                            match self.remote.client.act(action) {
+                                Ok(id) => {
+                                    self.asked.insert(id, Asked::Act { offline });
+                                }
+                                Err(why) => self.report(why),
+                            }
+                        }
+                        Command::Ticket { id, based_on, change, .. } => self.ask(
+                            Ask::TicketChange { id: id.clone(), based_on, change },
+                            Asked::Change { id },
+                        ),
+                        Command::OpenTicket { id } => self.ask(Ask::Ticket { id }, Asked::Ticket),
+                        Command::RefreshTickets => self.ask(Ask::Tickets, Asked::Tickets),
+                        Command::ExportTickets { path } => {
+                            self.ask(Ask::ExportTickets, Asked::Export { path });
+                        }
+                        Command::KbSearch { query } => {
+                            self.ask(Ask::KbSearch { query }, Asked::KbSearch);
+                        }
+                    }
+                }
+                recv(kb_queries) -> q => {
+                    let Ok(mut query) = q else { return };
+                    while let Ok(newer) = kb_queries.try_recv() {
+                        query = newer;
+                    }
+                    self.ask(Ask::KbSearch { query }, Asked::KbSearch);
+                }
+                recv(replies) -> r => {
+                    let Ok(reply) = r else { return };
+                    let Some(what) = self.asked.remove(&reply.id()) else { continue };
+                    match (what, reply) {
+                        (Asked::Act { offline }, Reply::Done { result, .. }) => match result {
+                            Ok(Outcome::Ticket(None)) if offline => self.report(
+                                "已记录转线下，但未能自动建工单（见健康状态），请后台手工建单".to_owned(),
+                            ),
+                            Ok(_) => {}
+                            Err(why) => self.report(why),
+                        },
+                        (what, Reply::Answer { result, .. }) => match (what, result) {
+                            (Asked::Kb, Ok(Answer::Kb { describe, entries })) => {
+                                kb_ready = true;
+                                let entries: HashMap<String, Entry> =
+                                    entries.into_iter().map(|e| (e.id.clone(), e)).collect();
+                                self.update(Update::KbReady(KbView {
+                                    describe,
+                                    entries: Arc::new(entries),
+                                }));
+                            }
+                            (Asked::Kb, Err(why)) => {
+                                tracing::debug!("knowledge base: {why}");
+                                if !why.contains("加载") {
+                                    kb_ready = true; // none, or not for this role
+                                }
+                            }
+                            (Asked::KbSearch, Ok(Answer::KbHits { query, hits })) => {
+                                self.update(Update::KbResults { query, hits });
+                            }
+                            (Asked::Tickets, Ok(Answer::Tickets(s))) => self.update(Update::Tickets(s)),
+                            (Asked::Ticket, Ok(Answer::Ticket(d))) => self.update(Update::Detail(d)),
+                            (Asked::Change { id }, Ok(Answer::TicketSaved(t))) => {
+                                self.update(Update::TicketSaved(t));
+                                self.ask(Ask::Ticket { id }, Asked::Ticket);
+                                self.ask(Ask::Tickets, Asked::Tickets);
+                            }
+                            (Asked::Export { path }, Ok(Answer::Exported { rows, xlsx })) => {
+                                use base64::Engine as _;
+                                let written = base64::engine::general_purpose::STANDARD
+                                    .decode(xlsx)
+                                    .map_err(|e| e.to_string())
+                                    .and_then(|b| std::fs::write(&path, b).map_err(|e| e.to_string()));
+                                match written {
+                                    Ok(()) => self.update(Update::Exported { path, rows }),
+                                    Err(e) => self.report(format!("导出失败 {}: {e}", path.display())),
+                                }
+                            }
+                            (_, Err(why)) => self.report(why),
+                            (what, Ok(_)) => tracing::warn!("unexpected answer to {what:?}"),
+                        },
+                        (what, reply) => tracing::warn!("unexpected reply to {what:?}: {reply:?}"),
+                    }
+                }
+                default(std::time::Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}

@@ -60,6 +60,18 @@ struct WindowArgs {
     /// Where to write the screenshot (PNG)
     #[arg(long, value_name = "FILE", requires = "screenshot_after")]
     screenshot_path: Option<PathBuf>,
+
+    /// Open as a seat of a runtime on another PC: wss://HOST:PORT (needs --token-file)
+    #[arg(long, value_name = "URL", requires = "token_file")]
+    connect: Option<String>,
+
+    /// This seat's token (with --connect): a file private to its owner
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+
+    /// A CA certificate (PEM) to trust for --connect besides the system's
+    #[arg(long, value_name = "FILE", env = "AIRBRIDGE_SEATS_CA")]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,11 +79,11 @@ enum Command {
     /// Run the show without a window (a rack PC, rehearsals, tests): every part of
     /// studio.toml, the feeds, speech and the script; one line per part at start,
     /// a summary at the end
-    Serve(crate::serve_cmd::ServeArgs),
+    Serve(crate::commands::serve::ServeArgs),
     /// The station's studio configuration
     Studio {
         #[command(subcommand)]
-        action: crate::studio_cmd::StudioAction,
+        action: crate::commands::studio::StudioAction,
     },
     /// Check configuration files and list every problem (file, key, reason)
     Config {
@@ -86,28 +98,30 @@ enum Command {
     /// Ticket deadlines: working days, business hours and SLA policies
     Sla {
         #[command(subcommand)]
-        action: crate::tickets_cmd::SlaAction,
+        action: crate::commands::tickets::SlaAction,
     },
     /// Follow-up tickets (工单): create, dispatch, resolve, call back, report, export
-    Tickets(crate::tickets_cmd::TicketsArgs),
+    Tickets(crate::commands::tickets::TicketsArgs),
     /// The policy knowledge base: import, export, search, stats, eval
-    Kb(crate::kb_cmd::KbArgs),
+    Kb(crate::commands::kb::KbArgs),
     /// Audience feeds: serve the WeChat/Douyin/relay receivers, replay a trace
-    Feeds(crate::feeds_cmd::FeedsArgs),
+    Feeds(crate::commands::feeds::FeedsArgs),
     /// The speech-to-text model: fetch (download + convert), verify, status
     Model {
         #[command(subcommand)]
-        action: crate::model_cmd::ModelAction,
+        action: crate::commands::model::ModelAction,
     },
     /// Speech-to-text of a WAV file
     Stt {
         #[command(subcommand)]
-        action: crate::stt_cmd::SttAction,
+        action: crate::commands::stt::SttAction,
     },
     /// Audio → transcript → knowledge-base top N, for a WAV file
-    Ask(crate::stt_cmd::AskArgs),
+    Ask(crate::commands::stt::AskArgs),
     /// The audio engine: render scenarios, list sound devices, soak the live engine
-    Media(crate::media_cmd::MediaArgs),
+    Media(crate::commands::media::MediaArgs),
+    /// A seat on the command line: watch a runtime's events, send it a command
+    Seat(crate::commands::seat::SeatArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,30 +197,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         None => run_console(&choice, cli.window),
-        Some(Command::Serve(args)) => crate::serve_cmd::run(&choice, &args),
-        Some(Command::Studio { action }) => crate::studio_cmd::run(action),
+        Some(Command::Serve(args)) => crate::commands::serve::run(&choice, &args),
+        Some(Command::Studio { action }) => crate::commands::studio::run(action),
         Some(Command::Config {
             action: ConfigAction::Check { dir, files_only },
         }) => {
             let dir = dir.or(cli.config);
-            crate::studio_cmd::check(dir.as_deref(), files_only)
+            crate::commands::studio::check(dir.as_deref(), files_only)
         }
         Some(Command::Sla { action }) => {
-            crate::tickets_cmd::sla(&load_config(cli.config.as_deref())?, action)
+            crate::commands::tickets::sla(&load_config(cli.config.as_deref())?, action)
         }
         Some(Command::Tickets(args)) => {
             let set = load_config(cli.config.as_deref())?;
             let data = crate::paths::data_dir(cli.config.as_deref(), &set)?;
-            crate::tickets_cmd::tickets(&set, &data, None, args)
+            crate::commands::tickets::tickets(&set, &data, None, args)
         }
-        Some(Command::Kb(args)) => crate::kb_cmd::run(args, cli.config.as_deref()),
+        Some(Command::Kb(args)) => crate::commands::kb::run(args, cli.config.as_deref()),
         Some(Command::Feeds(args)) => {
-            crate::feeds_cmd::run(args, cli.config.as_deref(), cli.journal)
+            crate::commands::feeds::run(args, cli.config.as_deref(), cli.journal)
         }
-        Some(Command::Model { action }) => crate::model_cmd::run(action, cli.config.as_deref()),
-        Some(Command::Stt { action }) => crate::stt_cmd::run(action, cli.config.as_deref()),
-        Some(Command::Ask(args)) => crate::stt_cmd::ask(args, cli.config.as_deref()),
-        Some(Command::Media(args)) => crate::media_cmd::run(args),
+        Some(Command::Model { action }) => {
+            crate::commands::model::run(action, cli.config.as_deref())
+        }
+        Some(Command::Stt { action }) => crate::commands::stt::run(action, cli.config.as_deref()),
+        Some(Command::Ask(args)) => crate::commands::stt::ask(args, cli.config.as_deref()),
+        Some(Command::Media(args)) => crate::commands::media::run(args),
+        Some(Command::Seat(args)) => crate::commands::seat::run(args),
         Some(Command::Journal { action }) => {
             let path = match cli.journal {
                 Some(p) => p,
@@ -236,6 +253,39 @@ pub fn load_config(dir: Option<&Path>) -> anyhow::Result<ConfigSet> {
 }
 
 fn run_console(choice: &crate::station::Choice, window: WindowArgs) -> anyhow::Result<()> {
+    if let (Some(url), Some(token_file)) = (&window.connect, &window.token_file) {
+        let args = crate::commands::seat::ConnectArgs {
+            connect: url.clone(),
+            token_file: token_file.clone(),
+            ca_file: window.ca_file.clone(),
+        };
+        let remote = Arc::new(crate::remote::Remote::connect(&args)?);
+        tracing::info!(
+            "seat {} ({}) on {}",
+            remote.welcome.seat,
+            remote.welcome.role.name(),
+            remote.url
+        );
+        let live = Some(crate::live::Live::new(
+            Some(Box::new(crate::remote::RemoteMeters(Arc::clone(&remote)))),
+            remote.welcome.config.show.lines,
+        ))
+        .filter(|_| remote.welcome.has_audio);
+        return open_window(
+            Startup {
+                recordings: None,
+                link: crate::app::Link::Remote(remote),
+                role: None,
+                model_status: String::new(),
+                screenshot: None,
+                clock: crate::app::Clock::System,
+                live,
+                notice: None,
+            },
+            &window,
+            None,
+        );
+    }
     let role = match window.role.as_deref() {
         Some(r) => Some(
             Role::parse(r)
@@ -248,32 +298,43 @@ fn run_console(choice: &crate::station::Choice, window: WindowArgs) -> anyhow::R
     let notice = station
         .built_in
         .then(|| crate::station::BUILT_IN_NOTICE.to_owned());
-    let runtime = station.start()?;
+    let show = station.start()?;
+    let runtime = show.runtime.clone();
     for part in runtime.parts() {
         tracing::info!("{part}");
     }
     let live = crate::live::Live::of_runtime(&runtime);
     yield_to_the_show();
+    let startup = Startup {
+        recordings: Some(runtime.recordings_dir()),
+        link: runtime.clone().into(),
+        role,
+        model_status,
+        screenshot: None,
+        clock: crate::app::Clock::System,
+        live,
+        notice,
+    };
+    open_window(startup, &window, Some(show))
+}
+
+/// Opens the window on `startup` (adding the screenshot plan the command
+/// line asked for); when it closes, stops `show` if this window runs it.
+fn open_window(
+    mut startup: Startup,
+    window: &WindowArgs,
+    show: Option<crate::station::Show>,
+) -> anyhow::Result<()> {
     let outcome = Arc::new(Mutex::new(None));
-    let screenshot = match (window.screenshot_after, window.screenshot_path) {
+    startup.screenshot = match (window.screenshot_after, &window.screenshot_path) {
         (Some(secs), Some(path)) => Some(ScreenshotPlan {
             after: Duration::try_from_secs_f64(secs.max(0.0))
                 .context("--screenshot-after: not a duration")?,
-            path,
+            path: path.clone(),
             requested: false,
             outcome: Arc::clone(&outcome),
         }),
         _ => None,
-    };
-    let startup = Startup {
-        recordings: Some(runtime.recordings_dir()),
-        runtime: runtime.clone(),
-        role,
-        model_status,
-        screenshot,
-        clock: crate::app::Clock::System,
-        live,
-        notice,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -288,12 +349,18 @@ fn run_console(choice: &crate::station::Choice, window: WindowArgs) -> anyhow::R
         "AirBridge",
         options,
         Box::new(move |cc| {
+            if let crate::app::Link::Remote(r) = &startup.link {
+                let ctx = cc.egui_ctx.clone();
+                r.on_wake(move || ctx.request_repaint());
+            }
             Ok(Box::new(ConsoleApp::new(&cc.egui_ctx, startup)?) as Box<dyn eframe::App>)
         }),
     );
     // The window is closed: the show stops in its fixed order.
-    let summary = runtime.stop();
-    tracing::info!("{summary}");
+    if let Some(show) = show {
+        let summary = show.stop();
+        tracing::info!("{summary}");
+    }
     shown.map_err(|e| {
         anyhow::anyhow!("cannot open the console window: {e} (is a display available? set DISPLAY)")
     })?;
@@ -414,7 +481,11 @@ fn fmt_time(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-fn print_event(out: &mut impl Write, ev: &StoredEvent, json: bool) -> anyhow::Result<()> {
+pub(crate) fn print_event(
+    out: &mut impl Write,
+    ev: &StoredEvent,
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
         writeln!(out, "{}", serde_json::to_string(ev)?)?;
     } else {

@@ -19,31 +19,24 @@
 //!   paths run, for the window, `serve` and the demo alike.
 //! - [`demo`]: the demo station and its rehearsal script (`--demo`).
 //! - [`live`]: the engine's audio meters, smoothed for display.
-//! - [`serve_cmd`]: `airbridge serve`, the show without a window.
-//! - [`studio_cmd`]: `airbridge studio init` and `airbridge config check`.
 //! - [`fonts`]: finding a font with Chinese glyphs.
 //! - [`playback`]: call recordings played back in the back office.
-//! - [`kb_cmd`]: `airbridge kb …`, the knowledge base from the command line.
-//! - [`feeds_cmd`], [`media_cmd`], [`model_cmd`], [`stt_cmd`]: `airbridge
-//!   feeds …`, `media …`, `model …`, `stt …` and `ask`.
 //! - [`paths`]: where data lives.
-//! - [`tickets_cmd`]: `sla` and `tickets` subcommands.
+//! - [`commands`]: the subcommands, one module each: `serve` (the show
+//!   without a window), `studio` (`studio init`, `config check`), `seat`
+//!   (a seat on the command line), `kb`, `feeds`, `media`, `model`, `stt`
+//!   and `ask`, `tickets` and `sla`.
+//! - [`remote`]: the window as a seat of a runtime on another PC.
 
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod commands;
 pub mod demo;
-pub mod feeds_cmd;
 pub mod fonts;
-pub mod kb_cmd;
 pub mod live;
-pub mod media_cmd;
-pub mod model_cmd;
 pub mod paths;
 pub mod playback;
-pub mod serve_cmd;
+pub mod remote;
 pub mod station;
-pub mod stt_cmd;
-pub mod studio_cmd;
-pub mod tickets_cmd;
 pub mod views;

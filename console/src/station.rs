@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use airbridge_configs::ConfigSet;
-use airbridge_configs::studio::{StudioLoad, load_studio};
-use airbridge_runtime::{Runtime, RuntimeOptions, StationPaths};
+use airbridge_configs::studio::{SeatsSettings, StudioLoad, load_studio};
+use airbridge_hub::{Hub, HubOptions};
+use airbridge_runtime::{PartReport, PartStatus, Runtime, RuntimeOptions, StationPaths};
 use anyhow::Context;
 
 /// A station ready to start.
@@ -84,13 +85,59 @@ fn load(dir: &Path, journal: Option<PathBuf>) -> anyhow::Result<Station> {
 }
 
 impl Station {
-    /// Starts its runtime (speech on; the demo opens its show at once).
-    pub fn start(self) -> anyhow::Result<Runtime> {
+    /// Starts its runtime (speech on; the demo opens its show at once),
+    /// then the seats listener if studio.toml has `[seats]` — last, so a
+    /// seat never joins a half-started show. A listener that cannot start
+    /// is a failed part; the show runs on.
+    pub fn start(self) -> anyhow::Result<Show> {
         let journal = self.paths.journal.clone();
+        let seats = self.studio.studio.as_ref().and_then(|s| s.seats.clone());
         let mut opts = RuntimeOptions::new(self.config, self.paths, self.studio);
         opts.script = self.script;
         opts.open_show = self.demo;
-        Runtime::start(opts).with_context(|| format!("show journal {}", journal.display()))
+        let runtime =
+            Runtime::start(opts).with_context(|| format!("show journal {}", journal.display()))?;
+        let hub = seats.and_then(|settings| start_seats(&runtime, &settings));
+        Ok(Show { runtime, hub })
+    }
+}
+
+fn start_seats(runtime: &Runtime, settings: &SeatsSettings) -> Option<Hub> {
+    let started = HubOptions::from_settings(settings).and_then(|options| {
+        let seats = options.tokens.len();
+        Hub::start(runtime.clone(), options).map(|hub| (hub, seats))
+    });
+    match started {
+        Ok((hub, seats)) => {
+            runtime.report(hub.report(seats));
+            Some(hub)
+        }
+        Err(e) => {
+            runtime.report(PartReport {
+                name: "seats".into(),
+                component: "seats".into(),
+                status: PartStatus::Failed(e.to_string()),
+                zh: None,
+            });
+            None
+        }
+    }
+}
+
+/// A running show: the runtime and, when configured, the seats listener.
+#[derive(Debug)]
+pub struct Show {
+    pub runtime: Runtime,
+    pub hub: Option<Hub>,
+}
+
+impl Show {
+    /// Closes the seats listener, then stops the show in the runtime's order.
+    pub fn stop(self) -> airbridge_runtime::Summary {
+        if let Some(hub) = self.hub {
+            hub.stop();
+        }
+        self.runtime.stop()
     }
 }
 

@@ -86,7 +86,7 @@ fn seat_with_studio(
     .unwrap();
     let live = airbridge_console::live::Live::of_runtime(&runtime);
     let startup = Startup {
-        runtime,
+        link: runtime.into(),
         notice: None,
         role: Some(role),
         model_status: "语音模型：ggml-base.bin (Whisper base, 多语种)".to_owned(),

@@ -112,7 +112,7 @@ pub struct SeatClient {
     pub events: Receiver<Arc<StoredEvent>>,
     pub replies: Receiver<Reply>,
     shared: Arc<Shared>,
-    commands: mpsc::UnboundedSender<ToHub>,
+    commands: mpsc::Sender<ToHub>,
     ids: AtomicU64,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
@@ -128,6 +128,10 @@ impl std::fmt::Debug for SeatClient {
 
 /// Events buffered for the seat before the link stops reading the socket.
 const EVENT_BUFFER: usize = 200_000;
+/// Answers not yet read by the seat.
+const REPLY_BUFFER: usize = 1024;
+/// Commands queued for the socket.
+const COMMAND_BUFFER: usize = 256;
 /// The runtime says something (events or its head) every 5 s: silence for
 /// this long is a dead link.
 const SILENCE: Duration = Duration::from_secs(15);
@@ -137,8 +141,8 @@ impl SeatClient {
     /// something arrives (the window's repaint).
     pub fn connect(options: ClientOptions, wake: impl Fn() + Send + Sync + 'static) -> Self {
         let (ev_tx, ev_rx) = crossbeam_channel::bounded(EVENT_BUFFER);
-        let (rep_tx, rep_rx) = crossbeam_channel::unbounded();
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (rep_tx, rep_rx) = crossbeam_channel::bounded(REPLY_BUFFER);
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_BUFFER);
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             status: Mutex::new(Status {
@@ -230,10 +234,18 @@ impl SeatClient {
         let id = self.ids.fetch_add(1, Ordering::Relaxed);
         s.pending.insert(id);
         drop(s);
-        self.commands
-            .send(make(id))
-            .map_err(|_| "连接已关闭：命令未发送".to_owned())?;
-        Ok(id)
+        match self.commands.try_send(make(id)) {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                self.shared.status().pending.remove(&id);
+                Err(match e {
+                    mpsc::error::TrySendError::Full(_) => {
+                        "命令太多，稍后再试：命令未发送".to_owned()
+                    }
+                    mpsc::error::TrySendError::Closed(_) => "连接已关闭：命令未发送".to_owned(),
+                })
+            }
+        }
     }
 
     /// Asks the runtime to do something; the answer comes as a [`Reply`].
@@ -328,7 +340,7 @@ enum Failure {
 async fn run(
     options: ClientOptions,
     shared: Arc<Shared>,
-    mut commands: mpsc::UnboundedReceiver<ToHub>,
+    mut commands: mpsc::Receiver<ToHub>,
     mut stop: watch::Receiver<bool>,
 ) {
     let tls = match ClientTls::new(options.ca_file.as_deref()) {
@@ -520,7 +532,7 @@ async fn session(
     tls: &ClientTls,
     token: &str,
     shared: &Arc<Shared>,
-    commands: &mut mpsc::UnboundedReceiver<ToHub>,
+    commands: &mut mpsc::Receiver<ToHub>,
     stop: &mut watch::Receiver<bool>,
 ) -> Failure {
     let ws = tokio::select! {

@@ -298,6 +298,8 @@ fn refuse_response(status: StatusCode, why: &str) -> ErrorResponse {
     r
 }
 
+// tungstenite's handshake callback returns its own (large) error response
+#[allow(clippy::result_large_err)]
 async fn upgrade<S>(stream: S, peer: SocketAddr, ctx: Arc<Ctx>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -385,17 +387,17 @@ where
 }
 
 fn text(msg: &FromHub) -> Option<Message> {
-    serde_json::to_string(msg).ok().map(|s| Message::text(s))
+    serde_json::to_string(msg).ok().map(Message::text)
 }
 
 /// The configuration a seat gets: nothing local to the runtime's PC (data
 /// directory, ticket store — possibly a connection string —, model path).
-fn config_for_seat(rt: &Runtime) -> airbridge_configs::ConfigSet {
+fn config_for_seat(rt: &Runtime, at: &str) -> airbridge_configs::ConfigSet {
     let mut c = rt.config().clone();
     c.station.data_dir = None;
     c.station.tickets_store = None;
     c.station.speech_model = None;
-    c.origin = airbridge_configs::ConfigOrigin::EmbeddedDemo;
+    c.origin = airbridge_configs::ConfigOrigin::Runtime(at.to_owned());
     c
 }
 
@@ -409,7 +411,7 @@ where
         protocol: PROTOCOL,
         seat: seat.name.clone(),
         role: seat.role,
-        config: Box::new(config_for_seat(&rt)),
+        config: Box::new(config_for_seat(&rt, &ctx.name)),
         lines: rt.lines(),
         has_audio: rt.has_audio(),
         head: rt.journal().last_seq(),

@@ -43,7 +43,7 @@ fn action(kind: u8, line: u8, arg: u8) -> Action {
             note: CallerNote {
                 name: "李四光".into(),
                 topic: format!("话题{arg}"),
-                private: arg % 5 == 0,
+                private: arg.is_multiple_of(5),
                 ..CallerNote::default()
             },
         },

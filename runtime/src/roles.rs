@@ -129,7 +129,7 @@ impl Role {
 
     /// Why this role may not do `what` (for refusals).
     pub fn refusal(self, what: &str) -> String {
-        format!("“{}”席位无权{what}", self.label_zh())
+        format!("“{}”席位无权：{what}", self.label_zh())
     }
 }
 

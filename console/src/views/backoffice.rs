@@ -26,7 +26,7 @@ impl ConsoleApp {
     }
 
     fn export_tickets(&mut self) {
-        let dir = self.runtime.paths().data_dir.join("exports");
+        let dir = self.link.exports_dir();
         let name = chrono::DateTime::from_timestamp_millis(self.now_ms())
             .unwrap_or_default()
             .with_timezone(&self.config.station.time_zone)

@@ -339,7 +339,7 @@ impl ConsoleApp {
     /// Faders and mutes of the studio's lines and the host microphones.
     fn mixer_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("调音台");
-        if !self.runtime.has_audio() {
+        if !self.link.has_audio() {
             weak(
                 ui,
                 "本台未配置音频（studio.toml）：没有推子。用 airbridge studio init 生成配置。",

@@ -39,7 +39,8 @@ pub fn run(choice: &crate::station::Choice, args: &ServeArgs) -> anyhow::Result<
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .map_err(|e| anyhow::anyhow!("cannot watch for Ctrl+C: {e}"))?;
     }
-    let runtime = station.start()?;
+    let show = station.start()?;
+    let runtime = show.runtime.clone();
     for part in runtime.wait_started(Duration::from_secs(90)) {
         writeln!(out, "{part}")?;
     }
@@ -50,7 +51,7 @@ pub fn run(choice: &crate::station::Choice, args: &ServeArgs) -> anyhow::Result<
     while !stop.load(Ordering::SeqCst) && until.is_none_or(|u| Instant::now() < u) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let summary = runtime.stop();
+    let summary = show.stop();
     writeln!(out, "{summary}")?;
     out.flush()?;
     Ok(())

@@ -164,7 +164,11 @@ fn studio_template(devices: &[(bool, String, String)]) -> String {
          \n[recording]       # every call (caller + what they hear), and program\ndir = \"recordings\"\nprogram = true\n\
          \n# The audience feeds, in this process (the keys of feeds.toml; see docs/feeds.md):\n\
          # [feeds]\n# listen = \"127.0.0.1:8787\"\n# [feeds.douyin]\n# secret_file = \"douyin.secret\"\n\
-         # [feeds.wechat]\n# token_file = \"wechat.token\"\n# encoding_aes_key_file = \"wechat.aeskey\"\n# appid = \"wx0000000000000000\"\n# mode = \"safe\"\n",
+         # [feeds.wechat]\n# token_file = \"wechat.token\"\n# encoding_aes_key_file = \"wechat.aeskey\"\n# appid = \"wx0000000000000000\"\n# mode = \"safe\"\n\
+         \n# Seats on other PCs (host, screener, 场控, back office; see docs/seats.md):\n\
+         # one line per seat in the tokens file: NAME ROLE TOKEN (chmod 600; a token from\n\
+         # `airbridge seat token`). Plain ws:// only on 127.0.0.1; otherwise give TLS.\n\
+         # [seats]\n# listen = \"0.0.0.0:8750\"\n# tls_cert = \"seats.pem\"\n# tls_key = \"seats.key\"\n# tokens_file = \"seats.tokens\"\n",
     );
     s
 }
