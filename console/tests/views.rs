@@ -577,3 +577,61 @@ fn snapshots_of_each_seat() {
     results.add(h.try_snapshot("backoffice"));
     results.unwrap();
 }
+
+/// Chinese through the system input method (fcitx5 / IBus): egui gets IME
+/// events from winit. The preedit (拼音 being composed) shows in the field
+/// in place; the commit replaces it with the characters chosen, and the
+/// note saved carries them.
+#[test]
+fn chinese_comes_in_through_the_input_method() {
+    let (mut h, seat) = seat(Seat_::Screener, false);
+    ring(&seat.journal, 1, "139****0009", "caller-ime");
+    step_until(&mut h, "the call", |a| {
+        a.board().line_state(1) == LineState::Ringing
+    });
+    click(&mut h, "接听筛选 A");
+    step_until(&mut h, "screening", |a| {
+        a.board().line_state(1) == LineState::Screening
+    });
+    h.get_by_role_and_label(Role::TextInput, "姓名").click();
+    h.run_steps(2);
+    #[allow(deprecated)] // winit still sends it; egui accepts it
+    h.event(egui::Event::Ime(egui::ImeEvent::Enabled));
+    h.event(egui::Event::Ime(egui::ImeEvent::Preedit {
+        text: "zhang'san".into(),
+        active_range_chars: None,
+    }));
+    h.run_steps(2);
+    let shown = h
+        .get_by_role_and_label(Role::TextInput, "姓名")
+        .accesskit_node()
+        .value()
+        .unwrap_or_default();
+    assert!(shown.contains("zhang"), "the preedit shows in place: {shown:?}");
+    h.event(egui::Event::Ime(egui::ImeEvent::Commit("张三".into())));
+    h.run_steps(2);
+    let field = h
+        .get_by_role_and_label(Role::TextInput, "姓名")
+        .accesskit_node()
+        .value()
+        .unwrap_or_default();
+    assert_eq!(field, "张三");
+    // and the topic too, composed in two commits
+    h.get_by_role_and_label(Role::TextInput, "话题").click();
+    h.run_steps(2);
+    for part in ["社保", "卡补办"] {
+        h.event(egui::Event::Ime(egui::ImeEvent::Preedit {
+            text: "x".into(),
+            active_range_chars: None,
+        }));
+        h.event(egui::Event::Ime(egui::ImeEvent::Commit(part.into())));
+        h.run_steps(1);
+    }
+    click(&mut h, "保存记录");
+    step_until(&mut h, "the note", |a| {
+        a.board().lines[&1]
+            .note
+            .as_ref()
+            .is_some_and(|n| n.name == "张三" && n.topic == "社保卡补办")
+    });
+}
