@@ -112,7 +112,18 @@ fn seat_commands_are_decided_by_the_runtime_for_the_tokens_role() {
 
     // a watcher from the start, in JSON
     let watch = Command::new(bin())
-        .args(["seat", "watch", "--from", "1", "--for", "8", "--json", "--connect", &url, "--token-file"])
+        .args([
+            "seat",
+            "watch",
+            "--from",
+            "1",
+            "--for",
+            "8",
+            "--json",
+            "--connect",
+            &url,
+            "--token-file",
+        ])
         .arg(d.join("host.token"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -141,7 +152,11 @@ fn seat_commands_are_decided_by_the_runtime_for_the_tokens_role() {
     // a bad action is a usage error naming the choices
     let out = seat(d, &url, "scr.token", &["do", "line", "1", "flying"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("on_air"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("on_air"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let watched = watch.wait_with_output().unwrap();
     assert!(watched.status.success(), "{}", text(&watched.stderr));
@@ -150,18 +165,22 @@ fn seat_commands_are_decided_by_the_runtime_for_the_tokens_role() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "from 1, no gap");
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "from 1, no gap"
+    );
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["event"]["type"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"call_rang"), "{kinds:?}");
-    let on_air = events.iter().any(|e| {
-        e["event"]["type"] == "line_state_changed" && e["event"]["to"] == "on_air"
-    });
+    let on_air = events
+        .iter()
+        .any(|e| e["event"]["type"] == "line_state_changed" && e["event"]["to"] == "on_air");
     assert!(on_air, "the screener's move reached the host's watcher");
-    let refused = events.iter().any(|e| {
-        e["event"]["type"] == "command_refused" && e["seat"] == "host1"
-    });
+    let refused = events
+        .iter()
+        .any(|e| e["event"]["type"] == "command_refused" && e["seat"] == "host1");
     assert!(refused, "the host's refusal is journaled under its seat");
 }

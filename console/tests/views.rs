@@ -607,7 +607,10 @@ fn chinese_comes_in_through_the_input_method() {
         .accesskit_node()
         .value()
         .unwrap_or_default();
-    assert!(shown.contains("zhang"), "the preedit shows in place: {shown:?}");
+    assert!(
+        shown.contains("zhang"),
+        "the preedit shows in place: {shown:?}"
+    );
     h.event(egui::Event::Ime(egui::ImeEvent::Commit("张三".into())));
     h.run_steps(2);
     let field = h

@@ -38,7 +38,8 @@ pub struct ClientOptions {
     pub token: String,
     /// A CA (or the runtime's own certificate) to trust besides the system's.
     pub ca_file: Option<PathBuf>,
-    /// The first sequence number wanted (1: the whole journal).
+    /// The first sequence number wanted (1: the whole journal; 0: only
+    /// what happens from the first connect on).
     pub from: u64,
     /// Also open the meters stream.
     pub meters: bool,
@@ -147,7 +148,7 @@ impl SeatClient {
         let shared = Arc::new(Shared {
             status: Mutex::new(Status {
                 state: LinkState::Connecting,
-                next: options.from.max(1),
+                next: options.from,
                 head: 0,
                 welcome: None,
                 pending: BTreeSet::new(),
@@ -555,6 +556,9 @@ async fn session(
     let from = {
         let mut s = shared.status();
         s.head = welcome.head;
+        if s.next == 0 {
+            s.next = welcome.head + 1;
+        }
         s.welcome = Some(welcome);
         s.state = LinkState::Connected;
         s.next

@@ -129,15 +129,8 @@ fn watch(
         let stop = Arc::clone(&stop);
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    // without --from: only what happens from now on (asked after the welcome)
-    let probe = from.is_none();
-    let (client, welcome) = connect(c, from.unwrap_or(u64::MAX))?;
-    let client = if probe {
-        drop(client);
-        connect(c, welcome.head + 1)?.0
-    } else {
-        client
-    };
+    // without --from: only what happens from now on
+    let (client, welcome) = connect(c, from.unwrap_or(0))?;
     let mut out = std::io::stdout().lock();
     if !json {
         writeln!(
@@ -168,7 +161,7 @@ fn watch(
 }
 
 fn act(c: &ConnectArgs, action: Action) -> anyhow::Result<()> {
-    let (client, welcome) = connect(c, u64::MAX)?;
+    let (client, welcome) = connect(c, 0)?;
     let what = action.describe();
     match client.act_wait(action, Duration::from_secs(30)) {
         Ok(outcome) => {
