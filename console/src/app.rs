@@ -2,74 +2,18 @@
 //! It draws the board and turns clicks and keys into journal commands; the
 //! views themselves live in [`crate::views`].
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use airbridge_configs::ConfigSet;
-use airbridge_kb::Hit;
-use airbridge_runtime::{Action, LineInfo, MixInput, Runtime};
-use airbridge_show::{CallerNote, ItemRef, LineNo, LineState, Projection, ShowBoard, ShowEvent};
+use airbridge_runtime::Action;
+use airbridge_show::{LineState, ShowEvent};
 use egui::{Color32, RichText};
 
-use crate::backend::{Backend, Command, KbView, QueueKind, TicketDetail, TicketSnapshot, Update};
+use crate::backend::Command;
 use crate::fonts::CjkFont;
 use crate::live::Live;
-
-/// Who is sitting at this seat; each sees what the job needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Host,
-    Screener,
-    BackOffice,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Host, Role::Screener, Role::BackOffice];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Host => "主持人",
-            Role::Screener => "导播 / 接线",
-            Role::BackOffice => "后台",
-        }
-    }
-
-    pub fn seat(self) -> &'static str {
-        match self {
-            Role::Host => "host",
-            Role::Screener => "screener",
-            Role::BackOffice => "backoffice",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "host" => Some(Role::Host),
-            "screener" | "producer" => Some(Role::Screener),
-            "backoffice" | "back-office" => Some(Role::BackOffice),
-            _ => None,
-        }
-    }
-}
-
-/// Where the views get "now" from: the wall clock, or a fixed instant for
-/// reproducible snapshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Clock {
-    System,
-    Fixed(i64),
-}
-
-impl Clock {
-    pub fn now_ms(self) -> i64 {
-        match self {
-            Clock::System => chrono::Utc::now().timestamp_millis(),
-            Clock::Fixed(ms) => ms,
-        }
-    }
-}
+pub use crate::seat::{Clock, Link, NoteDraft, Role, SeatModel, TicketForms};
 
 /// A pending `--screenshot-after` request and its outcome.
 #[derive(Debug)]
@@ -79,48 +23,6 @@ pub struct ScreenshotPlan {
     pub requested: bool,
     /// Set by the screenshot callback: `Ok(())` or the error text.
     pub outcome: Arc<Mutex<Option<Result<(), String>>>>,
-}
-
-/// What the window is a seat of.
-#[derive(Debug, Clone)]
-pub enum Link {
-    /// The show's runtime, in this process (one PC).
-    Local(Runtime),
-    /// A runtime on another PC, through the seats listener.
-    Remote(Arc<crate::remote::Remote>),
-}
-
-impl From<Runtime> for Link {
-    fn from(rt: Runtime) -> Self {
-        Link::Local(rt)
-    }
-}
-
-impl Link {
-    pub fn has_audio(&self) -> bool {
-        match self {
-            Link::Local(rt) => rt.has_audio(),
-            Link::Remote(r) => r.welcome.has_audio,
-        }
-    }
-
-    /// Where the back office's exports go on this PC.
-    pub fn exports_dir(&self) -> PathBuf {
-        match self {
-            Link::Local(rt) => rt.paths().data_dir.join("exports"),
-            Link::Remote(_) => directories::UserDirs::new()
-                .and_then(|u| u.download_dir().map(std::path::Path::to_path_buf))
-                .unwrap_or_else(|| PathBuf::from(".")),
-        }
-    }
-
-    /// The role a remote seat's token gives it (fixed); `None` on this PC.
-    pub fn fixed_role(&self) -> Option<airbridge_runtime::Role> {
-        match self {
-            Link::Local(_) => None,
-            Link::Remote(r) => Some(r.welcome.role),
-        }
-    }
 }
 
 /// Everything the app needs to start; built by the CLI (or a test).
@@ -144,59 +46,15 @@ pub struct Startup {
     pub notice: Option<String>,
 }
 
-/// The screener's note form for the selected line.
-#[derive(Debug, Clone, Default)]
-pub struct NoteDraft {
-    pub line: LineNo,
-    pub call_seq: u64,
-    pub note: CallerNote,
-    /// The board's note when the form was last loaded from it.
-    pub synced: Option<CallerNote>,
-}
-
-/// Back-office form fields.
-#[derive(Debug, Clone, Default)]
-pub struct TicketForms {
-    pub resolution: String,
-    pub callback_note: String,
-    pub assignee: String,
-}
-
+/// The window: one seat's model ([`SeatModel`]) and what only pixels need.
 pub struct ConsoleApp {
-    pub(crate) config: ConfigSet,
-    pub(crate) link: Link,
-    /// The studio's lines (kind per line), for the line controls.
-    pub(crate) line_info: Vec<LineInfo>,
+    pub(crate) seat: SeatModel,
     pub(crate) notice: Option<String>,
     /// Frames drawn since the instant (for the frame-rate log line).
     pub(crate) frames: (u64, Instant),
-    /// When 结束 was pressed once (a second press within 4 s ends the show).
-    pub(crate) confirm_close: Option<Instant>,
-    /// Faders as shown while dragged: input → (fader, mute).
-    pub(crate) faders: std::collections::BTreeMap<String, (f32, bool)>,
-    pub(crate) journal_desc: String,
-    pub(crate) backend: Backend,
-    pub(crate) board: ShowBoard,
-    pub(crate) role: Option<Role>,
-    pub(crate) clock: Clock,
-    pub(crate) selected_line: LineNo,
-    pub(crate) producer_draft: String,
-    pub(crate) note: NoteDraft,
     pub(crate) focus_note: bool,
     pub(crate) focus_search: bool,
     pub(crate) focus_message: bool,
-    /// Index into the audience clusters (screener) or pinned items (host).
-    pub(crate) selected_item: usize,
-    pub(crate) kb: Option<KbView>,
-    pub(crate) kb_query: String,
-    pub(crate) kb_results: Option<(String, Vec<Hit>)>,
-    pub(crate) tickets: Option<TicketSnapshot>,
-    pub(crate) detail: Option<TicketDetail>,
-    pub(crate) bo_queue: QueueKind,
-    pub(crate) forms: TicketForms,
-    pub(crate) last_refresh: Option<Instant>,
-    pub(crate) toasts: VecDeque<(Instant, String)>,
-    pub(crate) model_status: String,
     pub(crate) font: CjkFont,
     pub(crate) glyphs_ok: Option<bool>,
     pub(crate) show_help: bool,
@@ -207,6 +65,19 @@ pub struct ConsoleApp {
     pub(crate) playback: crate::playback::Playback,
 }
 
+impl std::ops::Deref for ConsoleApp {
+    type Target = SeatModel;
+    fn deref(&self) -> &SeatModel {
+        &self.seat
+    }
+}
+
+impl std::ops::DerefMut for ConsoleApp {
+    fn deref_mut(&mut self) -> &mut SeatModel {
+        &mut self.seat
+    }
+}
+
 impl std::fmt::Debug for ConsoleApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsoleApp")
@@ -215,9 +86,6 @@ impl std::fmt::Debug for ConsoleApp {
             .finish()
     }
 }
-
-/// Events applied per frame at most, so a burst never freezes a frame.
-const EVENTS_PER_FRAME: usize = 2000;
 
 impl ConsoleApp {
     /// Sets up fonts and style on `ctx` and starts the backend threads.
@@ -235,54 +103,20 @@ impl ConsoleApp {
         font: CjkFont,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
-        let (backend, journal_desc, config, line_info) = match &startup.link {
-            Link::Local(rt) => (
-                Backend::start(rt, startup.clock, repaint)?,
-                short_store_name(&rt.journal().describe()),
-                rt.config().clone(),
-                rt.lines(),
-            ),
-            Link::Remote(remote) => (
-                Backend::remote(Arc::clone(remote), repaint)?,
-                short_store_name(&remote.welcome.journal),
-                (*remote.welcome.config).clone(),
-                remote.welcome.lines.clone(),
-            ),
-        };
-        let role = match startup.link.fixed_role() {
-            Some(r) => Some(crate::remote::view_of(r)),
-            None => startup.role,
-        };
+        let seat = SeatModel::start(
+            startup.link,
+            startup.role,
+            startup.clock,
+            startup.model_status,
+            repaint,
+        )?;
         Ok(Self {
-            journal_desc,
-            config,
-            line_info,
-            link: startup.link,
+            seat,
             notice: startup.notice,
-            confirm_close: None,
             frames: (0, Instant::now()),
-            faders: std::collections::BTreeMap::new(),
-            backend,
-            board: ShowBoard::default(),
-            role,
-            clock: startup.clock,
-            selected_line: 1,
-            producer_draft: String::new(),
-            note: NoteDraft::default(),
             focus_note: false,
             focus_search: false,
             focus_message: false,
-            selected_item: 0,
-            kb: None,
-            kb_query: String::new(),
-            kb_results: None,
-            tickets: None,
-            detail: None,
-            bo_queue: QueueKind::New,
-            forms: TicketForms::default(),
-            last_refresh: None,
-            toasts: VecDeque::new(),
-            model_status: startup.model_status,
             font,
             glyphs_ok: None,
             show_help: false,
@@ -294,209 +128,9 @@ impl ConsoleApp {
         })
     }
 
-    /// The projection the views draw (for tests).
-    pub fn board(&self) -> &ShowBoard {
-        &self.board
-    }
-
-    /// The ticket opened in the back office (for tests).
-    pub fn ticket_detail(&self) -> Option<&TicketDetail> {
-        self.detail.as_ref()
-    }
-
-    /// The back-office snapshot (for tests).
-    pub fn ticket_snapshot(&self) -> Option<&TicketSnapshot> {
-        self.tickets.as_ref()
-    }
-
-    /// Whether the knowledge base has been opened by its thread.
-    pub fn kb_ready(&self) -> bool {
-        self.kb.is_some()
-    }
-
-    pub(crate) fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    pub(crate) fn toast(&mut self, text: impl Into<String>) {
-        self.toasts.push_back((Instant::now(), text.into()));
-        while self.toasts.len() > 5 {
-            self.toasts.pop_front();
-        }
-    }
-
-    pub(crate) fn seat(&self) -> &'static str {
-        self.role.map_or("console", Role::seat)
-    }
-
-    /// Whether this seat may switch views (on this PC; a remote seat's
-    /// token decides its view).
-    pub(crate) fn may_switch_role(&self) -> bool {
-        self.link.fixed_role().is_none()
-    }
-
-    /// Asks the runtime to do something as this seat (it decides, and
-    /// journals; a refusal comes back as a toast).
-    pub(crate) fn act(&mut self, action: Action) {
-        let cmd = Command::Act {
-            seat: self.seat().to_owned(),
-            action,
-        };
-        self.command(cmd);
-    }
-
-    /// The journal events a seat asks for, as runtime actions.
-    pub(crate) fn send(&mut self, event: ShowEvent) {
-        let action = match event {
-            ShowEvent::Pinned { item } => Action::Pin(item),
-            ShowEvent::Unpinned { item } => Action::Unpin(item),
-            ShowEvent::AnsweredOnAir { item } => Action::Answered(item),
-            ShowEvent::ProducerMessage { text } => Action::Message { text },
-            ShowEvent::CallerNoted { line, note } => Action::Note { line, note },
-            ShowEvent::QueueOrdered { lines } => Action::QueueOrder { lines },
-            ShowEvent::LineStateChanged { line, to, .. } => Action::Move { line, to },
-            other => {
-                self.toast(format!("座席不能直接写入 {}", other.kind()));
-                return;
-            }
-        };
-        self.act(action);
-    }
-
-    /// A fader or mute for a line or the host microphones: applied at once,
-    /// journaled when `commit` (the end of a drag, a mute click).
-    pub(crate) fn set_mix(&mut self, input: MixInput, fader: f32, mute: bool, commit: bool) {
-        let name = input.name();
-        let before = self.mix_of(input);
-        self.faders.insert(name, (fader, mute));
-        if before.1 != mute {
-            self.act(Action::Mute { input, mute });
-        }
-        if before.0 != fader || commit {
-            self.act(Action::Fader {
-                input,
-                fader,
-                commit,
-            });
-        }
-    }
-
-    /// A fader and mute as shown: while dragged, else as journaled.
-    pub(crate) fn mix_of(&self, input: MixInput) -> (f32, bool) {
-        let name = input.name();
-        self.faders
-            .get(&name)
-            .or_else(|| self.board.mix.get(&name))
-            .copied()
-            .unwrap_or((1.0, false))
-    }
-
-    pub(crate) fn command(&mut self, cmd: Command) {
-        if let Err(msg) = self.backend.send(cmd) {
-            self.toast(msg);
-        }
-    }
-
-    fn pump(&mut self) {
-        for _ in 0..EVENTS_PER_FRAME {
-            match self.backend.events.try_recv() {
-                Ok(ev) => {
-                    if let ShowEvent::KbSuggested { .. } = ev.event {
-                        // How long an answer takes from the journal to this
-                        // frame (the utterance benchmark reads this line).
-                        tracing::debug!(
-                            target: "airbridge_console::timing",
-                            seq = ev.seq,
-                            at_ms = ev.at_ms,
-                            shown_ms = chrono::Utc::now().timestamp_millis(),
-                            "kb answer on screen"
-                        );
-                    }
-                    self.board.apply(&ev);
-                }
-                Err(_) => break,
-            }
-        }
-        while let Ok(problem) = self.backend.problems.try_recv() {
-            self.toast(problem);
-        }
-        while let Ok(update) = self.backend.updates.try_recv() {
-            match update {
-                Update::Tickets(s) => self.tickets = Some(*s),
-                Update::Detail(d) => {
-                    if self.detail.as_ref().map(|x| &x.ticket.id) != Some(&d.ticket.id) {
-                        self.forms = TicketForms::default();
-                    }
-                    self.detail = Some(*d);
-                }
-                Update::TicketSaved(t) => {
-                    self.toast(format!("工单 {} 已保存（{}）", t.id, t.state.label_zh()))
-                }
-                Update::Exported { path, rows } => {
-                    self.toast(format!("已导出 {rows} 张工单到 {}", path.display()));
-                }
-                Update::KbReady(view) => self.kb = Some(view),
-                Update::KbResults { query, hits } => self.kb_results = Some((query, hits)),
-            }
-        }
-        self.toasts
-            .retain(|(t, _)| t.elapsed() < Duration::from_secs(8));
-    }
-
-    /// Hands an item to the back office: one action creates the ticket,
-    /// pre-filled from the item's context on the board.
-    pub(crate) fn take_offline(&mut self, item: ItemRef) {
-        let ticket = airbridge_tickets::prefill::from_item(
-            &self.board,
-            &item,
-            chrono::DateTime::from_timestamp_millis(self.now_ms()).unwrap_or_else(chrono::Utc::now),
-        )
-        .map(Box::new);
-        self.act(Action::Offline { item, ticket });
-    }
-
-    /// Asks the runtime to move a line. The view checks first so the key
-    /// gives its reason at once; the runtime decides either way.
-    pub(crate) fn move_line(&mut self, line: LineNo, to: LineState) {
-        let from = self.board.line_state(line);
-        if to == LineState::OnAir
-            && let Some(reason) = self.on_air_refusal(line)
-        {
-            self.toast(format!("线路 {line}：{reason}"));
-            return;
-        }
-        if let Err(e) = from.check(to) {
-            self.toast(format!("线路 {line}：{}", transition_zh(&e)));
-            return;
-        }
-        self.act(Action::Move { line, to });
-    }
-
-    /// The 来电 key: a call arrives on a hybrid line (the screener sees
-    /// the hybrid's lamp; the number is not known).
-    pub(crate) fn ring_line(&mut self, line: LineNo) {
-        if self.board.line_state(line) != LineState::Idle {
-            self.toast(format!("线路 {line} 正忙，先清线"));
-            return;
-        }
-        self.act(Action::Ring { line, caller: None });
-    }
-
-    /// What the studio says line `line` is (`hybrid`, `rtp`, `file`).
-    pub(crate) fn line_kind(&self, line: LineNo) -> Option<&str> {
-        self.line_info
-            .iter()
-            .find(|l| l.number == line)
-            .map(|l| l.kind.as_str())
-    }
-
-    /// Why a line may not go on air now (privacy), if it may not.
-    pub(crate) fn on_air_refusal(&self, line: LineNo) -> Option<&'static str> {
-        let view = self.board.lines.get(&line)?;
-        view.note
-            .as_ref()
-            .filter(|n| n.private)
-            .map(|_| "涉及个人隐私，不能上直播（转线下处理）")
+    /// The seat's model (for tests).
+    pub fn model(&self) -> &SeatModel {
+        &self.seat
     }
 
     fn keys(&mut self, ctx: &egui::Context) {
@@ -556,6 +190,7 @@ impl ConsoleApp {
             plan.requested = true;
             // what this frame draws, for the smoke run to compare seats
             let lines: Vec<String> = self
+                .seat
                 .board
                 .lines
                 .iter()
@@ -570,7 +205,7 @@ impl ConsoleApp {
                 .collect();
             tracing::info!(
                 "screenshot of board #{}: lines {}",
-                self.board.last_seq,
+                self.seat.board.last_seq,
                 lines.join(" ")
             );
             let path = plan.path.clone();
@@ -655,14 +290,6 @@ impl ConsoleApp {
         };
         ctx.request_repaint_after(tick);
     }
-}
-
-/// `sqlite:/long/path/demo.db` → `demo.db` for the status bar.
-fn short_store_name(desc: &str) -> String {
-    let path = desc.split_once(':').map_or(desc, |(_, p)| p);
-    std::path::Path::new(path)
-        .file_name()
-        .map_or_else(|| desc.to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
 fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {

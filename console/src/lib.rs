@@ -11,7 +11,10 @@
 //!
 //! # Layout
 //! - [`cli`]: argument parsing, subcommands, one-line errors.
-//! - [`app`]: the window shell: seat, keys, top and status bars, screenshots.
+//! - [`seat`]: one seat without pixels — its board, drafts, selections and
+//!   the actions it asks of the runtime; unit-tested without rendering.
+//! - [`app`]: the window shell over a [`seat::SeatModel`]: keys, top and
+//!   status bars, screenshots.
 //! - [`views`]: the host, screener/producer and back-office views, F1 help.
 //! - [`backend`]: threads between the UI and the journal, the ticket desk and
 //!   the knowledge base.
@@ -38,5 +41,6 @@ pub mod live;
 pub mod paths;
 pub mod playback;
 pub mod remote;
+pub mod seat;
 pub mod station;
 pub mod views;

@@ -579,13 +579,16 @@ impl Runtime {
         ticket: Option<Box<NewTicket>>,
     ) -> Result<Outcome, Refusal> {
         let ticket = ticket.map(|t| *t).or_else(|| {
+            // received now, by the desk's clock (a show replayed or tested
+            // on a fixed clock gets its own deadlines)
+            let now = self.with_desk(|d| d.now()).unwrap_or_else(chrono::Utc::now);
             let mut board = self
                 .inner
                 .board
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             catch_up(&self.inner.journal, &mut board);
-            airbridge_tickets::prefill::from_item(&board, &item, chrono::Utc::now())
+            airbridge_tickets::prefill::from_item(&board, &item, now)
         });
         let mut problem = None;
         let ticket_id = {

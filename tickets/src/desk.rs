@@ -109,6 +109,11 @@ impl TicketDesk {
         }
     }
 
+    /// "Now" by the desk's clock (a ticket's receipt time when made by hand).
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
     /// Uses another clock for "now" (tests, replays of past shows).
     #[must_use]
     pub fn with_clock(mut self, clock: fn() -> DateTime<Utc>) -> Self {

@@ -25,22 +25,6 @@ impl ConsoleApp {
         }
     }
 
-    fn export_tickets(&mut self) {
-        let dir = self.link.exports_dir();
-        let name = chrono::DateTime::from_timestamp_millis(self.now_ms())
-            .unwrap_or_default()
-            .with_timezone(&self.config.station.time_zone)
-            .format("工单导出-%Y%m%d-%H%M%S.xlsx")
-            .to_string();
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            self.toast(format!("无法创建导出目录 {}: {e}", dir.display()));
-            return;
-        }
-        self.command(Command::ExportTickets {
-            path: dir.join(name),
-        });
-    }
-
     pub(crate) fn backoffice_ui(&mut self, ui: &mut egui::Ui) {
         ui.columns(2, |cols| {
             ScrollArea::vertical()
@@ -72,7 +56,7 @@ impl ConsoleApp {
                 self.export_tickets();
             }
         });
-        let Some(snap) = &self.tickets else {
+        let Some(snap) = &self.seat.tickets else {
             weak(
                 ui,
                 "工单库读取中…（工单库不可用时这里保持空白，节目照常进行）",
@@ -99,7 +83,7 @@ impl ConsoleApp {
             }
         });
         if let Some(k) = chosen {
-            self.bo_queue = k;
+            self.seat.bo_queue = k;
         }
         let tz = self.config.station.time_zone;
         let now = chrono::DateTime::from_timestamp_millis(self.now_ms()).unwrap_or_default();
@@ -145,19 +129,6 @@ impl ConsoleApp {
         if let Some(id) = open {
             self.command(Command::OpenTicket { id });
         }
-    }
-
-    fn department_names(&self, ids: &[String]) -> String {
-        ids.iter()
-            .map(|id| {
-                self.config
-                    .departments
-                    .iter()
-                    .find(|d| &d.id == id || &d.name == id)
-                    .map_or(id.as_str(), |d| d.short_name.as_str())
-            })
-            .collect::<Vec<_>>()
-            .join("、")
     }
 
     /// Items handed to the back office during this show.
@@ -354,7 +325,7 @@ impl ConsoleApp {
             TicketState::Closed => {}
         }
         if let Some(change) = change {
-            let seat = self.seat().to_owned();
+            let seat = self.seat_name().to_owned();
             self.command(Command::Ticket {
                 seat,
                 id,
@@ -408,7 +379,7 @@ impl ConsoleApp {
 
     fn stats_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("统计（近 30 天）");
-        let Some(snap) = &self.tickets else {
+        let Some(snap) = &self.seat.tickets else {
             weak(ui, "统计读取中…");
             return;
         };

@@ -224,31 +224,4 @@ impl ConsoleApp {
             start = end;
         }
     }
-
-    /// The text and count shown for a pinned or listed item.
-    pub(crate) fn item_text(&self, item: &ItemRef) -> (String, u64) {
-        match item {
-            ItemRef::Cluster(id) => self.board.audience.clusters.get(id).map_or_else(
-                || (format!("问题组 {id}"), 0),
-                |c| (c.example.clone(), c.count),
-            ),
-            ItemRef::Message(id) => self
-                .board
-                .audience
-                .recent_questions
-                .iter()
-                .find(|m| &m.id == id)
-                .map_or_else(|| (format!("留言 {id}"), 1), |m| (m.text.clone(), 1)),
-            ItemRef::Call(seq) => {
-                let topic = self
-                    .board
-                    .lines
-                    .values()
-                    .find(|l| l.call_seq == *seq)
-                    .and_then(|l| l.note.as_ref().map(|n| n.topic.clone()))
-                    .unwrap_or_default();
-                (format!("来电 #{seq} {topic}"), 1)
-            }
-        }
-    }
 }

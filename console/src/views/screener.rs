@@ -4,11 +4,11 @@
 //! health; emergency phrases.
 
 use airbridge_runtime::MixInput;
-use airbridge_show::{CallerNote, ItemRef, LineState, ShowEvent};
+use airbridge_show::{ItemRef, LineState, ShowEvent};
 use egui::{Color32, RichText, ScrollArea};
 
 use super::{meter_ui, weak};
-use crate::app::{ConsoleApp, NoteDraft, fmt_secs, state_color};
+use crate::app::{ConsoleApp, fmt_secs, state_color};
 use crate::backend::Command;
 
 /// Line-state keys: (key, target, label).
@@ -110,64 +110,6 @@ impl ConsoleApp {
                 self.take_offline(item);
             }
         }
-    }
-
-    /// Clusters, most asked first.
-    pub(crate) fn sorted_clusters(&self) -> Vec<(u64, u64)> {
-        let mut v: Vec<(u64, u64)> = self
-            .board
-            .audience
-            .clusters
-            .iter()
-            .map(|(id, c)| (*id, c.count))
-            .collect();
-        v.sort_by_key(|&(id, n)| (std::cmp::Reverse(n), id));
-        v
-    }
-
-    fn move_in_queue(&mut self, by: isize) {
-        let mut queue = self.board.queue.clone();
-        let Some(pos) = queue.iter().position(|l| *l == self.selected_line) else {
-            self.toast("所选线路不在待播队列中（先设为等待或待播）");
-            return;
-        };
-        let to = pos
-            .saturating_add_signed(by)
-            .min(queue.len().saturating_sub(1));
-        if to != pos {
-            let l = queue.remove(pos);
-            queue.insert(to, l);
-            self.send(ShowEvent::QueueOrdered { lines: queue });
-        }
-    }
-
-    /// Loads the form from the board when another call is selected.
-    fn sync_note_draft(&mut self) {
-        let line = self.selected_line;
-        let view = self.board.lines.get(&line);
-        let call_seq = view.map_or(0, |v| v.call_seq);
-        let on_board = view.and_then(|v| v.note.clone());
-        // Another call selected, or the note changed on the board (another
-        // seat saved it): the form shows the board's note.
-        if self.note.line != line || self.note.call_seq != call_seq || self.note.synced != on_board
-        {
-            self.note = NoteDraft {
-                line,
-                call_seq,
-                note: on_board.clone().unwrap_or_default(),
-                synced: on_board,
-            };
-        }
-    }
-
-    fn save_note(&mut self) {
-        let line = self.note.line;
-        if self.board.line_state(line) == LineState::Idle {
-            self.toast(format!("线路 {line} 空闲，没有可记录的来电"));
-            return;
-        }
-        let note: CallerNote = self.note.note.clone();
-        self.send(ShowEvent::CallerNoted { line, note });
     }
 
     pub(crate) fn screener_ui(&mut self, ui: &mut egui::Ui) {
