@@ -1,6 +1,6 @@
-//! The console window: a thin egui layer over the [`ShowBoard`] projection.
-//! It draws the board and turns clicks and keys into journal commands; the
-//! views themselves live in [`crate::views`].
+//! The console window: a thin egui layer over one seat's model
+//! ([`SeatModel`]). It draws the model's board and turns clicks and keys
+//! into the model's actions; the views themselves live in [`crate::views`].
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
