@@ -134,6 +134,7 @@ fn busy_show(messages: u64) -> Vec<ShowEvent> {
             author: format!("观众{}", m % 997),
             text: format!("{q}（第{}种问法）", m % 67),
             cluster: Some(m % 800),
+            test: false,
         });
     }
     for c in 0..5 {
@@ -301,6 +302,7 @@ fn two_hour_show() -> Vec<StoredEvent> {
             author: format!("观众{}", m % 5000),
             text: format!("{}（{}）", QUESTIONS[(m % 12) as usize], m % 97),
             cluster: Some(m % 1500),
+            test: false,
         });
         if m % 600 == 0 {
             push(ShowEvent::TakenOffline {

@@ -351,6 +351,7 @@ fn audience(journal: &Journal, n: u64, cluster: u64, text: &str) {
                     author: format!("观众{i}"),
                     text: text.into(),
                     cluster: Some(cluster),
+                    test: false,
                 },
             )
             .unwrap();

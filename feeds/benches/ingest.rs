@@ -85,6 +85,7 @@ fn message(i: u64) -> AudienceMessage {
         text,
         hint,
         ts_ms: i as i64,
+        test: false,
     }
 }
 
@@ -131,6 +132,7 @@ fn journal_only(n: u64, dir: &std::path::Path) -> f64 {
             author: m.author,
             text: m.text,
             cluster: None,
+            test: false,
         });
         if batch.len() == 2048 {
             journal

@@ -192,6 +192,7 @@ pub fn decode_command(body: &[u8]) -> Result<Decoded, FeedsError> {
             text,
             hint,
             ts_ms,
+            test: false,
         }))
     };
     let ts = |d: &serde_json::Value| n(d, "timestamp") as i64 * 1000;

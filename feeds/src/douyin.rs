@@ -1,8 +1,11 @@
 //! Douyin open-platform live-data push (直播小玩法 数据开放): signature check
 //! and payload decoding. The HTTP handler lives in [`crate::server`].
 //!
-//! `x-signature = base64(md5(sorted "k=v" of the x-* headers except
-//! x-signature, joined by "&") + raw body + secret))`.
+//! `x-signature = base64(md5(sorted "k=v" of the four headers of the
+//! platform's table — x-nonce-str, x-timestamp, x-roomid, x-msg-type —
+//! joined by "&") + raw body + secret))`. Only those four: a reverse proxy
+//! in front of the receiver adds its own `X-Forwarded-For`, `X-Real-IP`, …,
+//! which Douyin did not sign (see docs/feeds.md, "Platform rules").
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -13,8 +16,24 @@ use crate::error::FeedsError;
 use crate::model::{AudienceMessage, Hint};
 use crate::wechat::ct_eq;
 
-/// The expected `x-signature` for these headers (any case; only `x-*` except
-/// `x-signature` are used), body and secret.
+/// The headers Douyin signs (its table; x-signature and content-type excluded).
+pub const SIGNED_HEADERS: [&str; 4] = ["x-msg-type", "x-nonce-str", "x-roomid", "x-timestamp"];
+
+/// The message types this receiver decodes.
+pub const KNOWN_TYPES: [&str; 4] = ["live_comment", "live_gift", "live_like", "live_fansclub"];
+
+/// How long Douyin waits for the answer to a push of `msg_type`: 3 s for
+/// gifts, 2 s for everything else.
+pub fn answer_limit(msg_type: &str) -> std::time::Duration {
+    if msg_type == "live_gift" {
+        std::time::Duration::from_secs(3)
+    } else {
+        std::time::Duration::from_secs(2)
+    }
+}
+
+/// The expected `x-signature` for these headers (any case; only the four of
+/// [`SIGNED_HEADERS`] are used), body and secret.
 pub fn signature<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a str)>,
     body: &[u8],
@@ -23,7 +42,7 @@ pub fn signature<'a>(
     let mut xs: Vec<(String, &str)> = headers
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .filter(|(k, _)| k.starts_with("x-") && k != "x-signature")
+        .filter(|(k, _)| SIGNED_HEADERS.contains(&k.as_str()))
         .collect();
     xs.sort();
     let joined = xs
@@ -148,6 +167,7 @@ pub fn decode(msg_type: &str, body: &[u8]) -> Result<Vec<AudienceMessage>, Feeds
             text,
             hint,
             ts_ms: p.timestamp,
+            test: p.test,
         });
     }
     Ok(out)

@@ -31,6 +31,11 @@ pub struct SourceHealth {
     pub oversized: AtomicU64,
     pub errors: AtomicU64,
     pub reconnects: AtomicU64,
+    /// Pushes of a kind this receiver does not know (answered 2xx, so the
+    /// platform does not count them as failures; counted here).
+    pub unknown_types: AtomicU64,
+    /// Platform test data received (journaled as test, never shown).
+    pub test_messages: AtomicU64,
     /// Platform timestamp of the last message (ms), for lag.
     pub last_msg_ts_ms: AtomicI64,
     last_problem: Mutex<String>,
@@ -104,7 +109,7 @@ impl SourceHealth {
             .map(|g| g.clone())
             .unwrap_or_default();
         format!(
-            "{} · {:.1} msg/s · lag {} · total {} · refused {} (signature {}, stale {}, appid {}, decrypt {}, malformed {}, oversized {}) · errors {} · reconnects {}{}",
+            "{} · {:.1} msg/s · lag {} · total {} · refused {} (signature {}, stale {}, appid {}, decrypt {}, malformed {}, oversized {}) · unknown types {} · test data {} · errors {} · reconnects {}{}",
             if self.connected.load(Ordering::Relaxed) {
                 "connected"
             } else {
@@ -120,6 +125,8 @@ impl SourceHealth {
             self.decrypt_failed.load(Ordering::Relaxed),
             self.malformed.load(Ordering::Relaxed),
             self.oversized.load(Ordering::Relaxed),
+            self.unknown_types.load(Ordering::Relaxed),
+            self.test_messages.load(Ordering::Relaxed),
             self.errors.load(Ordering::Relaxed),
             self.reconnects.load(Ordering::Relaxed),
             if problem.is_empty() {

@@ -45,6 +45,10 @@ pub struct AudienceMessage {
     /// When the platform says it was sent (ms since the epoch, 0 = unknown).
     #[serde(default)]
     pub ts_ms: i64,
+    /// The platform's test data (Douyin `test: true`): journaled as test,
+    /// never shown.
+    #[serde(default)]
+    pub test: bool,
 }
 
 impl AudienceMessage {
@@ -57,6 +61,7 @@ impl AudienceMessage {
             text: text.to_owned(),
             hint: Hint::Text,
             ts_ms,
+            test: false,
         }
     }
 

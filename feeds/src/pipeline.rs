@@ -458,7 +458,9 @@ fn process_batch(
             kind: v.kind,
             author: v.author.clone(),
             text: v.text.clone(),
-            cluster: v.cluster,
+            // test data never joins (or starts) a cluster of real questions
+            cluster: if m.test { None } else { v.cluster },
+            test: m.test,
         });
         journaled.push(i);
     }

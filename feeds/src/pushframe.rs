@@ -262,6 +262,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Decoded, FeedsError> {
                     text,
                     hint,
                     ts_ms: ts as i64,
+                    test: false,
                 });
             }
             None => out.skipped += 1,

@@ -98,6 +98,7 @@ impl RelayMessage {
             text: self.text,
             hint,
             ts_ms: self.ts_ms,
+            test: false,
         })
     }
 }

@@ -100,6 +100,12 @@ impl WechatCrypto {
 
     /// Decrypts a base64 `Encrypt` value and checks the trailing appid.
     pub fn decrypt(&self, encrypt_b64: &str) -> Result<String, FeedsError> {
+        self.decrypt_keyed(encrypt_b64).map(|(msg, _)| msg)
+    }
+
+    /// Decrypts, and says which key did it (0 = current, 1 = previous): a
+    /// reply goes back under the key the follower's message came with.
+    pub fn decrypt_keyed(&self, encrypt_b64: &str) -> Result<(String, usize), FeedsError> {
         let cipher = B64
             .decode(encrypt_b64.trim())
             .map_err(|_| FeedsError::Decrypt("not base64"))?;
@@ -109,14 +115,14 @@ impl WechatCrypto {
             ));
         }
         let mut last = FeedsError::Decrypt("no key");
-        for key in &self.keys {
+        for (i, key) in self.keys.iter().enumerate() {
             match decrypt_with(key, &cipher) {
                 Ok((msg, appid)) => {
                     if appid != self.appid {
                         // a wrong app id with a working key is not a key problem
                         return Err(FeedsError::WrongAppId);
                     }
-                    return Ok(msg);
+                    return Ok((msg, i));
                 }
                 Err(e) => last = e,
             }
@@ -127,7 +133,13 @@ impl WechatCrypto {
     /// Encrypts a reply (current key): base64 of AES-256-CBC over
     /// `random16 ‖ len ‖ msg ‖ appid`, PKCS#7-padded to 32 bytes.
     pub fn encrypt(&self, msg: &str, random16: [u8; 16]) -> String {
-        let key = &self.keys[0];
+        self.encrypt_keyed(msg, random16, 0)
+    }
+
+    /// Encrypts with key `key` (0 = current, 1 = previous; the current one
+    /// if there is no such key).
+    pub fn encrypt_keyed(&self, msg: &str, random16: [u8; 16], key: usize) -> String {
+        let key = self.keys.get(key).unwrap_or(&self.keys[0]);
         let mut plain = Vec::with_capacity(msg.len() + self.appid.len() + 52);
         plain.extend_from_slice(&random16);
         plain.extend_from_slice(&(msg.len() as u32).to_be_bytes());
@@ -357,6 +369,7 @@ impl WechatMessage {
             text,
             hint,
             ts_ms,
+            test: false,
         }
     }
 }
@@ -376,6 +389,78 @@ pub fn passive_text_reply(to_user: &str, from_account: &str, text: &str, now_sec
         cdata("text"),
         cdata(text)
     )
+}
+
+/// How long a push that could not be stored is left unanswered: past
+/// WeChat's 5 s, so it retries (three times) instead of showing the
+/// follower an error.
+pub const SILENT_AFTER_FAILURE: std::time::Duration = std::time::Duration::from_millis(5500);
+
+/// The format an account chose for its pushes (公众号 server settings):
+/// replies go back in the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xml,
+    Json,
+}
+
+impl Format {
+    /// The format of a push body (JSON starts with `{`).
+    pub fn of(body: &str) -> Self {
+        if body.trim_start().starts_with('{') {
+            Format::Json
+        } else {
+            Format::Xml
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Xml => "application/xml; charset=utf-8",
+            Format::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// A passive text reply in the account's format.
+pub fn passive_text_reply_in(
+    format: Format,
+    to_user: &str,
+    from_account: &str,
+    text: &str,
+    now_secs: i64,
+) -> String {
+    match format {
+        Format::Xml => passive_text_reply(to_user, from_account, text, now_secs),
+        Format::Json => serde_json::json!({
+            "ToUserName": to_user,
+            "FromUserName": from_account,
+            "CreateTime": now_secs,
+            "MsgType": "text",
+            "Content": text,
+        })
+        .to_string(),
+    }
+}
+
+/// The encrypted envelope of a reply in the account's format.
+pub fn encrypted_reply_in(
+    format: Format,
+    encrypt: &str,
+    token: &str,
+    timestamp: &str,
+    nonce: &str,
+) -> String {
+    match format {
+        Format::Xml => encrypted_reply(encrypt, token, timestamp, nonce),
+        Format::Json => serde_json::json!({
+            "Encrypt": encrypt,
+            "MsgSignature": signature(&[token, timestamp, nonce, encrypt]),
+            "TimeStamp": timestamp.parse::<i64>().unwrap_or_default(),
+            "Nonce": nonce,
+        })
+        .to_string(),
+    }
 }
 
 /// The encrypted envelope of a reply in safe mode.

@@ -223,3 +223,110 @@ fn arrays_of_all_message_types_and_forgeries_refused() {
     assert!(msgs[0].3.is_some());
     assert_eq!(msgs[0].3, msgs[2].3);
 }
+
+/// A push as a station's HTTPS reverse proxy forwards it: the platform's
+/// four signed headers plus the proxy's own `X-Forwarded-For`, `X-Real-IP`,
+/// `X-Forwarded-Proto` (which Douyin did not sign) — accepted.
+#[test]
+fn a_push_through_a_reverse_proxy_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open_journal(dir.path());
+    let secret = "s3cret";
+    let feeds = start(secret, None, &journal);
+    let body = r#"[{"msg_id":"p1","sec_openid":"u1","content":"社保卡怎么补办？","nickname":"观众","timestamp":1}]"#;
+    let signed = [
+        ("x-nonce-str", "n0nce"),
+        ("x-timestamp", "1735689600000"),
+        ("x-roomid", "7300000000000000000"),
+        ("x-msg-type", "live_comment"),
+    ];
+    let sig = douyin::signature(signed.iter().copied(), body.as_bytes(), secret);
+    let mut hs: Vec<(&str, &str)> = signed.to_vec();
+    hs.extend([
+        ("x-signature", sig.as_str()),
+        ("content-type", "application/json"),
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Real-IP", "203.0.113.7"),
+        ("X-Forwarded-Proto", "https"),
+        ("x-tt-logid", "20260101000000ABCDEF"),
+    ]);
+    let (status, _) = http(
+        feeds.local_addr().unwrap(),
+        "POST",
+        "/douyin",
+        &hs,
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "a genuine push behind a proxy");
+    feeds.shutdown();
+    assert_eq!(audience(&journal).len(), 1);
+}
+
+/// An `x-msg-type` this receiver does not know is answered 200 (Douyin
+/// counts anything else as a failure and stops after 10) and counted.
+#[test]
+fn an_unknown_message_type_is_answered_2xx_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open_journal(dir.path());
+    let feeds = start("s3cret", None, &journal);
+    let status = push(
+        &feeds,
+        "live_super_new_kind",
+        "1735689600000",
+        r#"[{"msg_id":"n1"}]"#,
+        "s3cret",
+        false,
+    );
+    assert_eq!(status, 200);
+    let h = feeds.health("douyin").unwrap();
+    assert_eq!(h.unknown_types.load(Ordering::Relaxed), 1);
+    assert_eq!(h.malformed.load(Ordering::Relaxed), 0);
+    feeds.shutdown();
+    assert!(audience(&journal).is_empty());
+}
+
+/// Platform test data (`test: true`, sent when a developer tests the push
+/// in the console) is journaled as test and never reaches a screen.
+#[test]
+fn test_data_is_journaled_as_test_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open_journal(dir.path());
+    let feeds = start("s3cret", None, &journal);
+    let gifts = r#"[{"msg_id":"t1","sec_openid":"u1","sec_gift_id":"rose","gift_num":1,"gift_value":10,"nickname":"测试","timestamp":1,"test":true},
+                   {"msg_id":"g2","sec_openid":"u2","sec_gift_id":"rose","gift_num":2,"gift_value":20,"nickname":"观众","timestamp":2}]"#;
+    assert_eq!(
+        push(&feeds, "live_gift", "1735689600000", gifts, "s3cret", false),
+        200
+    );
+    let comment = r#"[{"msg_id":"t2","sec_openid":"u1","content":"公积金怎么提取？","nickname":"测试","timestamp":3,"test":true}]"#;
+    assert_eq!(
+        push(
+            &feeds,
+            "live_comment",
+            "1735689600000",
+            comment,
+            "s3cret",
+            false
+        ),
+        200
+    );
+    let h = feeds.health("douyin").unwrap();
+    assert_eq!(h.test_messages.load(Ordering::Relaxed), 2);
+    feeds.shutdown();
+    let mut board = airbridge_show::ShowBoard::default();
+    let mut tests = 0;
+    for ev in journal.replay(1).unwrap() {
+        let ev = ev.unwrap();
+        if let airbridge_show::ShowEvent::AudienceMessage { test, cluster, .. } = &ev.event
+            && *test
+        {
+            tests += 1;
+            assert_eq!(*cluster, None, "test data joins no cluster");
+        }
+        airbridge_show::Projection::apply(&mut board, &ev);
+    }
+    assert_eq!(tests, 2, "both journaled, as test");
+    assert_eq!(board.audience.total, 1, "only the real gift counts");
+    assert!(board.audience.clusters.is_empty());
+    assert!(board.audience.recent_questions.is_empty());
+}

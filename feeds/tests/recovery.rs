@@ -34,6 +34,7 @@ fn a_batch_left_pending_by_a_crash_is_journaled_exactly_once_on_restart() {
                     author: "听众甲".into(),
                     text: a.text.clone(),
                     cluster: None,
+                    test: false,
                 },
             )
             .unwrap();

@@ -335,3 +335,146 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// A safe-mode push encrypted with `key` (43-char EncodingAESKey), in
+/// `json` or XML: (query path, body).
+fn safe_push(key: &str, appid: &str, token: &str, inner: &str, json: bool) -> (String, String) {
+    let c = WechatCrypto::new(key, None, appid).unwrap();
+    let enc = c.encrypt(inner, [7u8; 16]);
+    let (ts, nonce) = ("1735689600", "n0nce");
+    let sig = wechat::signature(&[token, ts, nonce, &enc]);
+    let path = format!("/wechat?timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={sig}");
+    let body = if json {
+        serde_json::json!({"ToUserName": "gh_0000", "Encrypt": enc}).to_string()
+    } else {
+        encrypted_body(&enc)
+    };
+    (path, body)
+}
+
+const KEY_OLD: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+const KEY_NEW: &str = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut";
+
+/// An account that chose JSON gets JSON replies (plain and safe mode), and
+/// during a key rotation a message that came under the previous key is
+/// answered under that key.
+#[test]
+fn replies_come_in_the_accounts_format_under_the_key_that_decrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open_journal(dir.path());
+    let cfg = WechatConfig {
+        token: "tok".into(),
+        encoding_aes_key: Some(KEY_NEW.into()),
+        previous_aes_key: Some(KEY_OLD.into()),
+        appid: "wx0000000000000001".into(),
+        mode: WechatMode::Compatible,
+        replay_window_secs: None,
+        passive_reply: Some("已收到".into()),
+    };
+    let feeds = start(cfg, &journal);
+    let addr = feeds.local_addr().unwrap();
+    // plain JSON → a JSON passive reply
+    let path = format!(
+        "/wechat?timestamp=1735689600&nonce=abc&signature={}",
+        wechat::signature(&["tok", "1735689600", "abc"])
+    );
+    let json = r#"{"ToUserName":"gh_0000","FromUserName":"oJson1","CreateTime":1735689600,"MsgType":"text","Content":"公积金怎么提取？","MsgId":7100000000000000001}"#;
+    let (status, reply) = http(addr, "POST", &path, &[], json.as_bytes());
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&reply).expect("a JSON reply");
+    assert_eq!(
+        (v["ToUserName"].as_str(), v["MsgType"].as_str()),
+        (Some("oJson1"), Some("text"))
+    );
+    assert_eq!(v["Content"], "已收到");
+
+    // safe mode, JSON, under the previous key → encrypted JSON, previous key
+    let inner = r#"{"ToUserName":"gh_0000","FromUserName":"oJson2","CreateTime":1735689601,"MsgType":"text","Content":"社保卡怎么补办？","MsgId":7100000000000000002}"#;
+    let (path, body) = safe_push(KEY_OLD, "wx0000000000000001", "tok", inner, true);
+    let (status, reply) = http(addr, "POST", &path, &[], body.as_bytes());
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&reply).expect("an encrypted JSON reply");
+    let enc = v["Encrypt"].as_str().unwrap();
+    assert_eq!(
+        v["MsgSignature"].as_str().unwrap(),
+        wechat::signature(&[
+            "tok",
+            &v["TimeStamp"].to_string(),
+            v["Nonce"].as_str().unwrap(),
+            enc
+        ])
+    );
+    let old_only = WechatCrypto::new(KEY_OLD, None, "wx0000000000000001").unwrap();
+    let new_only = WechatCrypto::new(KEY_NEW, None, "wx0000000000000001").unwrap();
+    assert!(new_only.decrypt(enc).is_err(), "not under the new key");
+    let plain = old_only
+        .decrypt(enc)
+        .expect("under the key the message came with");
+    let inner_reply: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert_eq!(inner_reply["ToUserName"], "oJson2");
+
+    // safe mode, XML, under the new key → encrypted XML, new key
+    let inner = "<xml><ToUserName><![CDATA[gh_0000]]></ToUserName><FromUserName><![CDATA[oXml3]]></FromUserName><CreateTime>1735689602</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[医保怎么备案]]></Content><MsgId>7100000000000000003</MsgId></xml>";
+    let (path, body) = safe_push(KEY_NEW, "wx0000000000000001", "tok", inner, false);
+    let (status, reply) = http(addr, "POST", &path, &[], body.as_bytes());
+    assert_eq!(status, 200);
+    let env = wechat::parse_body(&reply).unwrap();
+    assert!(reply.trim_start().starts_with("<xml>"), "{reply}");
+    assert!(new_only.decrypt(&env.encrypt).unwrap().contains("oXml3"));
+    feeds.shutdown();
+    assert_eq!(audience(&journal).len(), 3);
+}
+
+/// When the message cannot be stored (the journal is locked by another
+/// program), the receiver answers nothing within WeChat's 5 s — never an
+/// error status — so WeChat retries; the retry after recovery is stored
+/// once.
+#[test]
+fn a_store_failure_is_left_unanswered_so_wechat_retries() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open_journal(dir.path());
+    let feeds = start(
+        WechatConfig {
+            token: "tok".into(),
+            mode: WechatMode::Plain,
+            ..WechatConfig::default()
+        },
+        &journal,
+    );
+    let addr = feeds.local_addr().unwrap();
+    // another program holds the journal file's write lock
+    let locker = rusqlite::Connection::open(dir.path().join("journal.db")).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let path = format!(
+        "/wechat?timestamp=1735689600&nonce=abc&signature={}",
+        wechat::signature(&["tok", "1735689600", "abc"])
+    );
+    let text = "<xml><ToUserName><![CDATA[gh_0000]]></ToUserName><FromUserName><![CDATA[oRetry]]></FromUserName><CreateTime>1735689600</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[退休金怎么领？]]></Content><MsgId>7200000000000000001</MsgId></xml>";
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    // WeChat's side: it waits 5 s for an answer
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let read = s.read_to_end(&mut got);
+    assert!(
+        read.is_err() && got.is_empty(),
+        "no answer within 5 s (got {:?})",
+        String::from_utf8_lossy(&got)
+    );
+    drop(s);
+    // the lock goes away; WeChat retries the same message
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+    let (status, reply) = http(addr, "POST", &path, &[], text.as_bytes());
+    assert_eq!((status, reply.as_str()), (200, "success"));
+    feeds.shutdown();
+    let msgs = audience(&journal);
+    assert_eq!(msgs.len(), 1, "stored once: {msgs:?}");
+}

@@ -20,6 +20,7 @@ fn message(i: u64) -> ShowEvent {
         author: "用户****".into(),
         text: format!("请问异地就医备案需要什么材料？第{i}条"),
         cluster: Some(i % 97),
+        test: false,
     }
 }
 

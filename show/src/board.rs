@@ -280,6 +280,7 @@ impl Projection for ShowBoard {
                     hits: hits.clone(),
                 });
             }
+            ShowEvent::AudienceMessage { test: true, .. } => {}
             ShowEvent::AudienceMessage {
                 source,
                 id,
@@ -287,6 +288,7 @@ impl Projection for ShowBoard {
                 author,
                 text,
                 cluster,
+                test: false,
             } => {
                 let a = &mut self.audience;
                 a.total += 1;

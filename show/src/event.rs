@@ -111,6 +111,10 @@ pub enum ShowEvent {
         author: String,
         text: String,
         cluster: Option<u64>,
+        /// Platform test data (Douyin `test: true`): kept for the record,
+        /// never on a screen or in a count.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        test: bool,
     },
     Pinned {
         item: ItemRef,

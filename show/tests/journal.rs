@@ -20,6 +20,7 @@ fn msg(i: u64) -> ShowEvent {
         author: "用户*".into(),
         text: format!("第{i}个问题：公积金怎么提取？"),
         cluster: Some(i % 7),
+        test: false,
     }
 }
 
@@ -326,6 +327,7 @@ fn arb_event() -> impl Strategy<Value = ShowEvent> {
                     author: "某*".into(),
                     text,
                     cluster,
+                    test: false,
                 }
             }),
         arb_item().prop_map(|item| ShowEvent::Pinned { item }),

@@ -164,6 +164,7 @@ mod tests {
                     author: "u*".into(),
                     text: "低保怎么申请".into(),
                     cluster: Some(9),
+                    test: false,
                 },
             );
         }

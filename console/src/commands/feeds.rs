@@ -208,7 +208,8 @@ fn print_until_done(mut sub: Subscription, done: &AtomicBool) -> anyhow::Result<
     }
 }
 
-/// One JSON line per audience message: source, id, kind, author, text, cluster.
+/// One JSON line per audience message: source, id, kind, author, text,
+/// cluster (and `"test": true` for platform test data).
 fn print_event(ev: &ShowEvent) -> anyhow::Result<()> {
     if let ShowEvent::AudienceMessage {
         source,
@@ -217,9 +218,10 @@ fn print_event(ev: &ShowEvent) -> anyhow::Result<()> {
         author,
         text,
         cluster,
+        test,
     } = ev
     {
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "source": source,
             "id": id,
             "kind": kind,
@@ -227,6 +229,9 @@ fn print_event(ev: &ShowEvent) -> anyhow::Result<()> {
             "text": text,
             "cluster": cluster,
         });
+        if *test {
+            line["test"] = serde_json::Value::Bool(true);
+        }
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")?;
         out.flush()?;
