@@ -6,9 +6,14 @@
 //! - [`sign_headers`]: the signed `x-bili-*` headers of the start / heartbeat
 //!   / end calls (HMAC-SHA256).
 //! - [`run_client`]: start the game, open the WebSocket, authenticate within
-//!   5 s, heartbeat (WebSocket every 30 s, HTTP every 20 s), decode messages,
-//!   and on any failure reconnect with exponential backoff and jitter. The
-//!   HTTP base URL is configurable so tests use a local fake.
+//!   5 s, heartbeat the socket every 30 s (a reply overdue by 10 s is a dead
+//!   socket), decode messages, and on any failure reconnect with exponential
+//!   backoff and jitter. The app heartbeat (`/v2/app/heartbeat`, every 20 s)
+//!   runs on its own timer across reconnects, as blivedm and the official
+//!   demo do, so a socket outage does not let the platform close the game; a
+//!   refused auth or heartbeat, or no accepted heartbeat for 60 s (the
+//!   platform's limit), starts a new game; the game is ended on shutdown.
+//!   The HTTP base URL is configurable so tests use a local fake.
 //!
 //! The real platform is `https://` and `wss://`: both go over rustls
 //! ([`crate::tls`]; system roots plus [`BiliConfig::extra_ca_file`]), and
@@ -297,6 +302,11 @@ pub struct BiliConfig {
     pub code: String,
     pub app_heartbeat_secs: u64,
     pub ws_heartbeat_secs: u64,
+    /// A WebSocket heartbeat not answered within this long is a dead socket.
+    pub ws_reply_timeout_ms: u64,
+    /// The platform closes a game that has had no app heartbeat for this
+    /// long (60 s): after such an outage a new game is started.
+    pub game_timeout_secs: u64,
     pub auth_timeout_ms: u64,
     pub backoff_min_ms: u64,
     pub backoff_max_ms: u64,
@@ -316,6 +326,8 @@ impl Default for BiliConfig {
             code: String::new(),
             app_heartbeat_secs: 20,
             ws_heartbeat_secs: 30,
+            ws_reply_timeout_ms: 10_000,
+            game_timeout_secs: 60,
             auth_timeout_ms: 5000,
             backoff_min_ms: 500,
             backoff_max_ms: 30_000,
@@ -518,15 +530,89 @@ pub fn backoff(attempt: u32, min_ms: u64, max_ms: u64) -> Duration {
 /// Why a session ended.
 enum SessionEnd {
     Shutdown,
-    /// The server ended the game: start a new one.
+    /// The server ended the game, or refused its auth: start a new one.
     Ended,
     Lost(String),
 }
 
+/// The game being played, shared by the session loop and the app
+/// heartbeat (which runs on its own timer, across reconnects).
+#[derive(Default)]
+struct GameSlot {
+    game: Option<Arc<Game>>,
+    /// The last app heartbeat (or start) the platform accepted.
+    last_ok: Option<Instant>,
+}
+
+type SharedGame = Arc<std::sync::Mutex<GameSlot>>;
+
+fn slot(g: &SharedGame) -> std::sync::MutexGuard<'_, GameSlot> {
+    g.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The app heartbeat (`/v2/app/heartbeat`, every `app_heartbeat_secs`),
+/// independent of the WebSocket: it keeps the game alive through a socket
+/// outage and backoff. The platform refusing it, or no accepted heartbeat
+/// for `game_timeout_secs`, drops the game so the next connect starts a
+/// new one (the old `auth_body` is dead by then).
+async fn app_heartbeat(
+    cfg: BiliConfig,
+    tls: ClientTls,
+    game: SharedGame,
+    health: Arc<SourceHealth>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(cfg.app_heartbeat_secs.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.reset();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = crate::server::stopped(&mut stop) => return,
+        }
+        let Some(g) = slot(&game).game.clone() else {
+            continue;
+        };
+        let r = call(
+            &cfg,
+            &tls,
+            "/v2/app/heartbeat",
+            serde_json::json!({"game_id": g.game_id}),
+        )
+        .await;
+        let mut s = slot(&game);
+        let current = s.game.as_ref().is_some_and(|x| Arc::ptr_eq(x, &g));
+        if !current {
+            continue; // a new game started meanwhile
+        }
+        match r {
+            Ok(_) => s.last_ok = Some(Instant::now()),
+            Err(FeedsError::Remote { detail, .. }) if detail.starts_with("code ") => {
+                health.error(&format!(
+                    "app heartbeat refused ({detail}): starting a new game"
+                ));
+                s.game = None;
+            }
+            Err(e) => {
+                health.error(&format!("app heartbeat: {e}"));
+                let dead = s.last_ok.is_none_or(|t| {
+                    t.elapsed() > Duration::from_secs(cfg.game_timeout_secs.max(1))
+                });
+                if dead {
+                    health.error("no app heartbeat past the platform's limit: starting a new game");
+                    s.game = None;
+                }
+            }
+        }
+    }
+}
+
 /// Runs the client until `stop` turns true: start → connect → auth → read,
-/// reconnecting with backoff and jitter. Every message goes to `tx` (the
-/// pipeline dedupes what a reconnect replays). `tls` is built once from
-/// [`BiliConfig::extra_ca_file`] (see [`ClientTls::new`]).
+/// reconnecting with backoff and jitter; the app heartbeat runs beside it on
+/// its own timer. Every message goes to `tx` (the pipeline dedupes what a
+/// reconnect replays). `tls` is built once from
+/// [`BiliConfig::extra_ca_file`] (see [`ClientTls::new`]). On stop the game
+/// is ended (`/v2/app/end`).
 pub async fn run_client(
     cfg: BiliConfig,
     tls: ClientTls,
@@ -534,28 +620,72 @@ pub async fn run_client(
     health: Arc<SourceHealth>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let game: SharedGame = Arc::default();
+    let beat = tokio::spawn(app_heartbeat(
+        cfg.clone(),
+        tls.clone(),
+        Arc::clone(&game),
+        Arc::clone(&health),
+        stop.clone(),
+    ));
     let mut attempt: u32 = 0;
-    let mut game: Option<Game> = None;
     loop {
         if *stop.borrow() {
             break;
         }
-        if game.is_none() {
-            match start_game(&cfg, &tls).await {
-                Ok(g) => game = Some(g),
-                Err(e) => health.error(&e.to_string()),
+        // an outage past the platform's limit: the game is gone
+        {
+            let mut s = slot(&game);
+            let stale = s
+                .last_ok
+                .is_some_and(|t| t.elapsed() > Duration::from_secs(cfg.game_timeout_secs.max(1)));
+            if s.game.is_some() && stale {
+                health.error("the game outlived the platform's limit without a heartbeat: starting a new one");
+                s.game = None;
             }
         }
+        let current = slot(&game).game.clone();
+        let current = match current {
+            Some(g) => Some(g),
+            None => match start_game(&cfg, &tls).await {
+                Ok(g) => {
+                    let g = Arc::new(g);
+                    let mut s = slot(&game);
+                    s.game = Some(Arc::clone(&g));
+                    s.last_ok = Some(Instant::now());
+                    Some(g)
+                }
+                Err(e) => {
+                    health.error(&e.to_string());
+                    None
+                }
+            },
+        };
         let mut delivered = false;
-        if let Some(g) = &game {
-            let end = session(&cfg, &tls, g, &tx, &health, &mut stop, &mut delivered).await;
+        if let Some(g) = &current {
+            let end = session(
+                &cfg,
+                &tls,
+                g,
+                &game,
+                &tx,
+                &health,
+                &mut stop,
+                &mut delivered,
+            )
+            .await;
             health.connected.store(false, Ordering::Relaxed);
             match end {
                 SessionEnd::Shutdown => break,
-                SessionEnd::Ended => game = None,
+                SessionEnd::Ended => {
+                    let mut s = slot(&game);
+                    if s.game.as_ref().is_some_and(|x| Arc::ptr_eq(x, g)) {
+                        s.game = None;
+                    }
+                }
                 SessionEnd::Lost(why) => {
+                    // a lost socket keeps the game (the app heartbeat keeps it alive)
                     health.error(&why);
-                    // a lost socket keeps the game; a failing start/heartbeat drops it
                 }
             }
         }
@@ -570,7 +700,9 @@ pub async fn run_client(
             _ = crate::server::stopped(&mut stop) => break,
         }
     }
-    if let Some(g) = game {
+    beat.abort();
+    let last = slot(&game).game.take();
+    if let Some(g) = last {
         let _ = call(
             &cfg,
             &tls,
@@ -596,10 +728,12 @@ async fn ws_connect(tls: &ClientTls, url: &str) -> Result<WebSocketStream<Stream
     Ok(ws)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn session(
     cfg: &BiliConfig,
     tls: &ClientTls,
-    game: &Game,
+    game: &Arc<Game>,
+    current: &SharedGame,
     tx: &mpsc::Sender<Inbound>,
     health: &SourceHealth,
     stop: &mut watch::Receiver<bool>,
@@ -643,7 +777,12 @@ async fn session(
                                 .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64))
                                 .unwrap_or(-1);
                             if code != 0 {
-                                return SessionEnd::Lost(format!("auth refused: code {code}"));
+                                // the auth_body is dead (the game was closed):
+                                // retrying it would fail forever
+                                health.error(&format!(
+                                    "auth refused: code {code}: starting a new game"
+                                ));
+                                return SessionEnd::Ended;
                             }
                             authed = true;
                         }
@@ -655,9 +794,10 @@ async fn session(
     }
     health.connected.store(true, Ordering::Relaxed);
     let mut ws_beat = tokio::time::interval(Duration::from_secs(cfg.ws_heartbeat_secs.max(1)));
-    let mut app_beat = tokio::time::interval(Duration::from_secs(cfg.app_heartbeat_secs.max(1)));
     ws_beat.reset();
-    app_beat.reset();
+    // a heartbeat sent and not yet answered: the socket is dead when overdue
+    let mut reply_due: Option<tokio::time::Instant> = None;
+    let far = || tokio::time::Instant::now() + Duration::from_secs(3600);
     loop {
         tokio::select! {
             _ = crate::server::stopped(stop) => {
@@ -665,15 +805,21 @@ async fn session(
                 return SessionEnd::Shutdown;
             }
             _ = ws_beat.tick() => {
+                // the app heartbeat found the game closed: this socket is for a dead game
+                if !slot(current).game.as_ref().is_some_and(|g| Arc::ptr_eq(g, game)) {
+                    let _ = ws.close(None).await;
+                    return SessionEnd::Ended;
+                }
                 if let Err(e) = ws.send(Message::binary(encode(OP_HEARTBEAT, 1, 1, b"[object Object]"))).await {
                     return SessionEnd::Lost(format!("heartbeat: {e}"));
                 }
-            }
-            _ = app_beat.tick() => {
-                if let Err(e) = call(cfg, tls, "/v2/app/heartbeat", serde_json::json!({"game_id": game.game_id})).await {
-                    health.error(&e.to_string());
-                    return SessionEnd::Ended;
+                if reply_due.is_none() {
+                    reply_due = Some(tokio::time::Instant::now() + Duration::from_millis(cfg.ws_reply_timeout_ms.max(100)));
                 }
+            }
+            _ = tokio::time::sleep_until(reply_due.unwrap_or_else(far)), if reply_due.is_some() => {
+                let _ = ws.close(None).await;
+                return SessionEnd::Lost("heartbeat reply overdue: the socket is dead".into());
             }
             frame = ws.next() => {
                 let received = Instant::now();
@@ -697,6 +843,10 @@ async fn session(
                     }
                 };
                 for p in packets {
+                    if p.op == OP_HEARTBEAT_REPLY {
+                        reply_due = None;
+                        continue;
+                    }
                     if p.op != OP_MESSAGE {
                         continue;
                     }

@@ -403,6 +403,8 @@ fn bili_config(api_base: &str, extra_ca_file: Option<PathBuf>) -> BiliConfig {
         code: "CODE-1".into(),
         app_heartbeat_secs: 1,
         ws_heartbeat_secs: 1,
+        ws_reply_timeout_ms: 10_000,
+        game_timeout_secs: 60,
         auth_timeout_ms: 5000,
         backoff_min_ms: 50,
         backoff_max_ms: 500,
