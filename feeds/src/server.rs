@@ -210,17 +210,8 @@ impl Feeds {
                 }
             }
             let app = router(state.clone());
-            let mut stop = shutdown_rx.clone();
-            tasks.push(rt.spawn(async move {
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        stopped(&mut stop).await;
-                    })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "feeds server stopped");
-                }
-            }));
+            let stop = shutdown_rx.clone();
+            tasks.push(rt.spawn(serve_bounded(listener, app, stop)));
         }
         if let (Some(b), Some(tls)) = (config.bilibili.clone(), bili_tls) {
             let tx = pipeline.sender();
@@ -246,6 +237,67 @@ impl Feeds {
             health,
             tasks,
         })
+    }
+}
+
+/// Time a client has to send a request's headers.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to send a request's body once its headers are in.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections held at once; more are closed at accept.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// Serves `app` with every connection bounded: its headers within
+/// [`HEADER_TIMEOUT`] (hyper closes it otherwise), its body within
+/// [`BODY_TIMEOUT`] (see [`read_limited`]), at most [`MAX_CONNECTIONS`] at
+/// once. (`axum::serve` has no such bounds: idle half-sent requests stayed
+/// open for ever, each holding a socket.)
+async fn serve_bounded(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (stream, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // out of file descriptors and the like: wait, go on
+                    tracing::warn!(error = %e, "feeds listener");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => return,
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!("feeds: {MAX_CONNECTIONS} connections open; one more refused");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .keep_alive(true);
+            let conn = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+                }
+            }
+            drop(slot);
+        });
     }
 }
 
@@ -365,10 +417,15 @@ pub(crate) async fn deliver_by(
     out
 }
 
-/// Reads a body up to `limit` bytes; `None` if larger.
+/// Reads a body up to `limit` bytes within [`BODY_TIMEOUT`]; `None` if
+/// larger, broken or too slow.
 pub(crate) async fn read_limited(body: Body, limit: usize) -> Option<Vec<u8>> {
     let limited = http_body_util::Limited::new(body, limit);
-    limited.collect().await.ok().map(|c| c.to_bytes().to_vec())
+    tokio::time::timeout(BODY_TIMEOUT, limited.collect())
+        .await
+        .ok()?
+        .ok()
+        .map(|c| c.to_bytes().to_vec())
 }
 
 fn refused(status: StatusCode, why: &'static str) -> Response {
