@@ -13,6 +13,7 @@
 //! read; checked when the runtime opens it). Relative paths are relative to
 //! the configuration directory.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -296,6 +297,8 @@ pub struct Studio {
     pub feeds: Option<toml::Table>,
     /// `[seats]`: where seats on other PCs connect.
     pub seats: Option<SeatsSettings>,
+    /// `[moderation]`: source → `auto`, `hold` or `reject` (unlisted: auto).
+    pub moderation: BTreeMap<String, String>,
 }
 
 /// `[seats]`: the listener seats on other PCs connect to.
@@ -446,6 +449,7 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         recording: None,
         feeds: None,
         seats: None,
+        moderation: BTreeMap::new(),
     };
     let mut root = Section::new(file, "", table, &mut issues);
 
@@ -676,6 +680,23 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
 
     if let Some((_, t)) = root.table("feeds") {
         studio.feeds = Some(t);
+    }
+
+    if let Some((path, t)) = root.table("moderation") {
+        let mut s = Section::new(file, path, t.clone(), root.issues());
+        for (source, v) in &t {
+            match v.as_str().map(str::trim) {
+                Some(mode @ ("auto" | "hold" | "reject")) => {
+                    studio.moderation.insert(source.clone(), mode.to_owned());
+                }
+                _ => s.issue(
+                    source,
+                    format!("{v}: use \"auto\" (shown at once), \"hold\" (waits for the 场控) or \"reject\""),
+                ),
+            }
+            let _ = s.raw(source);
+        }
+        s.finish();
     }
 
     if let Some((path, t)) = root.table("seats") {

@@ -135,6 +135,8 @@ fn busy_show(messages: u64) -> Vec<ShowEvent> {
             text: format!("{q}（第{}种问法）", m % 67),
             cluster: Some(m % 800),
             test: false,
+            moderation: Default::default(),
+            author_key: String::new(),
         });
     }
     for c in 0..5 {
@@ -303,6 +305,8 @@ fn two_hour_show() -> Vec<StoredEvent> {
             text: format!("{}（{}）", QUESTIONS[(m % 12) as usize], m % 97),
             cluster: Some(m % 1500),
             test: false,
+            moderation: Default::default(),
+            author_key: String::new(),
         });
         if m % 600 == 0 {
             push(ShowEvent::TakenOffline {

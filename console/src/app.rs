@@ -147,6 +147,7 @@ impl ConsoleApp {
             (Key::Num1, Role::Host),
             (Key::Num2, Role::Screener),
             (Key::Num3, Role::BackOffice),
+            (Key::Num4, Role::Control),
         ] {
             if ctrl(k) && self.may_switch_role() {
                 self.role = Some(role);
@@ -171,6 +172,7 @@ impl ConsoleApp {
         }
         match self.role {
             Some(Role::Screener) => self.screener_keys(ctx),
+            Some(Role::Control) => self.control_keys(ctx),
             Some(Role::Host) => self.host_keys(ctx),
             Some(Role::BackOffice) => self.backoffice_keys(ctx),
             None => {}
@@ -272,6 +274,7 @@ impl ConsoleApp {
             None => self.role_picker_ui(ui),
             Some(Role::Host) => self.host_ui(ui),
             Some(Role::Screener) => self.screener_ui(ui),
+            Some(Role::Control) => self.control_ui(ui),
             Some(Role::BackOffice) => self.backoffice_ui(ui),
         });
         if self.show_help {

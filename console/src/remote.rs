@@ -101,7 +101,8 @@ impl Remote {
 pub fn view_of(role: airbridge_runtime::Role) -> Role {
     use airbridge_runtime::Role as R;
     match role {
-        R::Screener | R::Control => Role::Screener,
+        R::Screener => Role::Screener,
+        R::Control => Role::Control,
         R::Backoffice => Role::BackOffice,
         R::Host | R::Assistant | R::Observer => Role::Host,
     }

@@ -26,16 +26,19 @@ use crate::backend::{Backend, Command, KbView, QueueKind, TicketDetail, TicketSn
 pub enum Role {
     Host,
     Screener,
+    /// 场控: what the audience sends, held for approval, the block list.
+    Control,
     BackOffice,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Host, Role::Screener, Role::BackOffice];
+    pub const ALL: [Role; 4] = [Role::Host, Role::Screener, Role::BackOffice, Role::Control];
 
     pub fn label(self) -> &'static str {
         match self {
             Role::Host => "主持人",
             Role::Screener => "导播 / 接线",
+            Role::Control => "场控",
             Role::BackOffice => "后台",
         }
     }
@@ -44,6 +47,7 @@ impl Role {
         match self {
             Role::Host => "host",
             Role::Screener => "screener",
+            Role::Control => "control",
             Role::BackOffice => "backoffice",
         }
     }
@@ -52,6 +56,7 @@ impl Role {
         match s {
             "host" => Some(Role::Host),
             "screener" | "producer" => Some(Role::Screener),
+            "control" => Some(Role::Control),
             "backoffice" | "back-office" => Some(Role::BackOffice),
             _ => None,
         }
@@ -153,6 +158,8 @@ pub struct SeatModel {
     pub(crate) note: NoteDraft,
     /// Index into the audience clusters (screener) or pinned items (host).
     pub(crate) selected_item: usize,
+    /// Index into the held messages (场控).
+    pub(crate) selected_held: usize,
     pub(crate) kb: Option<KbView>,
     pub(crate) kb_query: String,
     pub(crate) kb_results: Option<(String, Vec<Hit>)>,
@@ -219,6 +226,7 @@ impl SeatModel {
             producer_draft: String::new(),
             note: NoteDraft::default(),
             selected_item: 0,
+            selected_held: 0,
             kb: None,
             kb_query: String::new(),
             kb_results: None,
@@ -381,6 +389,45 @@ impl SeatModel {
         }
         self.toasts
             .retain(|(t, _)| t.elapsed() < Duration::from_secs(8));
+    }
+
+    /// The held message the 场控 has selected.
+    pub fn selected_held(&self) -> Option<&airbridge_show::HeldMessage> {
+        let held = &self.board.audience.held;
+        held.get(self.selected_held.min(held.len().saturating_sub(1)))
+    }
+
+    /// Approves the selected held message (`all_from_author`: and
+    /// everything else its author has waiting).
+    pub fn approve_selected(&mut self, all_from_author: bool) {
+        let Some(h) = self.selected_held() else {
+            self.toast("没有待审的留言");
+            return;
+        };
+        let item = ItemRef::Message(h.id.clone());
+        self.act(Action::Approve {
+            item,
+            all_from_author,
+        });
+    }
+
+    pub fn reject_selected(&mut self) {
+        let Some(h) = self.selected_held() else {
+            self.toast("没有待审的留言");
+            return;
+        };
+        let item = ItemRef::Message(h.id.clone());
+        self.act(Action::Reject { item });
+    }
+
+    /// Blocks the author of the selected held message on every channel.
+    pub fn block_selected(&mut self) {
+        let Some(h) = self.selected_held() else {
+            self.toast("没有待审的留言");
+            return;
+        };
+        let item = ItemRef::Message(h.id.clone());
+        self.act(Action::Block { item });
     }
 
     /// Hands an item to the back office: one action; the runtime makes the

@@ -352,6 +352,8 @@ fn audience(journal: &Journal, n: u64, cluster: u64, text: &str) {
                     text: text.into(),
                     cluster: Some(cluster),
                     test: false,
+                    moderation: Default::default(),
+                    author_key: String::new(),
                 },
             )
             .unwrap();
@@ -638,4 +640,76 @@ fn chinese_comes_in_through_the_input_method() {
             .as_ref()
             .is_some_and(|n| n.name == "张三" && n.topic == "社保卡补办")
     });
+}
+
+fn held(journal: &Journal, id: &str, author_key: &str, text: &str) {
+    journal
+        .append(
+            "feeds",
+            ShowEvent::AudienceMessage {
+                source: "wechat".into(),
+                id: id.into(),
+                kind: MessageKind::Question,
+                author: "微信用户**".into(),
+                text: text.into(),
+                cluster: None,
+                test: false,
+                moderation: airbridge_show::Moderation::Held,
+                author_key: author_key.into(),
+            },
+        )
+        .unwrap();
+}
+
+/// The 场控 seat: held messages with their waiting time; one key each to
+/// approve (Y), reject (N), approve all from the author (U) and block (B).
+#[test]
+fn the_control_seat_decides_held_messages_with_one_key_each() {
+    let (mut h, seat) = seat(Seat_::Control, false);
+    held(&seat.journal, "wechat:a1", "key-a", "社保卡怎么补办？");
+    held(&seat.journal, "wechat:b1", "key-b", "公积金怎么提取？");
+    held(&seat.journal, "wechat:b2", "key-b", "公积金提取要什么材料？");
+    held(&seat.journal, "wechat:c1", "key-c", "医保怎么报销？");
+    held(&seat.journal, "wechat:d1", "key-d", "低保怎么申请？");
+    step_until(&mut h, "five held", |a| a.board().audience.held.len() == 5);
+    h.run_steps(4);
+    let mut results = egui_kittest::SnapshotResults::new();
+    results.add(h.try_snapshot("control"));
+    let decided = |j: &Journal| -> Vec<String> {
+        j.replay(1)
+            .unwrap()
+            .filter_map(|e| match e.unwrap().event {
+                ShowEvent::Approved { id, .. } => Some(format!("approved {id}")),
+                ShowEvent::Rejected { id } => Some(format!("rejected {id}")),
+                ShowEvent::Blocked { author_key, .. } => Some(format!("blocked {author_key}")),
+                _ => None,
+            })
+            .collect()
+    };
+    // Y on the first (a1)
+    h.key_press(egui::Key::Y);
+    step_until(&mut h, "a1 approved", |a| a.board().audience.held.len() == 4);
+    assert_eq!(h.state().board().audience.recent_questions.len(), 1);
+    // U on b1: b1 and b2
+    h.key_press(egui::Key::U);
+    step_until(&mut h, "b approved", |a| a.board().audience.held.len() == 2);
+    // N on c1
+    h.key_press(egui::Key::N);
+    step_until(&mut h, "c rejected", |a| a.board().audience.held.len() == 1);
+    // B on d1
+    h.key_press(egui::Key::B);
+    step_until(&mut h, "d blocked", |a| {
+        a.board().audience.held.is_empty() && a.board().audience.blocked.len() == 1
+    });
+    assert_eq!(
+        decided(&seat.journal),
+        [
+            "approved wechat:a1",
+            "approved wechat:b1",
+            "approved wechat:b2",
+            "rejected wechat:c1",
+            "blocked key-d"
+        ]
+    );
+    results.unwrap();
 }

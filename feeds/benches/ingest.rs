@@ -86,6 +86,7 @@ fn message(i: u64) -> AudienceMessage {
         hint,
         ts_ms: i as i64,
         test: false,
+        author_id: String::new(),
     }
 }
 
@@ -133,6 +134,8 @@ fn journal_only(n: u64, dir: &std::path::Path) -> f64 {
             text: m.text,
             cluster: None,
             test: false,
+            moderation: Default::default(),
+            author_key: String::new(),
         });
         if batch.len() == 2048 {
             journal

@@ -186,6 +186,7 @@ pub fn decode_command(body: &[u8]) -> Result<Decoded, FeedsError> {
         .ok_or_else(|| FeedsError::malformed("bilibili json", "no cmd"))?;
     let cmd = cmd.split(':').next().unwrap_or(cmd);
     let d = v.get("data").cloned().unwrap_or(serde_json::Value::Null);
+    let open_id = s(&d, "open_id");
     let msg = |id: String, author: String, text: String, hint: Hint, ts_ms: i64| {
         if id.is_empty() {
             return Err(FeedsError::malformed("bilibili message", "no msg_id"));
@@ -198,6 +199,7 @@ pub fn decode_command(body: &[u8]) -> Result<Decoded, FeedsError> {
             hint,
             ts_ms,
             test: false,
+            author_id: open_id.clone(),
         }))
     };
     let ts = |d: &serde_json::Value| n(d, "timestamp") as i64 * 1000;

@@ -156,6 +156,7 @@ pub fn decode(msg_type: &str, body: &[u8]) -> Result<Vec<AudienceMessage>, Feeds
                 ));
             }
         };
+        let author_id = p.sec_openid.clone();
         out.push(AudienceMessage {
             source: "douyin".into(),
             id: p.msg_id,
@@ -168,6 +169,7 @@ pub fn decode(msg_type: &str, body: &[u8]) -> Result<Vec<AudienceMessage>, Feeds
             hint,
             ts_ms: p.timestamp,
             test: p.test,
+            author_id,
         });
     }
     Ok(out)

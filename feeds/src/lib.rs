@@ -46,6 +46,7 @@ pub mod douyin;
 pub mod error;
 pub mod health;
 pub mod model;
+pub mod moderation;
 pub mod pii;
 pub mod pipeline;
 pub mod pushframe;

@@ -49,6 +49,10 @@ pub struct AudienceMessage {
     /// never shown.
     #[serde(default)]
     pub test: bool,
+    /// The author's id on the platform (WeChat OpenID, Douyin sec_openid,
+    /// bilibili open_id), for blocking; never journaled (only a keyed hash).
+    #[serde(default)]
+    pub author_id: String,
 }
 
 impl AudienceMessage {
@@ -62,6 +66,7 @@ impl AudienceMessage {
             hint: Hint::Text,
             ts_ms,
             test: false,
+            author_id: String::new(),
         }
     }
 

@@ -71,6 +71,8 @@ pub struct PipelineConfig {
     pub seat: String,
     /// First cluster id (see [`Triage::with_first_cluster_id`]).
     pub first_cluster_id: u64,
+    /// Source modes and the block list (shared with the runtime).
+    pub moderation: std::sync::Arc<crate::moderation::Moderation>,
 }
 
 impl Default for PipelineConfig {
@@ -83,6 +85,7 @@ impl Default for PipelineConfig {
             max_batch: 2048,
             seat: "feeds".into(),
             first_cluster_id: 1,
+            moderation: std::sync::Arc::default(),
         }
     }
 }
@@ -452,6 +455,7 @@ fn process_batch(
             stats.questions.fetch_add(1, Ordering::Relaxed);
         }
         let m = &batch[i].msg;
+        let (moderation, author_key) = config.moderation.decide(m);
         events.push(ShowEvent::AudienceMessage {
             source: m.source.clone(),
             id: m.journal_id(),
@@ -459,8 +463,19 @@ fn process_batch(
             author: v.author.clone(),
             text: v.text.clone(),
             // test data never joins (or starts) a cluster of real questions
-            cluster: if m.test { None } else { v.cluster },
+            // test data, rejected and blocked messages join no cluster
+            cluster: if m.test
+                || matches!(
+                    moderation,
+                    airbridge_show::Moderation::Rejected | airbridge_show::Moderation::Blocked
+                ) {
+                None
+            } else {
+                v.cluster
+            },
             test: m.test,
+            moderation,
+            author_key,
         });
         journaled.push(i);
     }

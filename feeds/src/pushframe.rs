@@ -263,6 +263,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Decoded, FeedsError> {
                     hint,
                     ts_ms: ts as i64,
                     test: false,
+                    author_id: String::new(),
                 });
             }
             None => out.skipped += 1,

@@ -99,6 +99,7 @@ impl RelayMessage {
             hint,
             ts_ms: self.ts_ms,
             test: false,
+            author_id: String::new(),
         })
     }
 }

@@ -143,6 +143,16 @@ impl Feeds {
     /// Starts the configured receivers and clients on a new runtime, and the
     /// pipeline thread that journals into `journal`.
     pub fn start(config: FeedsConfig, journal: Journal) -> Result<FeedsHandle, FeedsError> {
+        Self::start_moderated(config, journal, Arc::default())
+    }
+
+    /// [`Feeds::start`] with the 场控's source modes and block list (shared
+    /// with whoever blocks authors: the runtime).
+    pub fn start_moderated(
+        config: FeedsConfig,
+        journal: Journal,
+        moderation: Arc<crate::moderation::Moderation>,
+    ) -> Result<FeedsHandle, FeedsError> {
         let crypto = match &config.wechat {
             Some(w) if w.mode != WechatMode::Plain => {
                 let key = w.encoding_aes_key.as_deref().ok_or_else(|| {
@@ -168,6 +178,7 @@ impl Feeds {
                 triage: config.triage.clone(),
                 raw_store: config.raw_store.clone(),
                 first_cluster_id,
+                moderation,
                 ..PipelineConfig::default()
             },
             journal.clone(),

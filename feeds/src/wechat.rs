@@ -370,6 +370,7 @@ impl WechatMessage {
             hint,
             ts_ms,
             test: false,
+            author_id: self.from_user.clone(),
         }
     }
 }

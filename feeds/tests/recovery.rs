@@ -35,6 +35,8 @@ fn a_batch_left_pending_by_a_crash_is_journaled_exactly_once_on_restart() {
                     text: a.text.clone(),
                     cluster: None,
                     test: false,
+                    moderation: Default::default(),
+                    author_key: String::new(),
                 },
             )
             .unwrap();

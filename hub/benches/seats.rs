@@ -65,6 +65,8 @@ fn message(i: u64) -> ShowEvent {
         text: format!("请问异地就医备案需要什么材料？第{i}条"),
         cluster: Some(i % 97),
         test: false,
+        moderation: Default::default(),
+        author_key: String::new(),
     }
 }
 

@@ -91,6 +91,25 @@ pub enum Action {
     Show {
         open: bool,
     },
+    /// The 场控 lets a held message through (`all_from_author`: and
+    /// everything else that author has waiting).
+    Approve {
+        item: ItemRef,
+        #[serde(default)]
+        all_from_author: bool,
+    },
+    /// The 场控 refuses a held message.
+    Reject {
+        item: ItemRef,
+    },
+    /// Blocks the author of an item (a message, a call) on every channel.
+    Block {
+        item: ItemRef,
+    },
+    /// Lifts a block (by the author's key, as journaled).
+    Unblock {
+        author_key: String,
+    },
 }
 
 impl Action {
@@ -110,6 +129,22 @@ impl Action {
             Action::Message { .. } => "message to host".into(),
             Action::QueueOrder { .. } => "queue order".into(),
             Action::Show { open } => if *open { "open show" } else { "close show" }.into(),
+            Action::Approve {
+                item,
+                all_from_author,
+            } => {
+                format!(
+                    "approve {item:?}{}",
+                    if *all_from_author {
+                        " (all from author)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            Action::Reject { item } => format!("reject {item:?}"),
+            Action::Block { item } => format!("block the author of {item:?}"),
+            Action::Unblock { author_key } => format!("unblock {author_key}"),
         }
     }
 }
@@ -342,10 +377,16 @@ pub(crate) fn ring(rt: &Runtime, _seat: &str, r: &Ring) -> Result<u64, Refusal> 
         )));
     }
     let (caller_masked, caller_key) = match r.caller.as_deref().filter(|c| !c.trim().is_empty()) {
-        Some(number) => (
-            crate::callers::mask(number),
-            rt.inner.caller_key.hash(number),
-        ),
+        Some(number) => {
+            let key = rt.inner.caller_key.hash(number);
+            let masked = crate::callers::mask(number);
+            // a blocked caller still rings (the screener decides), marked
+            if rt.inner.moderation.is_blocked(&key) {
+                (format!("已拉黑 · {masked}"), key)
+            } else {
+                (masked, key)
+            }
+        }
         None => (
             r.shown_as.clone().unwrap_or_else(|| "外线来电".to_owned()),
             format!("anon-{:016x}", rand::random::<u64>()),
@@ -547,6 +588,13 @@ impl Runtime {
                 self.append(seat, ShowEvent::ProducerMessage { text })
             }
             Action::QueueOrder { lines } => self.append(seat, ShowEvent::QueueOrdered { lines }),
+            Action::Approve {
+                item,
+                all_from_author,
+            } => self.approve(seat, &item, all_from_author),
+            Action::Reject { item } => self.reject(seat, &item),
+            Action::Block { item } => self.block(seat, &item),
+            Action::Unblock { author_key } => self.unblock(seat, &author_key),
             Action::Show { open } => {
                 let board = self.board();
                 let is_open = board.opened_at_ms.is_some();

@@ -94,6 +94,15 @@ impl CallerKey {
         Self(key)
     }
 
+    /// A key for another purpose (`label`), derived from this one: audience
+    /// author keys use it, so they are as stable and as private.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.0);
+        h.update(label.as_bytes());
+        h.finalize().into()
+    }
+
     /// The caller's keyed hash: the same number always gives the same key.
     pub fn hash(&self, number: &str) -> String {
         let d = digits(number);

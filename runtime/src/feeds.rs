@@ -148,7 +148,7 @@ pub(crate) fn start(rt: &Runtime, table: &toml::Table, base: &Path) {
     if serves {
         let raw = config.raw_store.clone();
         let triage = config.triage.clone();
-        match Feeds::start(config, rt.journal().clone()) {
+        match Feeds::start_moderated(config, rt.journal().clone(), rt.moderation()) {
             Ok(handle) => {
                 let (what, zh) = match handle.local_addr() {
                     Some(a) => (

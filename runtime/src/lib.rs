@@ -57,6 +57,7 @@ pub mod check;
 mod feeds;
 pub mod kb;
 mod lines;
+mod moderation;
 pub mod paths;
 pub mod roles;
 pub mod script;
@@ -253,6 +254,10 @@ pub(crate) struct Inner {
     /// The journal's last sequence number before this run.
     pub(crate) start_seq: u64,
     pub(crate) stopped: Mutex<Option<Summary>>,
+    /// Source modes and the block list, shared with the feeds pipeline.
+    pub(crate) moderation: Arc<airbridge_feeds::moderation::Moderation>,
+    /// The block list as kept on disk: key → label.
+    pub(crate) blocked: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl Runtime {
@@ -336,6 +341,20 @@ impl Runtime {
                 callers::CallerKey::fixed(rand::random())
             }
         };
+        // The 场控's source modes and the block list.
+        let modes = studio_load
+            .studio
+            .as_ref()
+            .map(|s| s.moderation.clone())
+            .unwrap_or_default();
+        let (moderation, blocked, problem) = moderation::load(
+            &modes,
+            caller_key.derive("audience-authors"),
+            &paths.blocklist(),
+        );
+        if let Some(p) = problem {
+            reports.push(failed("block list", "moderation", &p));
+        }
         // 4–8. The studio: engine, lines, mics, cue, recording, outputs.
         let studio_parts = studio::start(&config, &paths, &studio_load, &journal);
         reports.extend(studio_parts.reports.iter().cloned());
@@ -360,6 +379,8 @@ impl Runtime {
             speech: Mutex::new(None),
             start_seq,
             stopped: Mutex::new(None),
+            moderation,
+            blocked: Mutex::new(blocked),
         });
         let rt = Runtime { inner };
         for r in &reports {

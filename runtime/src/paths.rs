@@ -158,6 +158,11 @@ impl StationPaths {
         self.data_dir.join("secrets").join("caller-key")
     }
 
+    /// The block list (authors' and callers' keys, labels), kept across runs.
+    pub fn blocklist(&self) -> PathBuf {
+        self.data_dir.join("moderation").join("blocked.json")
+    }
+
     /// The back-office store of raw (unmasked) audience messages.
     pub fn raw_messages(&self) -> PathBuf {
         self.data_dir.join("feeds").join("raw-messages.db")

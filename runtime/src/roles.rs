@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `host`, `assistant` | the host view: masked numbers, masked names | mark answered, take offline |
 //! | `screener` | lines, caller notes (names in full), the knowledge base | move and ring lines, notes, faders, queue, messages to the host, pins, open/close the show, answered, offline |
-//! | `control` (场控) | the audience stream, masked names | pins, answered, offline, messages to the host |
+//! | `control` (场控) | the audience stream (held messages too), masked names | approve, reject, block and unblock; pins, answered, offline, messages to the host |
 //! | `backoffice` | tickets with contact details, call-backs, statistics | ticket work, take offline |
 //! | `observer` | everything a host sees | nothing |
 
@@ -85,6 +85,10 @@ impl Role {
             | Action::QueueOrder { .. }
             | Action::Show { .. } => self == Screener,
             Action::Pin(_) | Action::Unpin(_) => matches!(self, Screener | Control),
+            Action::Approve { .. }
+            | Action::Reject { .. }
+            | Action::Block { .. }
+            | Action::Unblock { .. } => matches!(self, Screener | Control),
             Action::Message { .. } => matches!(self, Screener | Control),
             Action::Answered(_) => matches!(self, Host | Assistant | Screener | Control),
             Action::Offline { .. } => {
@@ -103,6 +107,11 @@ impl Role {
         self != Role::Observer
     }
 
+    /// Whether the seat sees messages held for (or refused by) the 场控.
+    pub fn sees_held(self) -> bool {
+        matches!(self, Role::Screener | Role::Control | Role::Backoffice)
+    }
+
     /// Whether the seat sees callers' names as the screener noted them.
     pub fn sees_names(self) -> bool {
         matches!(self, Role::Screener | Role::Backoffice)
@@ -113,6 +122,30 @@ impl Role {
     /// numbers have no gaps); only fields change.
     pub fn redact(self, ev: &StoredEvent) -> Option<StoredEvent> {
         match &ev.event {
+            // held, rejected and blocked messages never reach a host seat:
+            // their text and author are blanked (an approval carries them)
+            ShowEvent::AudienceMessage {
+                source,
+                id,
+                kind,
+                cluster,
+                test,
+                moderation,
+                ..
+            } if !moderation.is_shown() && !self.sees_held() => Some(StoredEvent {
+                event: ShowEvent::AudienceMessage {
+                    source: source.clone(),
+                    id: id.clone(),
+                    kind: *kind,
+                    author: String::new(),
+                    text: String::new(),
+                    cluster: *cluster,
+                    test: *test,
+                    moderation: *moderation,
+                    author_key: String::new(),
+                },
+                ..ev.clone()
+            }),
             ShowEvent::CallerNoted { line, note }
                 if !self.sees_names() && !note.name.is_empty() =>
             {

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::event::{CallerNote, ItemRef, KbHit, LineNo, MessageKind, ShowEvent, StoredEvent};
+use crate::event::{
+    CallerNote, ItemRef, KbHit, LineNo, MessageKind, Moderation, ShowEvent, StoredEvent,
+};
 use crate::line::LineState;
 
 /// Anything built by applying journal events in order. Applying the same
@@ -110,6 +112,28 @@ pub struct AudienceView {
     pub clusters: BTreeMap<u64, ClusterView>,
     /// Most recent questions (masked), newest last.
     pub recent_questions: VecDeque<RecentMessage>,
+    /// Messages held for the 场控, oldest first (empty on seats that may
+    /// not see them: their text never reaches those seats).
+    pub held: Vec<HeldMessage>,
+    /// Messages kept only for the record (rejected, from blocked authors).
+    pub hidden: u64,
+    /// Blocked authors: key → label.
+    pub blocked: BTreeMap<String, String>,
+}
+
+/// A message waiting for the 场控.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldMessage {
+    pub seq: u64,
+    /// When it was journaled (ms), for "waiting N s".
+    pub at_ms: i64,
+    pub source: String,
+    pub id: String,
+    pub kind: MessageKind,
+    pub author: String,
+    pub author_key: String,
+    pub text: String,
+    pub cluster: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -127,6 +151,8 @@ pub struct RecentMessage {
     pub author: String,
     pub text: String,
     pub cluster: Option<u64>,
+    /// The author's key (for blocking), when the source gave an id.
+    pub author_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +179,48 @@ fn kind_label(kind: MessageKind) -> &'static str {
     }
 }
 
+/// Most held messages kept on a board.
+pub const MAX_HELD: usize = 2000;
+
 impl ShowBoard {
+    #[allow(clippy::too_many_arguments)]
+    fn show_message(
+        &mut self,
+        seq: u64,
+        source: &str,
+        id: &str,
+        kind: MessageKind,
+        author: &str,
+        text: &str,
+        cluster: Option<u64>,
+        author_key: &str,
+    ) {
+        let a = &mut self.audience;
+        a.total += 1;
+        *a.by_kind.entry(kind_label(kind).to_owned()).or_default() += 1;
+        *a.by_source.entry(source.to_owned()).or_default() += 1;
+        if kind == MessageKind::Question {
+            if let Some(c) = cluster {
+                let cv = a.clusters.entry(c).or_default();
+                cv.count += 1;
+                text.clone_into(&mut cv.example);
+                cv.sources.insert(source.to_owned());
+            }
+            a.recent_questions.push_back(RecentMessage {
+                seq,
+                source: source.to_owned(),
+                id: id.to_owned(),
+                author: author.to_owned(),
+                text: text.to_owned(),
+                cluster,
+                author_key: author_key.to_owned(),
+            });
+            if a.recent_questions.len() > MAX_RECENT_MESSAGES {
+                a.recent_questions.pop_front();
+            }
+        }
+    }
+
     /// Lines with a caller, in line order.
     pub fn active_lines(&self) -> impl Iterator<Item = (&LineNo, &LineView)> {
         self.lines
@@ -288,31 +355,72 @@ impl Projection for ShowBoard {
                 author,
                 text,
                 cluster,
-                test: false,
-            } => {
-                let a = &mut self.audience;
-                a.total += 1;
-                *a.by_kind.entry(kind_label(*kind).to_owned()).or_default() += 1;
-                *a.by_source.entry(source.clone()).or_default() += 1;
-                if *kind == MessageKind::Question {
-                    if let Some(c) = cluster {
-                        let cv = a.clusters.entry(*c).or_default();
-                        cv.count += 1;
-                        cv.example.clone_from(text);
-                        cv.sources.insert(source.clone());
-                    }
-                    a.recent_questions.push_back(RecentMessage {
-                        seq: stored.seq,
-                        source: source.clone(),
-                        id: id.clone(),
-                        author: author.clone(),
-                        text: text.clone(),
-                        cluster: *cluster,
-                    });
-                    if a.recent_questions.len() > MAX_RECENT_MESSAGES {
-                        a.recent_questions.pop_front();
+                moderation,
+                author_key,
+                ..
+            } => match moderation {
+                Moderation::Shown => {
+                    self.show_message(
+                        stored.seq, source, id, *kind, author, text, *cluster, author_key,
+                    );
+                }
+                Moderation::Held => {
+                    // a seat that may not read held text gets it blank: it
+                    // waits for the approval, which carries the content
+                    if !text.is_empty() {
+                        self.audience.held.push(HeldMessage {
+                            seq: stored.seq,
+                            at_ms: at,
+                            source: source.clone(),
+                            id: id.clone(),
+                            kind: *kind,
+                            author: author.clone(),
+                            author_key: author_key.clone(),
+                            text: text.clone(),
+                            cluster: *cluster,
+                        });
+                        if self.audience.held.len() > MAX_HELD {
+                            self.audience.held.remove(0);
+                        }
                     }
                 }
+                Moderation::Rejected | Moderation::Blocked => self.audience.hidden += 1,
+            },
+            ShowEvent::Approved {
+                source,
+                id,
+                kind,
+                author,
+                text,
+                cluster,
+            } => {
+                let key = self
+                    .audience
+                    .held
+                    .iter()
+                    .find(|h| &h.id == id)
+                    .map(|h| h.author_key.clone())
+                    .unwrap_or_default();
+                self.audience.held.retain(|h| &h.id != id);
+                self.show_message(stored.seq, source, id, *kind, author, text, *cluster, &key);
+            }
+            ShowEvent::Rejected { id } => {
+                let before = self.audience.held.len();
+                self.audience.held.retain(|h| &h.id != id);
+                if self.audience.held.len() < before {
+                    self.audience.hidden += 1;
+                }
+            }
+            ShowEvent::Blocked { author_key, label } => {
+                self.audience
+                    .blocked
+                    .insert(author_key.clone(), label.clone());
+                let before = self.audience.held.len();
+                self.audience.held.retain(|h| &h.author_key != author_key);
+                self.audience.hidden += (before - self.audience.held.len()) as u64;
+            }
+            ShowEvent::Unblocked { author_key } => {
+                self.audience.blocked.remove(author_key);
             }
             ShowEvent::Pinned { item } => {
                 if !self.pinned.contains(item) {

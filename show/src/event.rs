@@ -48,6 +48,28 @@ pub enum MessageKind {
     System,
 }
 
+/// Whether an audience message may be shown (the 场控's moderation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Moderation {
+    /// On screens at once (the source's mode is `auto`).
+    #[default]
+    Shown,
+    /// Waiting for the 场控 (the source's mode is `hold`): on no host
+    /// screen, the overlay or a host seat until `Approved`.
+    Held,
+    /// Refused by the source's mode (`reject`): kept for the record only.
+    Rejected,
+    /// From a blocked author: kept for the record only.
+    Blocked,
+}
+
+impl Moderation {
+    pub fn is_shown(&self) -> bool {
+        *self == Moderation::Shown
+    }
+}
+
 /// A reference to an item the producer can pin, answer or take offline.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -115,6 +137,36 @@ pub enum ShowEvent {
         /// never on a screen or in a count.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         test: bool,
+        /// Shown at once, held for the 场控, or kept only for the record.
+        #[serde(default, skip_serializing_if = "Moderation::is_shown")]
+        moderation: Moderation,
+        /// A keyed hash of the author's platform id (never the id), to
+        /// block an author across messages and channels.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        author_key: String,
+    },
+    /// The 场控 let a held message through (the seat that wrote it decided):
+    /// its content again, so seats that never saw it held can show it.
+    Approved {
+        source: String,
+        id: String,
+        kind: MessageKind,
+        author: String,
+        text: String,
+        cluster: Option<u64>,
+    },
+    /// The 场控 refused a held message.
+    Rejected {
+        id: String,
+    },
+    /// An author is blocked on every channel (`author_key`: a message
+    /// author's key or a caller's key); `label` says who, masked.
+    Blocked {
+        author_key: String,
+        label: String,
+    },
+    Unblocked {
+        author_key: String,
     },
     Pinned {
         item: ItemRef,
@@ -227,6 +279,10 @@ impl ShowEvent {
             ShowEvent::Recorded { .. } => "recorded",
             ShowEvent::MixSet { .. } => "mix_set",
             ShowEvent::CommandRefused { .. } => "command_refused",
+            ShowEvent::Approved { .. } => "approved",
+            ShowEvent::Rejected { .. } => "rejected",
+            ShowEvent::Blocked { .. } => "blocked",
+            ShowEvent::Unblocked { .. } => "unblocked",
         }
     }
 }

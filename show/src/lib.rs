@@ -25,9 +25,11 @@ pub mod journal;
 pub mod line;
 pub mod store;
 
-pub use board::{CallerHistory, Projection, ShowBoard, TicketView};
+pub use board::{CallerHistory, HeldMessage, Projection, RecentMessage, ShowBoard, TicketView};
 pub use error::JournalError;
-pub use event::{CallerNote, ItemRef, KbHit, LineNo, MessageKind, ShowEvent, StoredEvent};
+pub use event::{
+    CallerNote, ItemRef, KbHit, LineNo, MessageKind, Moderation, ShowEvent, StoredEvent,
+};
 pub use journal::{
     Ack, Follow, Journal, JournalOptions, JournalReader, Replay, Subscription, Waker,
 };

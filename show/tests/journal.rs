@@ -21,6 +21,8 @@ fn msg(i: u64) -> ShowEvent {
         text: format!("第{i}个问题：公积金怎么提取？"),
         cluster: Some(i % 7),
         test: false,
+        moderation: Default::default(),
+        author_key: String::new(),
     }
 }
 
@@ -328,6 +330,8 @@ fn arb_event() -> impl Strategy<Value = ShowEvent> {
                     text,
                     cluster,
                     test: false,
+                    moderation: Default::default(),
+                    author_key: String::new(),
                 }
             }),
         arb_item().prop_map(|item| ShowEvent::Pinned { item }),

@@ -165,6 +165,8 @@ mod tests {
                     text: "低保怎么申请".into(),
                     cluster: Some(9),
                     test: false,
+                    moderation: Default::default(),
+                    author_key: String::new(),
                 },
             );
         }

@@ -219,6 +219,8 @@ fn print_event(ev: &ShowEvent) -> anyhow::Result<()> {
         text,
         cluster,
         test,
+        moderation,
+        ..
     } = ev
     {
         let mut line = serde_json::json!({
@@ -231,6 +233,9 @@ fn print_event(ev: &ShowEvent) -> anyhow::Result<()> {
         });
         if *test {
             line["test"] = serde_json::Value::Bool(true);
+        }
+        if !moderation.is_shown() {
+            line["moderation"] = serde_json::to_value(moderation)?;
         }
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")?;

@@ -7,7 +7,9 @@
 //!   prints the runtime's answer; a refusal exits non-zero with the reason.
 //!   Actions: `line N STATE` (screening, hold, ready, on_air, ended, idle),
 //!   `ring N [NUMBER]`, `pin ITEM`, `unpin ITEM`, `answered ITEM`,
-//!   `offline ITEM`, `message TEXT…`, `show open|close`; `ITEM` is
+//!   `offline ITEM`, `message TEXT…`, `show open|close`, and for the 场控
+//!   `approve ITEM`, `approve-all ITEM` (everything its author has
+//!   waiting), `reject ITEM`, `block ITEM`, `unblock KEY`; `ITEM` is
 //!   `SOURCE:ID` as journaled (`douyin:7301…`), `cluster:N` or `call:N`.
 //! - `seat token` prints a new random token for a tokens file.
 
@@ -79,7 +81,8 @@ enum SeatAction {
         #[command(flatten)]
         connect: ConnectArgs,
         /// line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM |
-        /// offline ITEM | message TEXT… | show open|close
+        /// offline ITEM | message TEXT… | show open|close | approve ITEM |
+        /// approve-all ITEM | reject ITEM | block ITEM | unblock KEY
         #[arg(required = true, num_args = 1.., value_name = "ACTION")]
         action: Vec<String>,
     },
@@ -226,10 +229,23 @@ pub fn parse_action(words: &[String]) -> Result<Action, String> {
         ["message", rest @ ..] if !rest.is_empty() => Ok(Action::Message {
             text: rest.join(" "),
         }),
+        ["approve", item] => parse_item(item).map(|item| Action::Approve {
+            item,
+            all_from_author: false,
+        }),
+        ["approve-all", item] => parse_item(item).map(|item| Action::Approve {
+            item,
+            all_from_author: true,
+        }),
+        ["reject", item] => parse_item(item).map(|item| Action::Reject { item }),
+        ["block", item] => parse_item(item).map(|item| Action::Block { item }),
+        ["unblock", key] => Ok(Action::Unblock {
+            author_key: (*key).to_owned(),
+        }),
         ["show", "open"] => Ok(Action::Show { open: true }),
         ["show", "close"] => Ok(Action::Show { open: false }),
         _ => Err(format!(
-            "{:?}: use line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM | offline ITEM | message TEXT | show open|close",
+            "{:?}: use line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM | offline ITEM | message TEXT | show open|close | approve ITEM | approve-all ITEM | reject ITEM | block ITEM | unblock KEY",
             words.join(" ")
         )),
     }
@@ -265,6 +281,19 @@ mod tests {
             p("message 请 注意时间").unwrap(),
             Action::Message {
                 text: "请 注意时间".into()
+            }
+        );
+        assert_eq!(
+            p("approve-all wechat:oU@1").unwrap(),
+            Action::Approve {
+                item: ItemRef::Message("wechat:oU@1".into()),
+                all_from_author: true
+            }
+        );
+        assert_eq!(
+            p("block call:42").unwrap(),
+            Action::Block {
+                item: ItemRef::Call(42)
             }
         );
         assert!(p("line x on_air").is_err());

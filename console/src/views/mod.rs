@@ -3,6 +3,7 @@
 //! commands; no view waits on anything.
 
 mod backoffice;
+mod control;
 mod help;
 mod host;
 mod screener;
