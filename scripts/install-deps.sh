@@ -22,6 +22,8 @@ PACKAGES=(
   mesa-vulkan-drivers libvulkan1 xvfb xauth
   # the console smoke run presses keys in a seat window
   xdotool
+  # the overlay page is checked in headless Chromium
+  chromium
   # Chinese font, speech generation for tests, image checks
   fonts-noto-cjk fontconfig espeak-ng sox imagemagick
   # speech model download (pip only downloads wheels into the model cache)

@@ -299,6 +299,18 @@ pub struct Studio {
     pub seats: Option<SeatsSettings>,
     /// `[moderation]`: source → `auto`, `hold` or `reject` (unlisted: auto).
     pub moderation: BTreeMap<String, String>,
+    /// `[overlay]`: how the live-stream overlay looks.
+    pub overlay: Option<OverlaySettings>,
+}
+
+/// `[overlay]`: the look of `/overlay` (served on the seats listener).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlaySettings {
+    pub font_size: u32,
+    pub color: String,
+    pub background: String,
+    /// `bottom`, `top` or `center`.
+    pub position: String,
 }
 
 /// `[seats]`: the listener seats on other PCs connect to.
@@ -450,6 +462,7 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         feeds: None,
         seats: None,
         moderation: BTreeMap::new(),
+        overlay: None,
     };
     let mut root = Section::new(file, "", table, &mut issues);
 
@@ -699,6 +712,42 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         s.finish();
     }
 
+    if let Some((path, t)) = root.table("overlay") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let font_size: u32 = s.or("font_size", 40);
+        let color: String = s.or("color", "#ffffff".to_owned());
+        let background: String = s.or("background", "rgba(0, 0, 0, 0.6)".to_owned());
+        let position: String = s.or("position", "bottom".to_owned());
+        if !(12..=200).contains(&font_size) {
+            s.issue("font_size", format!("{font_size}: use 12 to 200 (pixels)"));
+        }
+        for (key, v) in [("color", &color), ("background", &background)] {
+            let plain = !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " #(),.%-".contains(c));
+            if !plain {
+                s.issue(
+                    key,
+                    format!("{v:?}: a CSS colour such as \"#ffffff\" or \"rgba(0, 0, 0, 0.6)\""),
+                );
+            }
+        }
+        if !["bottom", "top", "center"].contains(&position.as_str()) {
+            s.issue(
+                "position",
+                format!("{position:?}: use \"bottom\", \"top\" or \"center\""),
+            );
+        }
+        s.finish();
+        studio.overlay = Some(OverlaySettings {
+            font_size: font_size.clamp(12, 200),
+            color,
+            background,
+            position,
+        });
+    }
+
     if let Some((path, t)) = root.table("seats") {
         let mut s = Section::new(file, path, t, root.issues());
         studio.seats = parse_seats(&mut s, base);
@@ -823,6 +872,21 @@ mod tests {
         assert_eq!(keys(&l), ["seats.tls_key"]);
         let l = parse("[seats]\nlisten = \"nowhere\"\n");
         assert_eq!(keys(&l), ["seats.tokens_file", "seats.listen"]);
+    }
+
+    #[test]
+    fn moderation_and_overlay_are_checked() {
+        let l = parse(
+            "[moderation]\nwechat = \"hold\"\ndouyin = \"auto\"\nsms = \"maybe\"\n[overlay]\nfont_size = 48\ncolor = \"#ffcc00\"\nposition = \"top\"\n",
+        );
+        assert_eq!(keys(&l), ["moderation.sms"]);
+        let s = l.studio.unwrap();
+        assert_eq!(s.moderation.get("wechat").map(String::as_str), Some("hold"));
+        assert!(!s.moderation.contains_key("sms"));
+        let o = s.overlay.unwrap();
+        assert_eq!((o.font_size, o.color.as_str(), o.position.as_str()), (48, "#ffcc00", "top"));
+        let l = parse("[overlay]\ncolor = \"red;}</style>\"\nposition = \"left\"\n");
+        assert_eq!(keys(&l), ["overlay.color", "overlay.position"]);
     }
 
     #[test]

@@ -92,18 +92,35 @@ impl Station {
     pub fn start(self) -> anyhow::Result<Show> {
         let journal = self.paths.journal.clone();
         let seats = self.studio.studio.as_ref().and_then(|s| s.seats.clone());
+        let overlay = self
+            .studio
+            .studio
+            .as_ref()
+            .and_then(|s| s.overlay.clone())
+            .map(|o| airbridge_hub::overlay::OverlayStyle {
+                font_size: o.font_size,
+                color: o.color,
+                background: o.background,
+                position: o.position,
+            })
+            .unwrap_or_default();
         let mut opts = RuntimeOptions::new(self.config, self.paths, self.studio);
         opts.script = self.script;
         opts.open_show = self.demo;
         let runtime =
             Runtime::start(opts).with_context(|| format!("show journal {}", journal.display()))?;
-        let hub = seats.and_then(|settings| start_seats(&runtime, &settings));
+        let hub = seats.and_then(|settings| start_seats(&runtime, &settings, overlay));
         Ok(Show { runtime, hub })
     }
 }
 
-fn start_seats(runtime: &Runtime, settings: &SeatsSettings) -> Option<Hub> {
-    let started = HubOptions::from_settings(settings).and_then(|options| {
+fn start_seats(
+    runtime: &Runtime,
+    settings: &SeatsSettings,
+    overlay: airbridge_hub::overlay::OverlayStyle,
+) -> Option<Hub> {
+    let started = HubOptions::from_settings(settings).and_then(|mut options| {
+        options.overlay = overlay;
         let seats = options.tokens.len();
         Hub::start(runtime.clone(), options).map(|hub| (hub, seats))
     });

@@ -668,7 +668,12 @@ fn the_control_seat_decides_held_messages_with_one_key_each() {
     let (mut h, seat) = seat(Seat_::Control, false);
     held(&seat.journal, "wechat:a1", "key-a", "社保卡怎么补办？");
     held(&seat.journal, "wechat:b1", "key-b", "公积金怎么提取？");
-    held(&seat.journal, "wechat:b2", "key-b", "公积金提取要什么材料？");
+    held(
+        &seat.journal,
+        "wechat:b2",
+        "key-b",
+        "公积金提取要什么材料？",
+    );
     held(&seat.journal, "wechat:c1", "key-c", "医保怎么报销？");
     held(&seat.journal, "wechat:d1", "key-d", "低保怎么申请？");
     step_until(&mut h, "five held", |a| a.board().audience.held.len() == 5);
@@ -688,7 +693,9 @@ fn the_control_seat_decides_held_messages_with_one_key_each() {
     };
     // Y on the first (a1)
     h.key_press(egui::Key::Y);
-    step_until(&mut h, "a1 approved", |a| a.board().audience.held.len() == 4);
+    step_until(&mut h, "a1 approved", |a| {
+        a.board().audience.held.len() == 4
+    });
     assert_eq!(h.state().board().audience.recent_questions.len(), 1);
     // U on b1: b1 and b2
     h.key_press(egui::Key::U);

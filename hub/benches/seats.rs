@@ -119,6 +119,7 @@ fn start(dir: &std::path::Path, seats: usize) -> (Runtime, Hub, Vec<String>) {
             listen: "127.0.0.1:0".parse().unwrap(),
             tls: None,
             tokens: Tokens::parse("bench", &file).unwrap(),
+            overlay: Default::default(),
         },
     )
     .unwrap();

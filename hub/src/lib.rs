@@ -16,6 +16,7 @@
 //! office, and only on request); never journals a token.
 
 pub mod client;
+pub mod overlay;
 pub mod protocol;
 pub mod server;
 pub mod tokens;

@@ -58,6 +58,7 @@ pub struct HubStats {
 
 struct Ctx {
     runtime: Runtime,
+    overlay: crate::overlay::OverlayStyle,
     tokens: Tokens,
     stats: Arc<HubStats>,
     name: String,
@@ -112,6 +113,8 @@ pub struct HubOptions {
     /// PEM certificate chain and key; `None`: plain ws:// (loopback only).
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     pub tokens: Tokens,
+    /// How `/overlay` looks.
+    pub overlay: crate::overlay::OverlayStyle,
 }
 
 impl HubOptions {
@@ -121,6 +124,7 @@ impl HubOptions {
             listen: s.listen,
             tls: s.tls.clone(),
             tokens: Tokens::load(&s.tokens_file)?,
+            overlay: crate::overlay::OverlayStyle::default(),
         })
     }
 }
@@ -177,6 +181,7 @@ impl Hub {
         let stats = Arc::new(HubStats::default());
         let ctx = Arc::new(Ctx {
             runtime,
+            overlay: options.overlay,
             tokens: options.tokens,
             stats: Arc::clone(&stats),
             name: addr.to_string(),
@@ -264,7 +269,7 @@ async fn accept_loop(
         let open = Arc::clone(&open);
         open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            connection(stream, peer, acceptor, ctx).await;
+            Box::pin(connection(stream, peer, acceptor, ctx)).await;
             open.fetch_sub(1, Ordering::Relaxed);
         });
     }
@@ -278,11 +283,136 @@ async fn connection(
 ) {
     match acceptor {
         Some(acc) => match tokio::time::timeout(HANDSHAKE, acc.accept(stream)).await {
-            Ok(Ok(tls)) => upgrade(tls, peer, ctx).await,
+            Ok(Ok(tls)) => route(tls, peer, ctx).await,
             Ok(Err(e)) => tracing::info!(%peer, "seat TLS handshake failed: {e}"),
             Err(_) => tracing::info!(%peer, "seat TLS handshake timed out"),
         },
-        None => upgrade(stream, peer, ctx).await,
+        None => route(stream, peer, ctx).await,
+    }
+}
+
+/// Largest request head read before routing.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Reads the request head; `/overlay` (plain HTTP, no token) is answered
+/// here, everything else goes on to the WebSocket handshake with the head
+/// replayed.
+async fn route<S>(mut stream: S, peer: SocketAddr, ctx: Arc<Ctx>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::with_capacity(1024);
+    let read = tokio::time::timeout(HANDSHAKE, async {
+        let mut buf = [0u8; 2048];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    if !matches!(read, Ok(Ok(()))) || head.is_empty() {
+        return;
+    }
+    let text = String::from_utf8_lossy(&head);
+    let mut first = text.lines().next().unwrap_or("").split_whitespace();
+    let (method, path) = (first.next().unwrap_or(""), first.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or("");
+    let upgrade = text.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("upgrade:")
+            && l.to_ascii_lowercase().contains("websocket")
+    });
+    if !upgrade && (path == "/overlay" || path == "/overlay/state") {
+        let (ctype, body) = if path == "/overlay" {
+            (
+                "text/html; charset=utf-8",
+                crate::overlay::page(&ctx.overlay),
+            )
+        } else {
+            let rt = ctx.runtime.clone();
+            let state = tokio::task::spawn_blocking(move || crate::overlay::state(&rt.board()))
+                .await
+                .ok();
+            (
+                "application/json; charset=utf-8",
+                state
+                    .and_then(|s| serde_json::to_string(&s).ok())
+                    .unwrap_or_else(|| "{}".into()),
+            )
+        };
+        let status = if method == "GET" {
+            "200 OK"
+        } else {
+            "405 Method Not Allowed"
+        };
+        let response = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        return;
+    }
+    upgrade_ws(Rewind::new(head, stream), peer, ctx).await;
+}
+
+/// A stream that first gives back bytes already read from it.
+struct Rewind<S> {
+    prefix: Vec<u8>,
+    at: usize,
+    inner: S,
+}
+
+impl<S> Rewind<S> {
+    fn new(prefix: Vec<u8>, inner: S) -> Self {
+        Self {
+            prefix,
+            at: 0,
+            inner,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.at < self.prefix.len() {
+            let n = (self.prefix.len() - self.at).min(buf.remaining());
+            let at = self.at;
+            buf.put_slice(&self.prefix[at..at + n]);
+            self.at += n;
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -300,7 +430,7 @@ fn refuse_response(status: StatusCode, why: &str) -> ErrorResponse {
 
 // tungstenite's handshake callback returns its own (large) error response
 #[allow(clippy::result_large_err)]
-async fn upgrade<S>(stream: S, peer: SocketAddr, ctx: Arc<Ctx>)
+async fn upgrade_ws<S>(stream: S, peer: SocketAddr, ctx: Arc<Ctx>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -269,6 +269,7 @@ fn a_seat_resumes_from_its_last_event_and_reconnects_after_a_runtime_restart() {
                     listen: addr,
                     tls: None,
                     tokens: Tokens::parse("t", TOKENS).unwrap(),
+                    overlay: Default::default(),
                 },
             ) {
                 h = Some(x);

@@ -60,6 +60,7 @@ fn tls_hub(rt: &airbridge_runtime::Runtime, chain: &Path, key: &Path) -> Hub {
             listen: "127.0.0.1:0".parse().unwrap(),
             tls: Some((chain.to_owned(), key.to_owned())),
             tokens: Tokens::parse("t", TOKENS).unwrap(),
+            overlay: Default::default(),
         },
     )
     .unwrap()
@@ -117,6 +118,7 @@ fn a_seat_connects_over_tls_and_refuses_an_expired_certificate() {
             listen: "127.0.0.1:0".parse().unwrap(),
             tls: Some((chain, key)),
             tokens: Tokens::parse("t", TOKENS).unwrap(),
+            overlay: Default::default(),
         },
     )
     .unwrap_err()
@@ -129,6 +131,7 @@ fn a_seat_connects_over_tls_and_refuses_an_expired_certificate() {
             listen: "0.0.0.0:0".parse().unwrap(),
             tls: None,
             tokens: Tokens::parse("t", TOKENS).unwrap(),
+            overlay: Default::default(),
         },
     )
     .unwrap_err()

@@ -57,6 +57,7 @@ pub fn hub(rt: &Runtime, listen: SocketAddr) -> Hub {
             listen,
             tls: None,
             tokens: Tokens::parse("seats.tokens", TOKENS).unwrap(),
+            overlay: Default::default(),
         },
     )
     .unwrap()
