@@ -884,7 +884,10 @@ mod tests {
         assert_eq!(s.moderation.get("wechat").map(String::as_str), Some("hold"));
         assert!(!s.moderation.contains_key("sms"));
         let o = s.overlay.unwrap();
-        assert_eq!((o.font_size, o.color.as_str(), o.position.as_str()), (48, "#ffcc00", "top"));
+        assert_eq!(
+            (o.font_size, o.color.as_str(), o.position.as_str()),
+            (48, "#ffcc00", "top")
+        );
         let l = parse("[overlay]\ncolor = \"red;}</style>\"\nposition = \"left\"\n");
         assert_eq!(keys(&l), ["overlay.color", "overlay.position"]);
     }

@@ -67,6 +67,8 @@ pub struct FeedsConfig {
     pub douyin: Option<DouyinConfig>,
     pub bilibili: Option<BiliConfig>,
     pub relay: RelayConfig,
+    /// The SMS gateway input at `/sms` (`None` = off).
+    pub sms: Option<crate::sms::SmsConfig>,
     pub triage: TriageConfig,
     /// Back-office store of raw (unmasked) text; `None` = keep none.
     pub raw_store: Option<PathBuf>,
@@ -84,6 +86,7 @@ impl Default for FeedsConfig {
             douyin: None,
             bilibili: None,
             relay: RelayConfig::default(),
+            sms: None,
             triage: TriageConfig::default(),
             raw_store: None,
             health_interval_secs: 10,

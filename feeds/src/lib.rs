@@ -53,6 +53,7 @@ pub mod pushframe;
 pub mod relay;
 pub mod replay;
 pub mod server;
+pub mod sms;
 pub mod store;
 pub mod tls;
 pub mod triage;

@@ -126,6 +126,7 @@ pub(crate) struct AppState {
     douyin: Option<Arc<DouyinConfig>>,
     relay_token: Option<String>,
     relay_enabled: bool,
+    sms: Option<Arc<crate::sms::SmsConfig>>,
     health: Arc<HealthMap>,
     max_body: usize,
 }
@@ -184,7 +185,7 @@ impl Feeds {
             journal.clone(),
         )?;
         let mut health: HealthMap = HashMap::new();
-        for name in ["wechat", "douyin", "bilibili", "relay"] {
+        for name in ["wechat", "douyin", "bilibili", "relay", "sms"] {
             health.insert(name, Arc::new(SourceHealth::new(name)));
         }
         let health = Arc::new(health);
@@ -203,6 +204,7 @@ impl Feeds {
             douyin: config.douyin.clone().map(Arc::new),
             relay_token: config.relay.token.clone(),
             relay_enabled: config.relay.enabled,
+            sms: config.sms.clone().map(Arc::new),
             health: Arc::clone(&health),
             max_body: config.max_body_bytes.max(1024),
         };
@@ -215,6 +217,7 @@ impl Feeds {
                 ("wechat", state.wechat.is_some()),
                 ("douyin", state.douyin.is_some()),
                 ("relay", state.relay_enabled),
+                ("sms", state.sms.is_some()),
             ] {
                 if on && let Some(h) = health.get(name) {
                     h.connected.store(true, Ordering::Relaxed);
@@ -318,6 +321,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/wechat", get(wechat_verify).post(wechat_push))
         .route("/douyin", post(douyin_push))
         .route("/relay", get(relay::upgrade))
+        .route("/sms", post(sms_push))
         .with_state(state)
 }
 
@@ -686,6 +690,57 @@ async fn douyin_push(State(state): State<AppState>, headers: HeaderMap, body: Bo
         return refused(StatusCode::SERVICE_UNAVAILABLE, "retry");
     }
     (StatusCode::OK, r#"{"err_no":0,"err_msg":"success"}"#).into_response()
+}
+
+// ------------------------------------------------------------------ SMS
+
+async fn sms_push(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let received = Instant::now();
+    let health = state.health("sms");
+    let Some(cfg) = state.sms.clone() else {
+        return refused(StatusCode::NOT_FOUND, "sms not configured");
+    };
+    let given = headers
+        .get("x-airbridge-secret")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| q.get("secret").map(String::as_str))
+        .unwrap_or("");
+    if cfg.secret.is_empty() || !wechat::ct_eq(given, &cfg.secret) {
+        health.reject(Reject::BadSignature, "sms secret");
+        return refused(StatusCode::UNAUTHORIZED, "wrong secret");
+    }
+    let Some(bytes) = read_limited(body, crate::sms::MAX_BODY).await else {
+        health.reject(Reject::Oversized, "body");
+        return refused(StatusCode::PAYLOAD_TOO_LARGE, "too large");
+    };
+    let msg = match crate::sms::decode(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            health.reject(Reject::Malformed, &e.to_string());
+            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+        }
+    };
+    let outcome = deliver(
+        &state.tx,
+        vec![msg],
+        received,
+        &health,
+        Duration::from_secs(5),
+    )
+    .await;
+    if outcome.contains(&Outcome::Failed) {
+        return refused(StatusCode::SERVICE_UNAVAILABLE, "retry");
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"ok":true}"#,
+    )
+        .into_response()
 }
 
 // ------------------------------------------------------------------ relay

@@ -8,7 +8,7 @@
 //! `FEEDS_FUZZ_CASES=1000000 cargo test --release -p airbridge-feeds --test fuzz_decoders`
 
 use airbridge_feeds::wechat::{self, WechatCrypto};
-use airbridge_feeds::{bilibili, douyin, pushframe, relay};
+use airbridge_feeds::{bilibili, douyin, pushframe, relay, sms};
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -163,5 +163,13 @@ proptest! {
             let _ = douyin::decode(t, &bytes);
         }
         let _ = relay::parse_text_frame(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn sms_json_and_forms_never_panic(bytes in input(vec![
+        r#"{"id":"gw-1","from":"+86 138-0000-1234","text":"社保卡怎么补办？","ts_ms":1735689600000}"#.as_bytes().to_vec(),
+        b"id=gw-1&from=13800001234&text=%E7%A4%BE%E4%BF%9D&ts_ms=1".to_vec(),
+    ])) {
+        let _ = sms::decode(&bytes);
     }
 }

@@ -11,11 +11,12 @@ use airbridge_feeds::{Feeds, FeedsConfig, PipelineConfig};
 use crate::{Runtime, failed, ok};
 
 /// The secret keys of each `[feeds]` sub-table.
-const SECRETS: [(&str, &[&str]); 4] = [
+const SECRETS: [(&str, &[&str]); 5] = [
     ("wechat", &["token", "encoding_aes_key", "previous_aes_key"]),
     ("douyin", &["secret"]),
     ("bilibili", &["access_key_secret"]),
     ("relay", &["token"]),
+    ("sms", &["secret"]),
 ];
 
 /// A `[feeds]` table made ready for `FeedsConfig`: secrets resolved,
