@@ -37,6 +37,11 @@ pub struct WechatConfig {
     pub replay_window_secs: Option<u64>,
     /// Passive text reply to viewer messages (e.g. "已收到"); `None` = `success`.
     pub passive_reply: Option<String>,
+    /// The account's AppSecret, for written answers (客服消息); `None` =
+    /// answers are kept for the record only.
+    pub app_secret: Option<String>,
+    /// The API base (`https://api.weixin.qq.com`; a local fake in tests).
+    pub api_base: Option<String>,
 }
 
 /// The live-data push receiver at `/douyin`.

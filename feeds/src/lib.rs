@@ -58,6 +58,7 @@ pub mod store;
 pub mod tls;
 pub mod triage;
 pub mod wechat;
+pub mod wechat_cs;
 
 pub use config::FeedsConfig;
 pub use error::FeedsError;

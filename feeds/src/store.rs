@@ -70,6 +70,16 @@ impl RawStore {
                 "ALTER TABLE raw_messages ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;",
             )?;
         }
+        // Stores from before `author_id` (the platform's user id, for
+        // written answers and blocking): unknown for their rows.
+        let has_author_id: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('raw_messages') WHERE name = 'author_id'")?
+            .exists([])?;
+        if !has_author_id {
+            conn.execute_batch(
+                "ALTER TABLE raw_messages ADD COLUMN author_id TEXT NOT NULL DEFAULT '';",
+            )?;
+        }
         Ok(Self {
             conn,
             path: path.to_owned(),
@@ -94,8 +104,8 @@ impl RawStore {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO raw_messages
-                 (source, id, author, text, hint, ts_ms, received_ms, spam, pending)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (source, id, author, text, hint, ts_ms, received_ms, spam, pending, author_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             let mut pending = tx.prepare_cached(
                 "SELECT 1 FROM raw_messages WHERE source = ?1 AND id = ?2 AND pending = 1",
@@ -111,7 +121,8 @@ impl RawStore {
                     m.ts_ms,
                     received_ms,
                     *spam,
-                    !*spam
+                    !*spam,
+                    m.author_id
                 ])?;
                 fresh.push(n == 1 || pending.exists(params![m.source, m.id])?);
             }
@@ -153,7 +164,7 @@ impl RawStore {
     /// Rows not yet confirmed (after a crash), oldest first.
     pub fn pending(&self) -> Result<Vec<RawRecord>, FeedsError> {
         let mut stmt = self.conn.prepare(
-            "SELECT source, id, author, text, hint, ts_ms, received_ms, spam FROM raw_messages
+            "SELECT source, id, author, text, hint, ts_ms, received_ms, spam, author_id FROM raw_messages
              WHERE pending = 1 ORDER BY received_ms",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -166,7 +177,7 @@ impl RawStore {
                     hint: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
                     ts_ms: r.get(5)?,
                     test: false,
-                    author_id: String::new(),
+                    author_id: r.get(8)?,
                 },
                 received_ms: r.get(6)?,
                 spam: r.get(7)?,
@@ -180,7 +191,7 @@ impl RawStore {
         let row = self
             .conn
             .query_row(
-                "SELECT author, text, hint, ts_ms, received_ms, spam FROM raw_messages
+                "SELECT author, text, hint, ts_ms, received_ms, spam, author_id FROM raw_messages
                  WHERE source = ?1 AND id = ?2",
                 params![source, id],
                 |r| {
@@ -191,12 +202,13 @@ impl RawStore {
                         r.get::<_, i64>(3)?,
                         r.get::<_, i64>(4)?,
                         r.get::<_, bool>(5)?,
+                        r.get::<_, String>(6)?,
                     ))
                 },
             )
             .optional()?;
-        Ok(
-            row.map(|(author, text, hint, ts_ms, received_ms, spam)| RawRecord {
+        Ok(row.map(
+            |(author, text, hint, ts_ms, received_ms, spam, author_id)| RawRecord {
                 message: AudienceMessage {
                     source: source.to_owned(),
                     id: id.to_owned(),
@@ -205,12 +217,12 @@ impl RawStore {
                     hint: serde_json::from_str(&hint).unwrap_or_default(),
                     ts_ms,
                     test: false,
-                    author_id: String::new(),
+                    author_id,
                 },
                 received_ms,
                 spam,
-            }),
-        )
+            },
+        ))
     }
 
     /// How many raw messages are stored.

@@ -32,6 +32,7 @@ fn vector_config() -> WechatConfig {
         mode: WechatMode::Safe,
         replay_window_secs: None,
         passive_reply: None,
+        ..WechatConfig::default()
     }
 }
 
@@ -370,6 +371,7 @@ fn replies_come_in_the_accounts_format_under_the_key_that_decrypted() {
         mode: WechatMode::Compatible,
         replay_window_secs: None,
         passive_reply: Some("已收到".into()),
+        ..WechatConfig::default()
     };
     let feeds = start(cfg, &journal);
     let addr = feeds.local_addr().unwrap();

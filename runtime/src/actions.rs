@@ -110,6 +110,13 @@ pub enum Action {
     Unblock {
         author_key: String,
     },
+    /// Answers an audience question in writing (场外应答): to a WeChat
+    /// follower through the account's customer-service messages (within
+    /// 48 hours), kept for the summary for other channels.
+    AnswerInWriting {
+        item: ItemRef,
+        text: String,
+    },
 }
 
 impl Action {
@@ -145,6 +152,7 @@ impl Action {
             Action::Reject { item } => format!("reject {item:?}"),
             Action::Block { item } => format!("block the author of {item:?}"),
             Action::Unblock { author_key } => format!("unblock {author_key}"),
+            Action::AnswerInWriting { item, .. } => format!("answer {item:?} in writing"),
         }
     }
 }
@@ -595,6 +603,7 @@ impl Runtime {
             Action::Reject { item } => self.reject(seat, &item),
             Action::Block { item } => self.block(seat, &item),
             Action::Unblock { author_key } => self.unblock(seat, &author_key),
+            Action::AnswerInWriting { item, text } => self.answer_in_writing(seat, item, text),
             Action::Show { open } => {
                 let board = self.board();
                 let is_open = board.opened_at_ms.is_some();

@@ -12,7 +12,15 @@ use crate::{Runtime, failed, ok};
 
 /// The secret keys of each `[feeds]` sub-table.
 const SECRETS: [(&str, &[&str]); 5] = [
-    ("wechat", &["token", "encoding_aes_key", "previous_aes_key"]),
+    (
+        "wechat",
+        &[
+            "token",
+            "encoding_aes_key",
+            "previous_aes_key",
+            "app_secret",
+        ],
+    ),
     ("douyin", &["secret"]),
     ("bilibili", &["access_key_secret"]),
     ("relay", &["token"]),
@@ -144,6 +152,23 @@ pub(crate) fn start(rt: &Runtime, table: &toml::Table, base: &Path) {
     }
     if let Some(dir) = config.raw_store.as_ref().and_then(|p| p.parent()) {
         let _ = std::fs::create_dir_all(dir);
+    }
+    if let Some(w) = &config.wechat
+        && let Some(secret) = w.app_secret.clone().filter(|s| !s.is_empty())
+    {
+        match airbridge_feeds::wechat_cs::CustomerService::new(
+            airbridge_feeds::wechat_cs::CsConfig {
+                api_base: w
+                    .api_base
+                    .clone()
+                    .unwrap_or_else(|| "https://api.weixin.qq.com".to_owned()),
+                appid: w.appid.clone(),
+                app_secret: secret,
+            },
+        ) {
+            Ok(cs) => rt.set_customer_service(std::sync::Arc::new(cs)),
+            Err(e) => rt.report(failed("wechat answers", "feeds/wechat", &e.to_string())),
+        }
     }
     let serves = config.listen.is_some() || config.bilibili.is_some();
     if serves {

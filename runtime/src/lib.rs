@@ -64,6 +64,7 @@ pub mod script;
 pub mod secrets;
 mod speech;
 mod studio;
+mod written;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -258,6 +259,8 @@ pub(crate) struct Inner {
     pub(crate) moderation: Arc<airbridge_feeds::moderation::Moderation>,
     /// The block list as kept on disk: key → label.
     pub(crate) blocked: Mutex<std::collections::BTreeMap<String, String>>,
+    /// WeChat customer-service messages, when `[feeds.wechat]` has an app secret.
+    pub(crate) customer_service: Mutex<Option<Arc<airbridge_feeds::wechat_cs::CustomerService>>>,
 }
 
 impl Runtime {
@@ -381,6 +384,7 @@ impl Runtime {
             stopped: Mutex::new(None),
             moderation,
             blocked: Mutex::new(blocked),
+            customer_service: Mutex::new(None),
         });
         let rt = Runtime { inner };
         for r in &reports {

@@ -85,6 +85,7 @@ impl Role {
             | Action::QueueOrder { .. }
             | Action::Show { .. } => self == Screener,
             Action::Pin(_) | Action::Unpin(_) => matches!(self, Screener | Control),
+            Action::AnswerInWriting { .. } => matches!(self, Screener | Control | Backoffice),
             Action::Approve { .. }
             | Action::Reject { .. }
             | Action::Block { .. }

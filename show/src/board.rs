@@ -51,6 +51,8 @@ pub struct ShowBoard {
     pub call_recordings: BTreeMap<u64, String>,
     /// Faders and mutes as last set: input (`line<N>`, `host`) → (fader, mute).
     pub mix: BTreeMap<String, (f32, bool)>,
+    /// Written answers (场外应答), newest last: (item, answer).
+    pub written: Vec<(ItemRef, String)>,
     /// The most recent refusals: (when, seat, what, why), newest last.
     pub refusals: VecDeque<(i64, String, String, String)>,
 }
@@ -178,6 +180,9 @@ fn kind_label(kind: MessageKind) -> &'static str {
         MessageKind::System => "system",
     }
 }
+
+/// Most written answers kept on a board.
+pub const MAX_WRITTEN: usize = 500;
 
 /// Most held messages kept on a board.
 pub const MAX_HELD: usize = 2000;
@@ -403,6 +408,14 @@ impl Projection for ShowBoard {
                     .unwrap_or_default();
                 self.audience.held.retain(|h| &h.id != id);
                 self.show_message(stored.seq, source, id, *kind, author, text, *cluster, &key);
+            }
+            ShowEvent::AnsweredInWriting { item, text, .. } => {
+                self.pinned.retain(|p| p != item);
+                self.answered.insert(item.clone());
+                self.written.push((item.clone(), text.clone()));
+                if self.written.len() > MAX_WRITTEN {
+                    self.written.remove(0);
+                }
             }
             ShowEvent::Rejected { id } => {
                 let before = self.audience.held.len();

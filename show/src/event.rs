@@ -155,6 +155,15 @@ pub enum ShowEvent {
         text: String,
         cluster: Option<u64>,
     },
+    /// Answered in writing (场外应答) by the seat that wrote it; `sent_via`:
+    /// the channel it reached the citizen through (`wechat`), or `None`
+    /// when it is kept for the show's summary only.
+    AnsweredInWriting {
+        item: ItemRef,
+        text: String,
+        #[serde(default)]
+        sent_via: Option<String>,
+    },
     /// The 场控 refused a held message.
     Rejected {
         id: String,
@@ -280,6 +289,7 @@ impl ShowEvent {
             ShowEvent::MixSet { .. } => "mix_set",
             ShowEvent::CommandRefused { .. } => "command_refused",
             ShowEvent::Approved { .. } => "approved",
+            ShowEvent::AnsweredInWriting { .. } => "answered_in_writing",
             ShowEvent::Rejected { .. } => "rejected",
             ShowEvent::Blocked { .. } => "blocked",
             ShowEvent::Unblocked { .. } => "unblocked",
