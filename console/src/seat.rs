@@ -160,6 +160,10 @@ pub struct SeatModel {
     pub(crate) selected_item: usize,
     /// Index into the held messages (场控).
     pub(crate) selected_held: usize,
+    /// The audience question being answered in writing: (item id, question).
+    pub(crate) answering: Option<(String, String)>,
+    /// The written answer being typed.
+    pub(crate) answer_draft: String,
     pub(crate) kb: Option<KbView>,
     pub(crate) kb_query: String,
     pub(crate) kb_results: Option<(String, Vec<Hit>)>,
@@ -227,6 +231,8 @@ impl SeatModel {
             note: NoteDraft::default(),
             selected_item: 0,
             selected_held: 0,
+            answering: None,
+            answer_draft: String::new(),
             kb: None,
             kb_query: String::new(),
             kb_results: None,
@@ -389,6 +395,59 @@ impl SeatModel {
         }
         self.toasts
             .retain(|(t, _)| t.elapsed() < Duration::from_secs(8));
+    }
+
+    /// The knowledge base's answers to the last search (for tests).
+    pub fn kb_hits(&self) -> &[Hit] {
+        self.kb_results.as_ref().map_or(&[], |(_, h)| h.as_slice())
+    }
+
+    /// The written answer being typed (for tests).
+    pub fn answer_draft(&self) -> &str {
+        &self.answer_draft
+    }
+
+    /// Starts a written answer to an audience question: the knowledge base
+    /// is searched for it, so its best answers are one key away.
+    pub fn answer(&mut self, id: &str, question: &str) {
+        self.answering = Some((id.to_owned(), question.to_owned()));
+        self.answer_draft.clear();
+        self.kb_query = question.to_owned();
+        self.command(Command::KbSearch {
+            query: question.to_owned(),
+        });
+    }
+
+    /// Sends the written answer (to the WeChat follower, or for the record).
+    pub fn send_answer(&mut self) {
+        let Some((id, _)) = self.answering.clone() else {
+            self.toast("先选择要答复的留言");
+            return;
+        };
+        if self.answer_draft.trim().is_empty() {
+            self.toast("答复为空");
+            return;
+        }
+        let text = std::mem::take(&mut self.answer_draft);
+        self.act(Action::AnswerInWriting {
+            item: ItemRef::Message(id),
+            text,
+        });
+        self.answering = None;
+    }
+
+    /// The knowledge base's `n`-th answer (0-based) for the question being
+    /// answered, into the draft.
+    pub fn use_kb_answer(&mut self, n: usize) {
+        let hit = self
+            .kb_results
+            .as_ref()
+            .and_then(|(_, hits)| hits.get(n))
+            .map(|h| h.answer.clone());
+        match hit {
+            Some(a) => self.answer_draft = a,
+            None => self.toast(format!("知识库没有第 {} 条答案", n + 1)),
+        }
     }
 
     /// The held message the 场控 has selected.

@@ -720,3 +720,56 @@ fn the_control_seat_decides_held_messages_with_one_key_each() {
     );
     results.unwrap();
 }
+
+/// 场外应答 from the back office: pick a viewer's question, take the
+/// knowledge base's best answer with one key, send it; the answer is
+/// journaled and the question counts as answered.
+#[test]
+fn the_back_office_answers_a_question_in_writing_from_the_knowledge_base() {
+    let (mut h, seat) = seat(Seat_::BackOffice, true);
+    seat.journal
+        .append(
+            "feeds",
+            ShowEvent::AudienceMessage {
+                source: "douyin".into(),
+                id: "douyin:q1".into(),
+                kind: MessageKind::Question,
+                author: "观众**".into(),
+                text: "公积金怎么提取".into(),
+                cluster: Some(1),
+                test: false,
+                moderation: Default::default(),
+                author_key: String::new(),
+            },
+        )
+        .unwrap();
+    step_until(&mut h, "the question and the KB", |a| {
+        a.kb_ready() && !a.board().audience.recent_questions.is_empty()
+    });
+    click(&mut h, "书面答复");
+    step_until(&mut h, "KB answers", |a| !a.model().kb_hits().is_empty());
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::Num1);
+    h.run_steps(2);
+    assert!(
+        !h.state().model().answer_draft().is_empty(),
+        "the KB's answer is in the draft"
+    );
+    click(&mut h, "发送答复 Ctrl+Enter");
+    step_until(&mut h, "answered", |a| {
+        a.board()
+            .answered
+            .contains(&ItemRef::Message("douyin:q1".into()))
+    });
+    let sent = seat
+        .journal
+        .replay(1)
+        .unwrap()
+        .filter_map(|e| match e.unwrap().event {
+            ShowEvent::AnsweredInWriting { text, sent_via, .. } => Some((text, sent_via)),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].0.is_empty());
+    assert_eq!(sent[0].1, None, "douyin: kept for the summary");
+}

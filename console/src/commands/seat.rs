@@ -9,7 +9,8 @@
 //!   `ring N [NUMBER]`, `pin ITEM`, `unpin ITEM`, `answered ITEM`,
 //!   `offline ITEM`, `message TEXT…`, `show open|close`, and for the 场控
 //!   `approve ITEM`, `approve-all ITEM` (everything its author has
-//!   waiting), `reject ITEM`, `block ITEM`, `unblock KEY`; `ITEM` is
+//!   waiting), `reject ITEM`, `block ITEM`, `unblock KEY`, and
+//!   `answer ITEM TEXT…` (a written answer); `ITEM` is
 //!   `SOURCE:ID` as journaled (`douyin:7301…`), `cluster:N` or `call:N`.
 //! - `seat token` prints a new random token for a tokens file.
 
@@ -82,7 +83,8 @@ enum SeatAction {
         connect: ConnectArgs,
         /// line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM |
         /// offline ITEM | message TEXT… | show open|close | approve ITEM |
-        /// approve-all ITEM | reject ITEM | block ITEM | unblock KEY
+        /// approve-all ITEM | reject ITEM | block ITEM | unblock KEY |
+        /// answer ITEM TEXT…
         #[arg(required = true, num_args = 1.., value_name = "ACTION")]
         action: Vec<String>,
     },
@@ -239,13 +241,19 @@ pub fn parse_action(words: &[String]) -> Result<Action, String> {
         }),
         ["reject", item] => parse_item(item).map(|item| Action::Reject { item }),
         ["block", item] => parse_item(item).map(|item| Action::Block { item }),
+        ["answer", item, rest @ ..] if !rest.is_empty() => {
+            parse_item(item).map(|item| Action::AnswerInWriting {
+                item,
+                text: rest.join(" "),
+            })
+        }
         ["unblock", key] => Ok(Action::Unblock {
             author_key: (*key).to_owned(),
         }),
         ["show", "open"] => Ok(Action::Show { open: true }),
         ["show", "close"] => Ok(Action::Show { open: false }),
         _ => Err(format!(
-            "{:?}: use line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM | offline ITEM | message TEXT | show open|close | approve ITEM | approve-all ITEM | reject ITEM | block ITEM | unblock KEY",
+            "{:?}: use line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM | offline ITEM | message TEXT | show open|close | approve ITEM | approve-all ITEM | reject ITEM | block ITEM | unblock KEY | answer ITEM TEXT",
             words.join(" ")
         )),
     }

@@ -33,6 +33,8 @@ impl ConsoleApp {
                     self.queues_ui(ui);
                     ui.separator();
                     self.offline_ui(ui);
+                    ui.separator();
+                    self.audience_answers_ui(ui);
                 });
             ScrollArea::vertical()
                 .id_salt("bo-right")
@@ -44,6 +46,37 @@ impl ConsoleApp {
                     self.stats_ui(ui);
                 });
         });
+    }
+
+    /// The audience's questions, to answer in writing (场外应答).
+    fn audience_answers_ui(&mut self, ui: &mut egui::Ui) {
+        let recent: Vec<_> = self
+            .seat
+            .board
+            .audience
+            .recent_questions
+            .iter()
+            .rev()
+            .filter(|q| {
+                !self
+                    .seat
+                    .board
+                    .answered
+                    .contains(&airbridge_show::ItemRef::Message(q.id.clone()))
+            })
+            .take(8)
+            .cloned()
+            .collect();
+        ui.heading(format!("观众提问待答复 {} 条", recent.len()));
+        for q in recent {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!("{} · {}", q.source, q.text));
+                if ui.small_button("书面答复").clicked() {
+                    self.answer(&q.id, &q.text);
+                }
+            });
+        }
+        self.written_answer_ui(ui);
     }
 
     fn queues_ui(&mut self, ui: &mut egui::Ui) {

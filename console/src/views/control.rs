@@ -130,6 +130,9 @@ impl ConsoleApp {
                             .map_or_else(|| ItemRef::Message(q.id.clone()), ItemRef::Cluster);
                         self.act(Action::Pin(item));
                     }
+                    if ui.small_button("书面答复").clicked() {
+                        self.answer(&q.id, &q.text);
+                    }
                     if !q.author_key.is_empty() && ui.small_button("拉黑").clicked() {
                         self.act(Action::Block {
                             item: ItemRef::Message(q.id.clone()),
@@ -137,6 +140,8 @@ impl ConsoleApp {
                     }
                 });
             }
+            ui.separator();
+            self.written_answer_ui(ui);
             ui.separator();
             let blocked: Vec<(String, String)> = self
                 .seat
@@ -154,6 +159,74 @@ impl ConsoleApp {
                         self.act(Action::Unblock { author_key: key });
                     }
                 });
+            }
+        });
+    }
+}
+
+impl ConsoleApp {
+    /// 场外应答: the question, the knowledge base's best answers (Alt+1–3
+    /// puts one in the draft), the draft, and Ctrl+Enter to send — to the
+    /// WeChat follower through the account, or kept for the summary.
+    pub(crate) fn written_answer_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("书面答复（场外应答）");
+        let Some((id, question)) = self.seat.answering.clone() else {
+            weak(
+                ui,
+                "在提问旁点“书面答复”开始；微信留言经公众号客服消息发给提问人（48 小时内）",
+            );
+            return;
+        };
+        ui.label(RichText::new(format!("{id}：{question}")).strong());
+        let hits: Vec<(String, String)> = self
+            .seat
+            .kb_results
+            .as_ref()
+            .map(|(_, h)| {
+                h.iter()
+                    .take(3)
+                    .map(|x| (x.question.clone(), x.answer.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (i, (q, _)) in hits.iter().enumerate() {
+            if ui
+                .small_button(format!("Alt+{} 用知识库答案：{q}", i + 1))
+                .clicked()
+            {
+                self.use_kb_answer(i);
+            }
+        }
+        let (alt, send) = ui.input_mut(|inp| {
+            let mut alt = None;
+            for (i, k) in [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3]
+                .into_iter()
+                .enumerate()
+            {
+                if inp.consume_key(egui::Modifiers::ALT, k) {
+                    alt = Some(i);
+                }
+            }
+            (
+                alt,
+                inp.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter),
+            )
+        });
+        if let Some(i) = alt {
+            self.use_kb_answer(i);
+        }
+        ui.add(
+            egui::TextEdit::multiline(&mut self.seat.answer_draft)
+                .desired_rows(3)
+                .hint_text("答复内容…")
+                .desired_width(f32::INFINITY),
+        );
+        ui.horizontal(|ui| {
+            if ui.button("发送答复 Ctrl+Enter").clicked() || send {
+                self.send_answer();
+            }
+            if ui.button("取消").clicked() {
+                self.seat.answering = None;
             }
         });
     }
