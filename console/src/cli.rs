@@ -122,6 +122,8 @@ enum Command {
     Media(crate::commands::media::MediaArgs),
     /// A seat on the command line: watch a runtime's events, send it a command
     Seat(crate::commands::seat::SeatArgs),
+    /// The 场控's block list: export it (CSV or JSON)
+    Moderation(crate::commands::moderation::ModerationArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +226,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Ask(args)) => crate::commands::stt::ask(args, cli.config.as_deref()),
         Some(Command::Media(args)) => crate::commands::media::run(args),
         Some(Command::Seat(args)) => crate::commands::seat::run(args),
+        Some(Command::Moderation(args)) => {
+            crate::commands::moderation::run(args, cli.config.as_deref())
+        }
         Some(Command::Journal { action }) => {
             let path = match cli.journal {
                 Some(p) => p,

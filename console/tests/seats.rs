@@ -184,3 +184,46 @@ fn seat_commands_are_decided_by_the_runtime_for_the_tokens_role() {
         .any(|e| e["event"]["type"] == "command_refused" && e["seat"] == "host1");
     assert!(refused, "the host's refusal is journaled under its seat");
 }
+
+/// The block list is exported as the station keeps it (keys and masked labels).
+#[test]
+fn the_block_list_exports_as_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, text) in airbridge_configs::embedded_files() {
+        let text = if name == "station.toml" {
+            text.replace("data_dir = \"\"", "data_dir = \"data\"")
+        } else {
+            text.to_owned()
+        };
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    std::fs::create_dir_all(d.join("data/moderation")).unwrap();
+    std::fs::write(
+        d.join("data/moderation/blocked.json"),
+        r#"{"0a1b2c3d4e5f60718293a4b5":"wechat · 微信用户**","ffeeddccbbaa998877665544":"来电 · 139****0001"}"#,
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = Command::new(bin())
+            .arg("--config")
+            .arg(d)
+            .args(["moderation", "blocklist", "--format", format])
+            .env_remove("AIRBRIDGE_DATA_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let csv = run("csv");
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "key,label",
+            "0a1b2c3d4e5f60718293a4b5,wechat · 微信用户**",
+            "ffeeddccbbaa998877665544,来电 · 139****0001"
+        ]
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json.as_object().unwrap().len(), 2);
+}

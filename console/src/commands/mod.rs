@@ -6,6 +6,7 @@ pub mod feeds;
 pub mod kb;
 pub mod media;
 pub mod model;
+pub mod moderation;
 pub mod seat;
 pub mod serve;
 pub mod stt;
