@@ -57,17 +57,21 @@ fn tokens_and_roles_are_checked_by_the_runtime_and_refusals_journaled() {
     let why = wrong.wait_connected(Duration::from_secs(10)).unwrap_err();
     assert!(why.contains("401"), "{why}");
     assert!(matches!(wrong.state(), LinkState::Refused(_)));
-    let r = refusals(&rt);
-    assert!(
-        r.iter()
-            .any(|(seat, _, why)| seat == "seats" && why == "no token"),
-        "{r:?}"
-    );
-    assert!(
-        r.iter()
-            .any(|(seat, _, why)| seat == "seats" && why == "wrong token"),
-        "{r:?}"
-    );
+    // journaled by the listener once the refusal is sent (just after the
+    // seat has read it)
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = refusals(&rt);
+        let has = |want: &str| {
+            r.iter()
+                .any(|(seat, _, why)| seat == "seats" && why == want)
+        };
+        if has("no token") && has("wrong token") {
+            break;
+        }
+        assert!(Instant::now() < end, "{r:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     let screener = seat(&url, Role::Screener, 1);
     let w = screener.wait_connected(Duration::from_secs(10)).unwrap();

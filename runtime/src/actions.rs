@@ -223,16 +223,32 @@ fn check_line(rt: &Runtime, line: LineNo) -> Result<(), Refusal> {
 /// into the journal when there is no engine).
 fn apply_state(rt: &Runtime, line: LineNo, from: LineState, to: LineState) -> Result<(), Refusal> {
     match &rt.inner.engine {
-        Some(e) => e
-            .set_state(line, to)
-            .map(|_| ())
-            .map_err(|err| Refusal(format!("线路 {line}：{err}"))),
+        Some(e) => {
+            e.set_state(line, to)
+                .map_err(|err| Refusal(format!("线路 {line}：{err}")))?;
+            wait_journaled(rt, line, to);
+            Ok(())
+        }
         None => rt
             .inner
             .journal
             .append(SEAT, ShowEvent::LineStateChanged { line, from, to })
             .map(|_| ())
             .map_err(|e| Refusal(format!("日志写入失败：{e}"))),
+    }
+}
+
+/// Waits (at most 1 s) until the engine's event thread has journaled the
+/// line's move: what the runtime journals next about this line (a
+/// `CallRang`, a `CallEnded`) then comes after it in the journal, and every
+/// projection sees the call on the line it rang on. (The engine journals
+/// state changes from its own thread; without this wait a new call could be
+/// journaled before the previous call's clear.)
+#[allow(clippy::disallowed_methods)] // a bounded wait on a decision thread, never the UI
+fn wait_journaled(rt: &Runtime, line: LineNo, to: LineState) {
+    let end = Instant::now() + Duration::from_secs(1);
+    while rt.board().line_state(line) != to && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
