@@ -303,6 +303,15 @@ pub struct Studio {
     pub overlay: Option<OverlaySettings>,
 }
 
+/// Whether a value is a plain CSS colour (`#fff`, `rgba(0, 0, 0, 0.6)`,
+/// `white`): nothing that could leave a CSS declaration.
+pub fn is_css_colour(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " #(),.%-".contains(c))
+}
+
 /// `[overlay]`: the look of `/overlay` (served on the seats listener).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlaySettings {

@@ -131,9 +131,11 @@ impl Backend {
         let desk_thread = DeskThread {
             runtime: runtime.clone(),
             clock,
-            updates: update_tx.clone(),
-            problems: problem_tx.clone(),
-            repaint: Arc::clone(&repaint),
+            ui: ToUi {
+                updates: update_tx.clone(),
+                problems: problem_tx.clone(),
+                repaint: Arc::clone(&repaint),
+            },
         };
         std::thread::Builder::new()
             .name("console-desk".into())
@@ -223,15 +225,14 @@ fn kb_thread(
     }
 }
 
-struct DeskThread {
-    runtime: Runtime,
-    clock: crate::app::Clock,
+/// The way back to the UI: answers, problems (toasts), and a repaint.
+struct ToUi {
     updates: Sender<Update>,
     problems: Sender<String>,
     repaint: Repaint,
 }
 
-impl DeskThread {
+impl ToUi {
     fn report(&self, msg: String) {
         let _ = self.problems.try_send(msg);
         (self.repaint)();
@@ -241,6 +242,22 @@ impl DeskThread {
         // Snapshots are replaceable: drop one rather than block when the UI lags.
         let _ = self.updates.try_send(u);
         (self.repaint)();
+    }
+}
+
+struct DeskThread {
+    runtime: Runtime,
+    clock: crate::app::Clock,
+    ui: ToUi,
+}
+
+impl DeskThread {
+    fn report(&self, msg: String) {
+        self.ui.report(msg);
+    }
+
+    fn update(&self, u: Update) {
+        self.ui.update(u);
     }
 
     fn run(mut self, commands: &Receiver<Command>) {
@@ -294,7 +311,7 @@ impl DeskThread {
         let now = DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_else(Utc::now);
         if let Some((snapshot, problems)) = self.runtime.ticket_snapshot(now) {
             for p in problems {
-                let _ = self.problems.try_send(p);
+                let _ = self.ui.problems.try_send(p);
             }
             self.update(Update::Tickets(Box::new(snapshot)));
         }
@@ -336,9 +353,11 @@ impl Backend {
             .spawn(move || {
                 RemoteBridge {
                     remote,
-                    updates: update_tx,
-                    problems: problem_tx,
-                    repaint,
+                    ui: ToUi {
+                        updates: update_tx,
+                        problems: problem_tx,
+                        repaint,
+                    },
                     asked: HashMap::new(),
                 }
                 .run(&cmd_rx, &kb_rx);
@@ -367,21 +386,17 @@ enum Asked {
 
 struct RemoteBridge {
     remote: Arc<crate::remote::Remote>,
-    updates: Sender<Update>,
-    problems: Sender<String>,
-    repaint: Repaint,
+    ui: ToUi,
     asked: HashMap<u64, Asked>,
 }
 
 impl RemoteBridge {
     fn report(&self, msg: String) {
-        let _ = self.problems.try_send(msg);
-        (self.repaint)();
+        self.ui.report(msg);
     }
 
     fn update(&self, u: Update) {
-        let _ = self.updates.try_send(u);
-        (self.repaint)();
+        self.ui.update(u);
     }
 
     fn ask(&mut self, ask: airbridge_hub::protocol::Ask, what: Asked) {

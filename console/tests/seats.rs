@@ -29,6 +29,18 @@ impl Drop for Reap {
     }
 }
 
+/// The built-in station's files in `d`, its data under `d/data`.
+fn station(d: &Path) {
+    for (name, text) in airbridge_configs::embedded_files() {
+        let text = if name == "station.toml" {
+            text.replace("data_dir = \"\"", "data_dir = \"data\"")
+        } else {
+            text.to_owned()
+        };
+        std::fs::write(d.join(name), text).unwrap();
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -58,14 +70,7 @@ fn text(b: &[u8]) -> String {
 fn seat_commands_are_decided_by_the_runtime_for_the_tokens_role() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for (name, text) in airbridge_configs::embedded_files() {
-        let text = if name == "station.toml" {
-            text.replace("data_dir = \"\"", "data_dir = \"data\"")
-        } else {
-            text.to_owned()
-        };
-        std::fs::write(d.join(name), text).unwrap();
-    }
+    station(d);
     let port = free_port();
     std::fs::write(
         d.join("studio.toml"),
@@ -190,14 +195,7 @@ fn seat_commands_are_decided_by_the_runtime_for_the_tokens_role() {
 fn the_block_list_exports_as_csv_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for (name, text) in airbridge_configs::embedded_files() {
-        let text = if name == "station.toml" {
-            text.replace("data_dir = \"\"", "data_dir = \"data\"")
-        } else {
-            text.to_owned()
-        };
-        std::fs::write(d.join(name), text).unwrap();
-    }
+    station(d);
     std::fs::create_dir_all(d.join("data/moderation")).unwrap();
     std::fs::write(
         d.join("data/moderation/blocked.json"),

@@ -31,13 +31,7 @@ impl Default for OverlayStyle {
     }
 }
 
-/// Whether a CSS value is a plain colour (no way out of the declaration).
-pub fn safe_css_value(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 64
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || " #(),.%-".contains(c))
-}
+pub use airbridge_configs::studio::is_css_colour as safe_css_value;
 
 /// What the overlay shows now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
