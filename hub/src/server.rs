@@ -788,8 +788,3 @@ where
         }
     }
 }
-
-/// Whether an event is one a seat would show as a refusal of itself.
-pub fn is_refusal_of(ev: &airbridge_show::StoredEvent, seat: &str) -> bool {
-    ev.seat == seat && matches!(ev.event, ShowEvent::CommandRefused { .. })
-}
