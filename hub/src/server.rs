@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use airbridge_runtime::{PartReport, Role, Runtime};
-use airbridge_show::ShowEvent;
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::pem::PemObject;
