@@ -54,8 +54,11 @@ impl Input {
 /// Where a tap reads from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TapPoint {
-    /// Program bus (mono, engine rate).
+    /// Program bus (mono, engine rate): what the studio hears.
     Program,
+    /// What goes out (FM, streams): program after the broadcast delay;
+    /// the same as program when no delay is configured.
+    Air,
     /// Cue bus (mono, engine rate).
     Cue,
     /// What a caller hears (mono, engine rate).
@@ -110,6 +113,14 @@ pub enum Command {
     RemoveTap {
         slot: usize,
     },
+    /// Cut the newest `frames` of unaired audio out of the delay.
+    DelayDump {
+        frames: u64,
+    },
+    /// Run the delay down to zero (end of show).
+    DelayExit,
+    /// Build the delay back up to its configured length.
+    DelayEnter,
 }
 
 /// Objects handed back by the audio thread to be dropped elsewhere.
@@ -130,6 +141,10 @@ pub enum AudioEvent {
     SourceRecovered(Input),
     /// A tap's reader is behind; samples were dropped.
     TapOverflow(TapId),
+    /// The broadcast delay changed mode.
+    Delay(crate::delay::DelayMode),
+    /// A dump cut this many milliseconds out of what goes out.
+    DelayDumped { ms: u32 },
 }
 
 /// What happened, as the control side reports it (line changes and audio events).
@@ -174,6 +189,19 @@ impl MediaEvent {
                 health(*i, true, "audio flows again")
             }
             MediaEvent::Audio(AudioEvent::TapOverflow(_)) => return None,
+            MediaEvent::Audio(AudioEvent::Delay(mode)) => ShowEvent::Health {
+                component: "audio/delay".into(),
+                ok: true,
+                detail: format!("broadcast delay {}", mode.as_str()),
+            },
+            MediaEvent::Audio(AudioEvent::DelayDumped { ms }) => ShowEvent::Health {
+                component: "audio/delay".into(),
+                ok: true,
+                detail: format!(
+                    "dump cut {:.1} s out of what goes out",
+                    f64::from(*ms) / 1000.0
+                ),
+            },
             MediaEvent::Health {
                 component,
                 ok,
@@ -214,6 +242,7 @@ pub struct Core {
     garbage_tx: rtrb::Producer<Garbage>,
     event_tx: rtrb::Producer<AudioEvent>,
     speech_ratio: usize,
+    delay: crate::delay::BroadcastDelay,
 }
 
 /// The three halves made by [`build`].
@@ -236,6 +265,13 @@ pub fn build(cfg: MixerConfig) -> Result<Parts, MediaError> {
         return Err(MediaError::Config(format!(
             "block of {} frames: use 1 to 8192",
             cfg.block_frames
+        )));
+    }
+    if cfg.delay_ms > crate::delay::MAX_DELAY_SECS * 1000 {
+        return Err(MediaError::Config(format!(
+            "broadcast delay of {} ms: use 0 to {} s",
+            cfg.delay_ms,
+            crate::delay::MAX_DELAY_SECS
         )));
     }
     if cfg.lines == 0 || cfg.lines > usize::from(LineNo::MAX) {
@@ -265,7 +301,10 @@ pub fn build(cfg: MixerConfig) -> Result<Parts, MediaError> {
         garbage_tx,
         event_tx,
         speech_ratio,
+        delay: crate::delay::BroadcastDelay::new(cfg.sample_rate, cfg.block_frames, cfg.delay_ms),
     };
+    // the control side sees the delay's shape before the first block
+    core.delay.publish(&meters.delay);
     let controller = Controller {
         cfg,
         cmd_tx,
@@ -309,6 +348,11 @@ impl Core {
 
     pub fn mixer(&self) -> &Mixer {
         &self.mixer
+    }
+
+    /// What went out in the last block: program after the broadcast delay.
+    pub fn air(&self) -> &[f32] {
+        self.delay.air()
     }
 
     /// Free space of the fullest tap ring, in samples (`None` without taps).
@@ -390,6 +434,11 @@ impl Core {
                     self.discard(Garbage::Tap(old.tx));
                 }
             }
+            Command::DelayDump { frames } => {
+                self.delay.dump(frames);
+            }
+            Command::DelayExit => self.delay.exit(),
+            Command::DelayEnter => self.delay.enter(),
         }
     }
 
@@ -400,6 +449,20 @@ impl Core {
         }
         self.pull_sources();
         self.mixer.process();
+        let before = self.delay.mode();
+        let change = self.delay.process(self.mixer.program());
+        let meters = self.mixer.meters();
+        self.delay.publish(&meters.delay);
+        if let Some(frames) = change.dumped_frames {
+            crate::delay::BroadcastDelay::count_dump(&meters.delay);
+            let rate = u64::from(self.mixer.config().sample_rate.max(1));
+            let ms = u32::try_from(frames * 1000 / rate).unwrap_or(u32::MAX);
+            let _ = self.event_tx.push(AudioEvent::DelayDumped { ms });
+        }
+        let after = self.delay.mode();
+        if after != before {
+            let _ = self.event_tx.push(AudioEvent::Delay(after));
+        }
         self.push_taps();
     }
 
@@ -473,6 +536,7 @@ impl Core {
             let Some(tap) = tap.as_mut() else { continue };
             let full = match tap.point {
                 TapPoint::Program => push_all(&mut tap.tx, self.mixer.program()),
+                TapPoint::Air => push_all(&mut tap.tx, self.delay.air()),
                 TapPoint::Cue => push_all(&mut tap.tx, self.mixer.cue()),
                 TapPoint::MixMinus(i) if i < lines => {
                     push_all(&mut tap.tx, self.mixer.mix_minus(i))
@@ -620,6 +684,43 @@ impl Controller {
         self.send(Command::SetHostGain(gain.max(0.0)))
     }
 
+    /// Dumps the newest `secs` of unaired audio (`None`: all of it). Fails
+    /// when no broadcast delay is configured; the cut itself is reported as
+    /// an [`AudioEvent::DelayDumped`] from the audio thread.
+    pub fn delay_dump(&mut self, secs: Option<f32>) -> Result<(), MediaError> {
+        if self.cfg.delay_ms == 0 {
+            return Err(MediaError::Config(
+                "no broadcast delay is configured ([delay] secs in studio.toml)".into(),
+            ));
+        }
+        let rate = u64::from(self.cfg.sample_rate);
+        let frames = match secs {
+            Some(s) if s.is_finite() && s > 0.0 => (f64::from(s) * rate as f64) as u64,
+            Some(s) => {
+                return Err(MediaError::Config(format!(
+                    "dump of {s} s: give a positive number of seconds"
+                )));
+            }
+            None => u64::from(crate::delay::MAX_DELAY_SECS) * rate * 2,
+        };
+        self.send(Command::DelayDump { frames })
+    }
+
+    /// Runs the broadcast delay down to zero (before the show ends), or
+    /// builds it back up (`exit = false`).
+    pub fn delay_exit(&mut self, exit: bool) -> Result<(), MediaError> {
+        if self.cfg.delay_ms == 0 {
+            return Err(MediaError::Config(
+                "no broadcast delay is configured ([delay] secs in studio.toml)".into(),
+            ));
+        }
+        self.send(if exit {
+            Command::DelayExit
+        } else {
+            Command::DelayEnter
+        })
+    }
+
     /// Connects a source to a caller line.
     pub fn set_line_source(
         &mut self,
@@ -655,7 +756,7 @@ impl Controller {
         seconds: f32,
     ) -> Result<(TapId, rtrb::Consumer<f32>), MediaError> {
         let (rate, channels) = match point {
-            TapPoint::Program | TapPoint::Cue => (self.cfg.sample_rate, 1),
+            TapPoint::Program | TapPoint::Air | TapPoint::Cue => (self.cfg.sample_rate, 1),
             TapPoint::MixMinus(i) | TapPoint::Call(i) | TapPoint::Speech(i) => {
                 if i >= self.cfg.lines {
                     return Err(MediaError::NoSuchLine {

@@ -54,6 +54,7 @@
 //! transitions the state machine forbids.
 
 pub mod core;
+pub mod delay;
 pub mod dsp;
 pub mod gst;
 pub mod live;
@@ -70,6 +71,7 @@ pub use airbridge_show::line::{LineState, TransitionError};
 pub use core::{
     AudioEvent, Controller, Core, EventFeed, Input, MediaEvent, TapId, TapPoint, build,
 };
+pub use delay::{DelayMode, DelayReading};
 pub use meters::{MeterSnapshot, Meters};
 pub use mixer::{HoldFeed, Mixer, MixerConfig};
 

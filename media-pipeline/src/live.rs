@@ -47,12 +47,17 @@ pub struct EngineOptions {
     /// program (0-based channel → feed): cue for the screener's headphones,
     /// a hybrid's mix-minus. Every other channel carries program.
     pub channel_feeds: Vec<(u16, OutFeed)>,
+    /// Broadcast delay on what goes out (stream and file outputs, `Air`
+    /// channels), ms; 0 = none. The studio hears program undelayed.
+    pub delay_ms: u32,
 }
 
 /// What an output channel carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutFeed {
     Program,
+    /// Program after the broadcast delay (the FM transmitter's feed).
+    Air,
     Cue,
     /// The mix-minus of a line (0-based index).
     MixMinus(usize),
@@ -69,6 +74,7 @@ impl Default for EngineOptions {
             no_device: false,
             buffer_frames: Some(1920), // 40 ms at 48 kHz
             channel_feeds: Vec::new(),
+            delay_ms: 0,
         }
     }
 }
@@ -148,6 +154,7 @@ impl Engine {
             block_frames: opts.block_frames,
             lines: opts.lines,
             limiter_ceiling: MixerConfig::new(1).limiter_ceiling,
+            delay_ms: opts.delay_ms,
         };
         let parts = build(cfg)?;
         let meters = Arc::clone(parts.controller.meters());
@@ -396,6 +403,22 @@ impl Engine {
     }
 
     /// Host microphone level (0 mutes it).
+    /// Dumps the newest `secs` of audio not yet gone out (`None`: the
+    /// whole delay). See [`crate::delay`].
+    pub fn delay_dump(&self, secs: Option<f32>) -> Result<(), MediaError> {
+        self.with(|c| c.delay_dump(secs))
+    }
+
+    /// Runs the broadcast delay down to zero (`true`) or back up (`false`).
+    pub fn delay_exit(&self, exit: bool) -> Result<(), MediaError> {
+        self.with(|c| c.delay_exit(exit))
+    }
+
+    /// The broadcast delay now.
+    pub fn delay(&self) -> crate::delay::DelayReading {
+        self.meters.delay.read()
+    }
+
     pub fn set_host_gain(&self, gain: f32) -> Result<(), MediaError> {
         self.with(|c| c.set_host_gain(gain))
     }
@@ -474,7 +497,7 @@ impl Engine {
         name: &str,
         sink: &crate::gst::NetSink,
     ) -> Result<TapId, MediaError> {
-        let (id, tap) = self.with(|c| c.add_tap(crate::core::TapPoint::Program, 2.0))?;
+        let (id, tap) = self.with(|c| c.add_tap(crate::core::TapPoint::Air, 2.0))?;
         let notices = self.with(|c| Ok(c.notice_sender()))?;
         match crate::gst::open_sink(sink, tap, self.cfg.sample_rate, name, Some(notices)) {
             Ok(pipe) => {
@@ -816,7 +839,8 @@ fn start_output(
         .map(|f| match f {
             OutFeed::Program => 0,
             OutFeed::Cue => 1,
-            OutFeed::MixMinus(i) => 2 + mm_lines.iter().position(|x| x == i).unwrap_or(0),
+            OutFeed::Air => 2,
+            OutFeed::MixMinus(i) => 3 + mm_lines.iter().position(|x| x == i).unwrap_or(0),
         })
         .collect();
     let lines = core.mixer().config().lines;
@@ -824,8 +848,8 @@ fn start_output(
         core: Some(core),
         back: back.0.clone(),
     };
-    // rendered frames not yet played: program, cue, then each mapped mix-minus
-    let mut fifo: Vec<Vec<f32>> = (0..2 + mm_lines.len())
+    // rendered frames not yet played: program, cue, air, then each mapped mix-minus
+    let mut fifo: Vec<Vec<f32>> = (0..3 + mm_lines.len())
         .map(|_| vec![0.0f32; block])
         .collect();
     let mut fifo_pos = block;
@@ -854,9 +878,10 @@ fn start_output(
                 let m = core.mixer();
                 fifo[0].copy_from_slice(m.program());
                 fifo[1].copy_from_slice(m.cue());
+                fifo[2].copy_from_slice(core.air());
                 for (k, line) in mm_lines.iter().enumerate() {
                     if *line < lines {
-                        fifo[2 + k].copy_from_slice(m.mix_minus(*line));
+                        fifo[3 + k].copy_from_slice(m.mix_minus(*line));
                     }
                 }
                 fifo_pos = 0;

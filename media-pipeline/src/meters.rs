@@ -77,6 +77,8 @@ pub struct Meters {
     pub blocks: AtomicU64,
     /// Output callbacks that found no audio ready (live engine only).
     pub xruns: AtomicU64,
+    /// The broadcast delay on what goes out.
+    pub delay: crate::delay::DelayMeter,
 }
 
 impl Meters {
@@ -91,6 +93,7 @@ impl Meters {
             limiter_reduction_db: AtomicF32::new(0.0),
             blocks: AtomicU64::new(0),
             xruns: AtomicU64::new(0),
+            delay: crate::delay::DelayMeter::default(),
         }
     }
 
@@ -106,6 +109,7 @@ impl Meters {
             limiter_reduction_db: self.limiter_reduction_db.load(),
             blocks: self.blocks.load(Ordering::Relaxed),
             xruns: self.xruns.load(Ordering::Relaxed),
+            delay: self.delay.read(),
         }
     }
 }
@@ -122,4 +126,5 @@ pub struct MeterSnapshot {
     pub limiter_reduction_db: f32,
     pub blocks: u64,
     pub xruns: u64,
+    pub delay: crate::delay::DelayReading,
 }

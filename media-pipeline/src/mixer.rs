@@ -34,6 +34,8 @@ pub struct MixerConfig {
     pub lines: usize,
     /// Program limiter ceiling, linear.
     pub limiter_ceiling: f32,
+    /// Broadcast delay on what goes out (air), ms; 0 = none.
+    pub delay_ms: u32,
 }
 
 impl MixerConfig {
@@ -44,6 +46,7 @@ impl MixerConfig {
             block_frames: 480,
             lines,
             limiter_ceiling: 0.966,
+            delay_ms: 0,
         }
     }
 }

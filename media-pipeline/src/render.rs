@@ -28,6 +28,12 @@
 //! secs = 0.0
 //! line = 1
 //! state = "ringing"        # and/or gain, fader, mute, hold_feed
+//!
+//! # with `delay_secs = N` (0–40) at the top, `air.wav` is what goes out
+//! # after the broadcast delay; a step can dump it:
+//! [[at]]
+//! secs = 6.0
+//! dump = true              # or dump_secs = 2.0; delay_exit = true / false
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -52,6 +58,9 @@ pub struct Scenario {
     pub block_ms: u32,
     pub duration_secs: f64,
     pub lines: usize,
+    /// Broadcast delay on what goes out (`air.wav`), seconds.
+    #[serde(default)]
+    pub delay_secs: f64,
     #[serde(default)]
     pub host: Option<SourceSpec>,
     #[serde(default)]
@@ -111,6 +120,13 @@ pub struct Step {
     pub mute: Option<bool>,
     pub hold_feed: Option<HoldFeed>,
     pub host_gain: Option<f32>,
+    /// Dump the whole delay.
+    #[serde(default)]
+    pub dump: bool,
+    /// Dump only the newest this many seconds.
+    pub dump_secs: Option<f32>,
+    /// Run the delay down (`true`) or build it back up (`false`).
+    pub delay_exit: Option<bool>,
 }
 
 impl Scenario {
@@ -141,6 +157,13 @@ impl Scenario {
                 self.duration_secs
             ));
         }
+        let max_delay = f64::from(crate::delay::MAX_DELAY_SECS);
+        if !(0.0..=max_delay).contains(&self.delay_secs) {
+            return Err(format!(
+                "delay_secs {} must be 0 to {max_delay}",
+                self.delay_secs
+            ));
+        }
         if self.block_ms == 0 || self.block_ms > 100 {
             return Err(format!("block_ms {} must be 1 to 100", self.block_ms));
         }
@@ -161,6 +184,13 @@ impl Scenario {
                 || s.fader.is_some()
                 || s.mute.is_some()
                 || s.hold_feed.is_some();
+            let delay_step = s.dump || s.dump_secs.is_some() || s.delay_exit.is_some();
+            if delay_step && self.delay_secs == 0.0 {
+                return Err(format!(
+                    "[[at]] secs = {}: a dump or delay exit needs delay_secs > 0",
+                    s.secs
+                ));
+            }
             if per_line && s.line.is_none() {
                 return Err(format!(
                     "[[at]] secs = {}: a line change needs `line`",
@@ -177,6 +207,7 @@ impl Scenario {
             block_frames: (self.sample_rate as usize * self.block_ms as usize / 1000).max(1),
             lines: self.lines,
             limiter_ceiling: MixerConfig::new(1).limiter_ceiling,
+            delay_ms: (self.delay_secs * 1000.0).round() as u32,
         }
     }
 }
@@ -275,6 +306,11 @@ pub fn render(
     for i in 1..=cfg.lines {
         files.push(out_dir.join(format!("mix-minus-line{i}.wav")));
     }
+    let air = (cfg.delay_ms > 0).then(|| out_dir.join("air.wav"));
+    let mut air_writer = match &air {
+        Some(p) => Some(float_writer(p, rate)?),
+        None => None,
+    };
     let mut writers = files
         .iter()
         .map(|p| float_writer(p, rate))
@@ -331,11 +367,20 @@ pub fn render(
                 w.write_sample(x).map_err(|e| io("write", path, e))?;
             }
         }
+        if let (Some(w), Some(path)) = (air_writer.as_mut(), &air) {
+            for &x in core.air() {
+                w.write_sample(x).map_err(|e| io("write", path, e))?;
+            }
+        }
         feed.drain(|e| events.push(e));
         ctl.collect_garbage();
     }
     for (w, path) in writers.into_iter().zip(&files) {
         w.finalize().map_err(|e| io("finish", path, e))?;
+    }
+    if let (Some(w), Some(path)) = (air_writer, air) {
+        w.finalize().map_err(|e| io("finish", &path, e))?;
+        files.push(path);
     }
     drop(core); // releases the tap rings: recordings finish
     feed.drain(|e| events.push(e));
@@ -355,6 +400,12 @@ pub fn render(
 fn apply_step(ctl: &mut crate::core::Controller, s: &Step) -> Result<(), MediaError> {
     if let Some(g) = s.host_gain {
         ctl.set_host_gain(g)?;
+    }
+    if s.dump || s.dump_secs.is_some() {
+        ctl.delay_dump(s.dump_secs)?;
+    }
+    if let Some(exit) = s.delay_exit {
+        ctl.delay_exit(exit)?;
     }
     let Some(line) = s.line else { return Ok(()) };
     let at = |e: MediaError| MediaError::Scenario {

@@ -59,6 +59,7 @@ fn unsupported_engine_shapes_are_refused() {
             block_frames: block,
             lines,
             limiter_ceiling: 0.9,
+            delay_ms: 0,
         };
         let err = build(cfg).unwrap_err();
         assert!(err.to_string().contains(want), "{err}");
