@@ -7,6 +7,7 @@ use crate::event::{
     CallerNote, ItemRef, KbHit, LineNo, MessageKind, Moderation, ShowEvent, StoredEvent,
 };
 use crate::line::LineState;
+use crate::plan::{RunningOrder, ShowPlan, running_order};
 
 /// Anything built by applying journal events in order. Applying the same
 /// events must always give the same state (projections are rebuilt by replay).
@@ -55,7 +56,15 @@ pub struct ShowBoard {
     pub written: Vec<(ItemRef, String)>,
     /// The most recent refusals: (when, seat, what, why), newest last.
     pub refusals: VecDeque<(i64, String, String, String)>,
+    /// The show plan as last edited.
+    pub plan: Option<ShowPlan>,
+    /// Segment starts in journal order: (segment id, journal time in ms),
+    /// the most recent [`MAX_SEGMENT_STARTS`].
+    pub segment_starts: Vec<(u32, u64)>,
 }
+
+/// Most segment starts kept on a board.
+pub const MAX_SEGMENT_STARTS: usize = 1000;
 
 /// Most refusals kept on the board.
 pub const MAX_REFUSALS: usize = 20;
@@ -563,6 +572,15 @@ impl Projection for ShowBoard {
                     self.refusals.pop_front();
                 }
             }
+            ShowEvent::PlanEdited { plan, .. } => self.plan = Some(plan.clone()),
+            ShowEvent::SegmentStarted { segment, .. } => {
+                // Journal times are after the epoch; a negative one is clamped.
+                let at_ms = u64::try_from(at).unwrap_or(0);
+                self.segment_starts.push((*segment, at_ms));
+                if self.segment_starts.len() > MAX_SEGMENT_STARTS {
+                    self.segment_starts.remove(0);
+                }
+            }
         }
     }
 }
@@ -577,6 +595,13 @@ impl ShowBoard {
         {
             h.tickets.push(ticket_id.to_owned());
         }
+    }
+
+    /// The running order of the plan at `now_ms` (ms since the epoch), once
+    /// a plan has been journaled.
+    pub fn running_order(&self, now_ms: u64) -> Option<RunningOrder> {
+        let plan = self.plan.as_ref()?;
+        Some(running_order(plan, &self.segment_starts, now_ms))
     }
 
     /// The history of the caller on `line`, if they called before this call.
@@ -668,5 +693,67 @@ mod tests {
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].text, "我想问一下社保怎么转移");
         assert!(t[0].is_final);
+    }
+
+    #[test]
+    fn the_plan_and_segment_starts_fold_into_a_running_order() {
+        use crate::plan::PlanEdit;
+        let mut b = ShowBoard::default();
+        assert_eq!(b.running_order(0), None);
+        let mut plan = ShowPlan::default();
+        for (seq, (title, minutes)) in [(1, ("开场", 5)), (2, ("热线", 40))] {
+            let edit = PlanEdit::AddSegment {
+                after: None,
+                title: title.into(),
+                minutes,
+            };
+            plan.apply(&edit).unwrap();
+            b.apply(&ev(
+                seq,
+                ShowEvent::PlanEdited {
+                    by: "producer".into(),
+                    edit,
+                    plan: plan.clone(),
+                },
+            ));
+        }
+        assert_eq!(b.plan.as_ref(), Some(&plan));
+        // Starts take the journal's time (seq × 1000 ms here).
+        b.apply(&ev(
+            10,
+            ShowEvent::SegmentStarted {
+                by: "producer".into(),
+                segment: 1,
+            },
+        ));
+        b.apply(&ev(
+            400,
+            ShowEvent::SegmentStarted {
+                by: "producer".into(),
+                segment: 2,
+            },
+        ));
+        assert_eq!(b.segment_starts, [(1, 10_000), (2, 400_000)]);
+        let r = b.running_order(500_000).unwrap();
+        assert_eq!(r.current, Some(2));
+        // 开场 ran 390 s of its 300.
+        assert_eq!(r.segments[0].over_secs, Some(90));
+        assert_eq!(r.over_secs, 90);
+        assert_eq!(r.show_start_ms, Some(10_000));
+
+        // A later edit replaces the whole plan; the starts stay.
+        let edit = PlanEdit::RemoveSegment { id: 1 };
+        plan.apply(&edit).unwrap();
+        b.apply(&ev(
+            401,
+            ShowEvent::PlanEdited {
+                by: "producer".into(),
+                edit,
+                plan: plan.clone(),
+            },
+        ));
+        assert_eq!(b.plan.as_ref().map(|p| p.segments.len()), Some(1));
+        let r = b.running_order(500_000).unwrap();
+        assert_eq!(r.unplanned_secs, 390);
     }
 }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::line::LineState;
+use crate::plan::{PlanEdit, ShowPlan};
 
 /// A caller line number as shown on the board (1-based).
 pub type LineNo = u8;
@@ -260,6 +261,19 @@ pub enum ShowEvent {
         action: String,
         reason: String,
     },
+    /// A seat edited the show plan: the edit, and the whole plan after it,
+    /// so that any board or remote seat rebuilds the plan from this event alone.
+    PlanEdited {
+        by: Seat,
+        edit: PlanEdit,
+        plan: ShowPlan,
+    },
+    /// A segment of the plan (by id) went on air; its start is the event's
+    /// journal time.
+    SegmentStarted {
+        by: Seat,
+        segment: u32,
+    },
 }
 
 impl ShowEvent {
@@ -293,6 +307,8 @@ impl ShowEvent {
             ShowEvent::Rejected { .. } => "rejected",
             ShowEvent::Blocked { .. } => "blocked",
             ShowEvent::Unblocked { .. } => "unblocked",
+            ShowEvent::PlanEdited { .. } => "plan_edited",
+            ShowEvent::SegmentStarted { .. } => "segment_started",
         }
     }
 }
@@ -331,6 +347,21 @@ mod tests {
                 component: "feeds/douyin".into(),
                 ok: true,
                 detail: String::new(),
+            },
+            ShowEvent::PlanEdited {
+                by: "producer".into(),
+                edit: PlanEdit::SetPhrase {
+                    key: "F2".into(),
+                    text: Some("稍等".into()),
+                },
+                plan: ShowPlan {
+                    phrases: [("F2".to_owned(), "稍等".to_owned())].into(),
+                    ..Default::default()
+                },
+            },
+            ShowEvent::SegmentStarted {
+                by: "producer".into(),
+                segment: 3,
             },
         ];
         for ev in samples {

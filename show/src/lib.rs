@@ -11,11 +11,14 @@
 //!
 //! # Layout
 //! - [`event`]: the typed events ([`ShowEvent`]) and their stored envelope ([`StoredEvent`]).
-//! - [`line`]: caller line states and which transitions are allowed.
+//! - [`line`](mod@line): caller line states and which transitions are allowed.
 //! - [`journal`]: [`Journal`] (group-committing writer, [`Subscription`], [`Replay`]),
 //!   one writer per file across processes (a lock file), and [`JournalReader`]
 //!   for read-only tools that [`Follow`] another process's writes.
 //! - [`store`]: the storage traits and the SQLite backend (PostgreSQL can be added behind them).
+//! - [`plan`]: show preparation: the [`ShowPlan`] (rundown segments with scripts,
+//!   guests, emergency phrases), its [`PlanEdit`]s and file, the [`RunningOrder`]
+//!   and the printable page.
 //! - [`board`]: the [`Projection`] trait and [`ShowBoard`], the state the console draws.
 
 pub mod board;
@@ -23,6 +26,7 @@ mod error;
 pub mod event;
 pub mod journal;
 pub mod line;
+pub mod plan;
 pub mod store;
 
 pub use board::{CallerHistory, HeldMessage, Projection, RecentMessage, ShowBoard, TicketView};
@@ -34,3 +38,6 @@ pub use journal::{
     Ack, Follow, Journal, JournalOptions, JournalReader, Replay, Subscription, Waker,
 };
 pub use line::{LineState, TransitionError};
+pub use plan::{
+    Guest, PlanEdit, PlanError, PlanFileError, RunningOrder, RunningSegment, Segment, ShowPlan,
+};
