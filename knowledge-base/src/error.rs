@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::import::Field;
+
 /// Anything the knowledge base can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {
@@ -67,6 +69,58 @@ pub enum KbError {
         /// Why.
         reason: String,
     },
+    /// An edit started from an older version than the stored one: someone
+    /// else saved the entry meanwhile. Nothing was written.
+    #[error(
+        "entry {id} was changed by someone else: this edit started from version {expected}, \
+         the stored version is {current}; nothing was saved (reload the entry and edit again)"
+    )]
+    VersionConflict {
+        /// Entry id.
+        id: String,
+        /// The version the editor started from.
+        expected: u32,
+        /// The version stored now.
+        current: u32,
+    },
+    /// No entry has this id.
+    #[error("no entry {id} in the knowledge base{}", started_from(*.expected))]
+    NotFound {
+        /// The id asked for.
+        id: String,
+        /// The version an edit started from, when it was an edit.
+        expected: Option<u32>,
+    },
+    /// Adding an entry whose id is already used. Nothing was written.
+    #[error("entry {id} already exists (version {version}); edit it instead of adding it")]
+    IdTaken {
+        /// The id.
+        id: String,
+        /// Its stored version.
+        version: u32,
+    },
+    /// An edit with a missing or malformed field. Nothing was written.
+    #[error("entry {id}: {field}: {reason}; nothing was saved")]
+    InvalidEdit {
+        /// Entry id (`(new entry)` when adding without one).
+        id: String,
+        /// The field at fault.
+        field: Field,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An edit that does not say who made it. Nothing was written.
+    #[error("entry {id}: an edit must name who made it (empty editor name); nothing was saved")]
+    NoEditor {
+        /// Entry id (`(new entry)` when adding without one).
+        id: String,
+    },
+}
+
+fn started_from(expected: Option<u32>) -> String {
+    expected.map_or_else(String::new, |v| {
+        format!(" (the edit started from its version {v})")
+    })
 }
 
 /// One problem found in an import file.

@@ -13,6 +13,8 @@
 //! # Layout
 //! - [`entry`]: the entry model.
 //! - [`store`]: SQLite storage (current entries + every version).
+//! - [`edit`]: validation of edits, who made each version, fresh ids.
+//! - [`review`]: the needs-review queue (expired, review overdue).
 //! - [`import`]: CSV / XLSX / JSONL import with field mapping, and export.
 //! - [`text`]: normalisation, synonyms, segmentation, pinyin terms.
 //! - [`search`]: the BM25F index, snippets, and the plain baseline.
@@ -20,10 +22,12 @@
 //! - [`demo`]: the built-in demo knowledge base, generated from structured facts.
 
 pub mod demo;
+pub mod edit;
 pub mod entry;
 pub mod error;
 pub mod eval;
 pub mod import;
+pub mod review;
 pub mod search;
 pub mod store;
 pub mod text;
@@ -34,9 +38,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use edit::Version;
 pub use entry::{Entry, Status};
 pub use error::{ImportError, KbError, Problem};
 pub use import::{FieldMap, Format, NearDuplicate};
+pub use review::{ReviewItem, ReviewReason};
 pub use search::{Hit, SearchIndex};
 pub use store::WriteSummary;
 pub use text::{Analyzer, Mode};
@@ -126,7 +132,8 @@ impl Kb {
 
     /// A shareable snapshot of the index: search it from any thread (e.g. the
     /// console's search worker) while the `Kb` itself stays with its owner.
-    /// An import builds a new snapshot; old ones stay valid.
+    /// An import or an edit makes a new snapshot (call this again to get it);
+    /// old ones stay valid.
     pub fn searcher(&self) -> Arc<SearchIndex> {
         Arc::clone(&self.index)
     }
@@ -222,5 +229,130 @@ impl Kb {
     /// How many stored versions entry `id` has.
     pub fn version_count(&self, id: &str) -> Result<u32, KbError> {
         self.store.version_count(id)
+    }
+
+    /// Writes `entry` as a new version of the entry with its id, or as a new
+    /// entry when the id is not stored and `expected_version` is `None`;
+    /// `by` is who made the edit (stored as `edit:<by>`, see [`edit`]).
+    /// Returns the entry's version afterwards. The edit is searchable at
+    /// once through [`Kb::search`] and the next [`Kb::searcher`].
+    ///
+    /// With `expected_version` (the version the editor loaded) the edit is
+    /// refused with [`KbError::VersionConflict`] when someone else saved the
+    /// entry meanwhile, and with [`KbError::NotFound`] when there is no such
+    /// entry. Question and answer must not be blank and dates must be
+    /// `YYYY-MM-DD` ([`KbError::InvalidEdit`] names the field); blank dates
+    /// count as none. Saving an entry identical to the stored one writes no
+    /// version and returns the stored version number.
+    pub fn update(
+        &mut self,
+        entry: Entry,
+        by: &str,
+        expected_version: Option<u32>,
+    ) -> Result<u32, KbError> {
+        if entry.id.is_empty() {
+            return Err(KbError::InvalidEdit {
+                id: edit::NEW_ENTRY.into(),
+                field: import::Field::Id,
+                reason: "empty (use add to create an entry with a fresh id)".into(),
+            });
+        }
+        let entry = edit::validate(entry, by)?;
+        let expect = match expected_version {
+            Some(v) => store::Expect::Version(v),
+            None => store::Expect::Any,
+        };
+        self.write_edit(entry, by, expect)
+    }
+
+    /// Adds a new entry and returns its id. An empty `entry.id` gets a fresh
+    /// `kb-<n>` id (after the highest `kb-<n>` in use); a given id that is
+    /// already used is refused with [`KbError::IdTaken`]. Validated as in
+    /// [`Kb::update`]; searchable at once.
+    pub fn add(&mut self, entry: Entry, by: &str) -> Result<String, KbError> {
+        let fresh = entry.id.is_empty();
+        let mut entry = edit::validate(entry, by)?;
+        if !fresh {
+            let id = entry.id.clone();
+            self.write_edit(entry, by, store::Expect::Absent)?;
+            return Ok(id);
+        }
+        let mut n = edit::next_id_number(self.all.iter().map(|e| e.id.as_str()));
+        // Another process may take ids meanwhile: try the next few.
+        for _ in 0..100 {
+            entry.id = format!("{}{n}", edit::NEW_ID_PREFIX);
+            match self.write_edit(entry.clone(), by, store::Expect::Absent) {
+                Ok(_) => return Ok(entry.id),
+                Err(KbError::IdTaken { .. }) => n = n.saturating_add(1),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(KbError::IdTaken {
+            id: entry.id,
+            version: 0,
+        })
+    }
+
+    /// Retires entry `id` (a new version with [`Status::Retired`]; search no
+    /// longer returns it) and returns its version afterwards. Retiring a
+    /// retired entry writes nothing.
+    pub fn retire(&mut self, id: &str, by: &str) -> Result<u32, KbError> {
+        let Some((version, mut entry)) = self.store.current(id)? else {
+            return Err(KbError::NotFound {
+                id: id.into(),
+                expected: None,
+            });
+        };
+        if by.trim().is_empty() {
+            return Err(KbError::NoEditor { id: id.into() });
+        }
+        entry.status = Status::Retired;
+        self.write_edit(entry, by, store::Expect::Version(version))
+    }
+
+    /// Every version of entry `id`, newest first; [`KbError::NotFound`]
+    /// when there is no such entry.
+    pub fn history(&self, id: &str) -> Result<Vec<Version>, KbError> {
+        let versions = self.store.history(id)?;
+        if versions.is_empty() {
+            return Err(KbError::NotFound {
+                id: id.into(),
+                expected: None,
+            });
+        }
+        Ok(versions.into_iter().map(Version::from).collect())
+    }
+
+    /// The stored current version of entry `id` (`None`: no such entry).
+    pub fn current_version(&self, id: &str) -> Result<Option<u32>, KbError> {
+        self.store.current_version(id)
+    }
+
+    /// Active entries to review on `today` (`YYYY-MM-DD`): those whose
+    /// expiry is before today, then those last reviewed more than
+    /// `max_age_days` ago or never (oldest first). A `today` that is not
+    /// `YYYY-MM-DD` gives an empty queue.
+    pub fn needs_review(&self, today: &str, max_age_days: u32) -> Vec<ReviewItem> {
+        review::needs_review(&self.all, today, max_age_days)
+    }
+
+    /// Stores one validated edit and refreshes the in-memory entries and index.
+    fn write_edit(
+        &mut self,
+        entry: Entry,
+        by: &str,
+        expect: store::Expect,
+    ) -> Result<u32, KbError> {
+        let version = self
+            .store
+            .write_edit(&entry, &edit::edit_origin(by), expect)?;
+        let id = entry.id.clone();
+        match self.all.iter_mut().find(|e| e.id == id) {
+            Some(old) if *old == entry => return Ok(version),
+            Some(old) => *old = entry,
+            None => self.all.push(entry),
+        }
+        self.index = Arc::new(self.index.refreshed(&self.all, &id));
+        Ok(version)
     }
 }

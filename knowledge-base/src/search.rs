@@ -1,8 +1,10 @@
 //! The in-memory search index: BM25F over the entry's fields, with word
-//! terms and pinyin-pair terms, and the plain baseline for comparison.
+//! terms, pinyin-pair terms and typing keys (full pinyin and initials, for
+//! screeners who type `sbk` for 社保卡), and the plain baseline for comparison.
 //!
 //! The index is an immutable snapshot built from a list of entries; a
-//! changed knowledge base builds a new one.
+//! changed knowledge base builds a new one ([`SearchIndex::refreshed`] after
+//! one edit).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::entry::{Entry, Status};
-use crate::text::{Analyzer, Mode, Term, syllable};
+use crate::text::{Analyzer, Mode, Term, syllable, typed_tokens};
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
@@ -25,10 +27,150 @@ const W_PINYIN: f32 = 0.45;
 /// Single characters count least: they only break ties and catch partial words.
 const W_CHAR: f32 = 0.2;
 
+/// Typed (pinyin) query tokens: a full spelling counts like a word; initials
+/// are more ambiguous (sbk: 社保卡, 随便看); a prefix of the last token (the
+/// screener is still typing) counts less than a whole spelling.
+const W_TYPED_FULL: f32 = 1.0;
+const W_TYPED_INITIALS: f32 = 0.8;
+const W_TYPED_PREFIX: f32 = 0.6;
+/// Shortest last token completed as a prefix (one letter would match everything).
+const MIN_PREFIX: usize = 2;
+/// Most typing keys one prefix expands to.
+const MAX_PREFIX_KEYS: usize = 512;
+
 #[derive(Debug, Clone, Copy)]
 struct Posting {
     doc: u32,
     tf: f32,
+}
+
+/// The two kinds of typing keys (see [`crate::text::Spelling`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Typed {
+    Full,
+    Initials,
+}
+
+/// Gives every term and typing key a posting-list id while indexing.
+#[derive(Default)]
+struct Interner {
+    terms: HashMap<Term, u32>,
+    typed: HashMap<(Typed, Box<str>), u32>,
+    next: u32,
+}
+
+impl Interner {
+    fn term(&mut self, t: Term) -> u32 {
+        let next = &mut self.next;
+        *self.terms.entry(t).or_insert_with(|| {
+            *next += 1;
+            *next - 1
+        })
+    }
+
+    fn typed(&mut self, kind: Typed, key: &str) -> u32 {
+        if let Some(&id) = self.typed.get(&(kind, Box::from(key))) {
+            return id;
+        }
+        self.next += 1;
+        self.typed.insert((kind, key.into()), self.next - 1);
+        self.next - 1
+    }
+
+    /// The typing keys of `kind`, sorted (for prefix lookups).
+    fn sorted(&self, kind: Typed) -> Vec<(Box<str>, u32)> {
+        let mut v: Vec<(Box<str>, u32)> = self
+            .typed
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|((_, key), &id)| (key.clone(), id))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// One entry's analysis: (posting-list id, weighted term frequency), sorted
+/// by id, and its BM25 length.
+struct DocTerms {
+    tf: Vec<(u32, f32)>,
+    len: f32,
+}
+
+fn analyze(
+    analyzer: &Analyzer,
+    mode: Mode,
+    e: &Entry,
+    ids: &mut Interner,
+    buf: &mut Vec<Term>,
+) -> DocTerms {
+    let mut tf: HashMap<u32, f32> = HashMap::new();
+    let mut len = 0.0;
+    let mut add = |text: &str, w: f32, ids: &mut Interner, tf: &mut HashMap<u32, f32>| {
+        if text.is_empty() {
+            return;
+        }
+        buf.clear();
+        analyzer.terms(text, mode, buf);
+        for t in buf.drain(..) {
+            *tf.entry(ids.term(t)).or_default() += w;
+            len += w;
+        }
+    };
+    match mode {
+        Mode::Plain => {
+            add(&e.question, 1.0, ids, &mut tf);
+            add(&e.answer, 1.0, ids, &mut tf);
+        }
+        Mode::Full => {
+            add(&e.question, W_QUESTION, ids, &mut tf);
+            for alt in &e.alternatives {
+                add(alt, W_ALT, ids, &mut tf);
+            }
+            let meta = format!(
+                "{} {} {} {}",
+                e.category,
+                e.domain,
+                e.tags.join(" "),
+                e.department
+            );
+            add(&meta, W_META, ids, &mut tf);
+            add(&e.answer, W_ANSWER, ids, &mut tf);
+            // Typing keys weigh like their field but do not lengthen the
+            // document: Chinese queries rank exactly as without them.
+            let typed_meta = format!("{} {} {}", e.category, e.domain, e.tags.join(" "));
+            let fields = std::iter::once((e.question.as_str(), W_QUESTION))
+                .chain(e.alternatives.iter().map(|a| (a.as_str(), W_ALT)))
+                .chain(std::iter::once((typed_meta.as_str(), W_META)));
+            let mut spellings = Vec::new();
+            for (text, w) in fields {
+                spellings.clear();
+                analyzer.spellings(text, &mut spellings);
+                for s in &spellings {
+                    *tf.entry(ids.typed(Typed::Full, &s.full)).or_default() += w;
+                    *tf.entry(ids.typed(Typed::Initials, &s.initials))
+                        .or_default() += w;
+                }
+            }
+        }
+    }
+    let mut tf: Vec<(u32, f32)> = tf.into_iter().collect();
+    tf.sort_unstable_by_key(|&(id, _)| id);
+    DocTerms { tf, len }
+}
+
+/// BM25's inverse document frequency of a term in `df` of `n` documents.
+fn idf(n: usize, df: usize) -> f32 {
+    let (n, df) = (n as f32, df as f32);
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+fn average(doc_len: &[f32]) -> f32 {
+    if doc_len.is_empty() {
+        1.0
+    } else {
+        (doc_len.iter().sum::<f32>() / doc_len.len() as f32).max(1.0)
+    }
 }
 
 /// One ranked result.
@@ -51,12 +193,24 @@ pub struct Hit {
 }
 
 /// A built index over a set of entries.
+///
+/// Besides word, pinyin-pair and character terms it holds *typing keys*: the
+/// full toneless pinyin and the initials of every Han word of an entry's
+/// question, alternatives, matter, domain and tags (`shebaoka`, `sbk`), so a
+/// screener without an input method finds 社保卡 by typing `sbk`. On the demo
+/// knowledge base (2,268 entries: 1,352 typing keys) they take
+/// [`SearchIndex::index_heap_bytes`] from 3.3 to 4.1 MiB (printed by the test
+/// `typing_keys_cost_little_memory`); they do not lengthen documents, so
+/// Chinese queries rank exactly as without them.
 #[derive(Debug)]
 pub struct SearchIndex {
     analyzer: &'static Analyzer,
     mode: Mode,
     entries: Arc<Vec<Entry>>,
     terms: HashMap<Term, u32>,
+    /// Typing keys, sorted, with their posting-list ids.
+    full_keys: Vec<(Box<str>, u32)>,
+    initial_keys: Vec<(Box<str>, u32)>,
     postings: Vec<Vec<Posting>>,
     doc_len: Vec<f32>,
     avg_len: f32,
@@ -69,74 +223,106 @@ impl SearchIndex {
             .into_iter()
             .filter(|e| e.status == Status::Active)
             .collect();
-        let mut terms: HashMap<Term, u32> = HashMap::new();
+        let mut ids = Interner::default();
         let mut postings: Vec<Vec<Posting>> = Vec::new();
         let mut doc_len = Vec::with_capacity(entries.len());
         let mut buf = Vec::new();
-        let mut tf: HashMap<u32, f32> = HashMap::new();
         for (doc, e) in entries.iter().enumerate() {
-            tf.clear();
-            let mut len = 0.0;
-            let mut add = |text: &str, w: f32, buf: &mut Vec<Term>, tf: &mut HashMap<u32, f32>| {
-                if text.is_empty() {
-                    return;
-                }
-                buf.clear();
-                analyzer.terms(text, mode, buf);
-                for t in buf.drain(..) {
-                    let next = u32::try_from(postings.len()).unwrap_or(u32::MAX);
-                    let id = *terms.entry(t).or_insert_with(|| {
-                        postings.push(Vec::new());
-                        next
-                    });
-                    *tf.entry(id).or_default() += w;
-                    len += w;
-                }
-            };
-            match mode {
-                Mode::Plain => {
-                    add(&e.question, 1.0, &mut buf, &mut tf);
-                    add(&e.answer, 1.0, &mut buf, &mut tf);
-                }
-                Mode::Full => {
-                    add(&e.question, W_QUESTION, &mut buf, &mut tf);
-                    for alt in &e.alternatives {
-                        add(alt, W_ALT, &mut buf, &mut tf);
-                    }
-                    let meta = format!(
-                        "{} {} {} {}",
-                        e.category,
-                        e.domain,
-                        e.tags.join(" "),
-                        e.department
-                    );
-                    add(&meta, W_META, &mut buf, &mut tf);
-                    add(&e.answer, W_ANSWER, &mut buf, &mut tf);
-                }
-            }
+            let d = analyze(analyzer, mode, e, &mut ids, &mut buf);
+            postings.resize_with(ids.next as usize, Vec::new);
             let doc = u32::try_from(doc).unwrap_or(u32::MAX);
-            for (&term, &f) in &tf {
-                postings[term as usize].push(Posting { doc, tf: f });
+            for (term, tf) in d.tf {
+                postings[term as usize].push(Posting { doc, tf });
             }
-            doc_len.push(len);
+            doc_len.push(d.len);
         }
-        let avg_len = if doc_len.is_empty() {
-            1.0
-        } else {
-            (doc_len.iter().sum::<f32>() / doc_len.len() as f32).max(1.0)
-        };
         for p in &mut postings {
-            p.sort_unstable_by_key(|p| p.doc);
             p.shrink_to_fit();
         }
         SearchIndex {
             analyzer,
             mode,
+            avg_len: average(&doc_len),
             entries: Arc::new(entries),
-            terms,
+            full_keys: ids.sorted(Typed::Full),
+            initial_keys: ids.sorted(Typed::Initials),
+            terms: ids.terms,
             postings,
             doc_len,
-            avg_len,
+        }
+    }
+
+    /// A new index over `all` (the knowledge base's entries after an edit of
+    /// entry `id`), built by re-analysing only that entry: `all` must be the
+    /// entries this index was built from, with only entry `id` changed, added
+    /// (at the end) or retired. Ranks exactly as [`SearchIndex::build`] of `all`
+    /// would, in a fraction of the time, so an edit is searchable at once.
+    pub fn refreshed(&self, all: &[Entry], id: &str) -> SearchIndex {
+        let entries: Vec<Entry> = all
+            .iter()
+            .filter(|e| e.status == Status::Active)
+            .cloned()
+            .collect();
+        let old = self.entries.iter().position(|e| e.id == id);
+        let new = entries.iter().position(|e| e.id == id);
+        let mut ids = Interner {
+            terms: self.terms.clone(),
+            typed: self
+                .full_keys
+                .iter()
+                .map(|(k, id)| ((Typed::Full, k.clone()), *id))
+                .chain(
+                    self.initial_keys
+                        .iter()
+                        .map(|(k, id)| ((Typed::Initials, k.clone()), *id)),
+                )
+                .collect(),
+            next: u32::try_from(self.postings.len()).unwrap_or(u32::MAX),
+        };
+        let mut postings = self.postings.clone();
+        let mut doc_len = self.doc_len.clone();
+        if let Some(p) = old {
+            let p = u32::try_from(p).unwrap_or(u32::MAX);
+            for list in &mut postings {
+                list.retain(|x| x.doc != p);
+                list.iter_mut()
+                    .filter(|x| x.doc > p)
+                    .for_each(|x| x.doc -= 1);
+            }
+            doc_len.remove(p as usize);
+        }
+        if let Some(q) = new {
+            let d = analyze(
+                self.analyzer,
+                self.mode,
+                &entries[q],
+                &mut ids,
+                &mut Vec::new(),
+            );
+            postings.resize_with(ids.next as usize, Vec::new);
+            let qd = u32::try_from(q).unwrap_or(u32::MAX);
+            for list in &mut postings {
+                list.iter_mut()
+                    .filter(|x| x.doc >= qd)
+                    .for_each(|x| x.doc += 1);
+            }
+            for (term, tf) in d.tf {
+                let list = &mut postings[term as usize];
+                let at = list.partition_point(|x| x.doc < qd);
+                list.insert(at, Posting { doc: qd, tf });
+            }
+            doc_len.insert(q, d.len);
+        }
+        SearchIndex {
+            analyzer: self.analyzer,
+            mode: self.mode,
+            avg_len: average(&doc_len),
+            entries: Arc::new(entries),
+            full_keys: ids.sorted(Typed::Full),
+            initial_keys: ids.sorted(Typed::Initials),
+            terms: ids.terms,
+            postings,
+            doc_len,
         }
     }
 
@@ -176,12 +362,116 @@ impl SearchIndex {
                 p.capacity() * std::mem::size_of::<Posting>() + std::mem::size_of::<Vec<Posting>>()
             })
             .sum();
-        terms + postings + self.doc_len.capacity() * 4
+        let typed: usize = self
+            .full_keys
+            .iter()
+            .chain(&self.initial_keys)
+            .map(|(k, _)| k.len() + std::mem::size_of::<(Box<str>, u32)>())
+            .sum();
+        terms + typed + postings + self.doc_len.capacity() * 4
     }
 
-    /// Number of distinct terms.
+    /// Number of distinct terms (words, pinyin pairs, characters; typing
+    /// keys are not counted) that occur in at least one indexed entry.
     pub fn term_count(&self) -> usize {
-        self.terms.len()
+        self.terms
+            .values()
+            .filter(|&&id| !self.postings[id as usize].is_empty())
+            .count()
+    }
+
+    /// Number of distinct typing keys (full pinyin and initials) that occur
+    /// in at least one indexed entry.
+    pub fn typing_key_count(&self) -> usize {
+        self.full_keys
+            .iter()
+            .chain(&self.initial_keys)
+            .filter(|(_, id)| !self.postings[*id as usize].is_empty())
+            .count()
+    }
+
+    /// The posting lists a typed token reaches, with their query weights:
+    /// exact full spellings and initials, and for the `last` token (still
+    /// being typed) every key it begins, at a lower weight.
+    fn typed_candidates(&self, tok: &str, last: bool, out: &mut Vec<(u32, f32)>) {
+        out.clear();
+        for (keys, w) in [
+            (&self.full_keys, W_TYPED_FULL),
+            (&self.initial_keys, W_TYPED_INITIALS),
+        ] {
+            let start = keys.partition_point(|(k, _)| &**k < tok);
+            let prefix = last && tok.len() >= MIN_PREFIX;
+            for (k, id) in keys[start..].iter().take(MAX_PREFIX_KEYS) {
+                if &**k == tok {
+                    out.push((*id, w));
+                } else if prefix && k.starts_with(tok) {
+                    out.push((*id, w * W_TYPED_PREFIX));
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn is_key(&self, key: &str) -> bool {
+        [&self.full_keys, &self.initial_keys]
+            .iter()
+            .any(|keys| keys.binary_search_by(|(k, _)| (**k).cmp(key)).is_ok())
+    }
+
+    fn is_key_prefix(&self, prefix: &str) -> bool {
+        [&self.full_keys, &self.initial_keys].iter().any(|keys| {
+            let at = keys.partition_point(|(k, _)| &**k < prefix);
+            keys.get(at).is_some_and(|(k, _)| k.starts_with(prefix))
+        })
+    }
+
+    /// Splits a token typed as several words run together (`sbkbb`:
+    /// 社保卡 补办, `gongjijintiqu`) into typing keys, longest key first;
+    /// the last token's last piece may be a prefix. A token that is a key,
+    /// begins one, or cannot be split is kept whole.
+    fn split_typed(&self, tokens: Vec<String>) -> Vec<String> {
+        let count = tokens.len();
+        let mut out = Vec::with_capacity(count);
+        for (i, tok) in tokens.into_iter().enumerate() {
+            let last = i + 1 == count;
+            if tok.len() < 2 * MIN_PREFIX || self.is_key(&tok) || self.is_key_prefix(&tok) {
+                out.push(tok);
+                continue;
+            }
+            let mut pieces = Vec::new();
+            let mut rest = tok.as_str();
+            while !rest.is_empty() {
+                if last && rest.len() >= MIN_PREFIX && self.is_key_prefix(rest) {
+                    pieces.push(rest.to_string());
+                    break;
+                }
+                let Some(len) = (MIN_PREFIX..=rest.len())
+                    .rev()
+                    .find(|&len| self.is_key(&rest[..len]))
+                else {
+                    pieces.clear();
+                    break;
+                };
+                pieces.push(rest[..len].to_string());
+                rest = &rest[len..];
+            }
+            if pieces.is_empty() {
+                out.push(tok);
+            } else {
+                out.extend(pieces);
+            }
+        }
+        out
+    }
+
+    fn idf(&self, term: u32) -> f32 {
+        idf(self.entries.len(), self.postings[term as usize].len())
+    }
+
+    fn bm25(&self, qw: f32, idf: f32, p: Posting) -> f32 {
+        let norm = K1 * (1.0 - B + B * self.doc_len[p.doc as usize] / self.avg_len);
+        qw * idf * p.tf * (K1 + 1.0) / (p.tf + norm)
     }
 
     /// The `k` best entries for `query` as (entry index, score), best first.
@@ -204,21 +494,58 @@ impl SearchIndex {
                 *e = if *e == 0.0 { w } else { *e + 0.3 * w };
             }
         }
-        let n = self.entries.len() as f32;
         let mut scores = vec![0.0f32; self.entries.len()];
         let mut touched: Vec<u32> = Vec::new();
         for (&term, &qw) in &weights {
-            let plist = &self.postings[term as usize];
-            let df = plist.len() as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            for p in plist {
+            let idf = self.idf(term);
+            for &p in &self.postings[term as usize] {
                 let d = p.doc as usize;
-                let norm = K1 * (1.0 - B + B * self.doc_len[d] / self.avg_len);
-                let s = qw * idf * p.tf * (K1 + 1.0) / (p.tf + norm);
                 if scores[d] == 0.0 {
                     touched.push(p.doc);
                 }
-                scores[d] += s;
+                scores[d] += self.bm25(qw, idf, p);
+            }
+        }
+        // Letters typed as pinyin or initials: each token scores an entry by
+        // its best-matching typing key (a prefix reaching many keys of one
+        // entry counts once).
+        if !self.full_keys.is_empty() {
+            let tokens = self.split_typed(typed_tokens(query));
+            let mut best = vec![0.0f32; self.entries.len()];
+            let mut best_touched: Vec<u32> = Vec::new();
+            let mut cands = Vec::new();
+            for (i, tok) in tokens.iter().enumerate() {
+                self.typed_candidates(tok, i + 1 == tokens.len(), &mut cands);
+                // The token is one term whose documents are those of all its
+                // keys (one idf for all, so a rare completion does not
+                // outrank a common one for its rarity); like an input
+                // method, a prefix completes to the commonest words first.
+                let df_max = cands
+                    .iter()
+                    .map(|&(t, _)| self.postings[t as usize].len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(1) as f32;
+                for &(term, qw) in &cands {
+                    let plist = &self.postings[term as usize];
+                    let common = (plist.len() as f32 / df_max).sqrt();
+                    for &p in plist {
+                        let d = p.doc as usize;
+                        if best[d] == 0.0 {
+                            best_touched.push(p.doc);
+                        }
+                        best[d] = best[d].max(self.bm25(qw * common, 1.0, p));
+                    }
+                }
+                let idf = idf(self.entries.len(), best_touched.len());
+                for doc in best_touched.drain(..) {
+                    let d = doc as usize;
+                    if scores[d] == 0.0 {
+                        touched.push(doc);
+                    }
+                    scores[d] += idf * best[d];
+                    best[d] = 0.0;
+                }
             }
         }
         let mut ranked: Vec<(usize, f32)> = touched

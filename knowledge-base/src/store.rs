@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::entry::Entry;
 use crate::error::KbError;
@@ -44,6 +44,30 @@ pub struct WriteSummary {
     pub unchanged: usize,
     /// Entries retired because a replacing import did not contain them.
     pub retired: usize,
+}
+
+/// What an edit expects to find stored before it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No entry with this id (adding).
+    Absent,
+    /// Exactly this current version (the editor's starting point).
+    Version(u32),
+    /// Anything: the entry may exist or not.
+    Any,
+}
+
+/// One row of `entry_versions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    /// 1 for the first version.
+    pub version: u32,
+    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub changed_at: String,
+    /// Who or what wrote it (see [`crate::Version::by`]).
+    pub origin: String,
+    /// The entry as written.
+    pub entry: Entry,
 }
 
 /// The SQLite file.
@@ -243,6 +267,151 @@ impl Store {
         }
         tx.commit().map_err(err)?;
         Ok(summary)
+    }
+
+    /// The stored current version of entry `id`, if it exists.
+    pub fn current_version(&self, id: &str) -> Result<Option<u32>, KbError> {
+        self.conn
+            .query_row(
+                "SELECT version FROM entries WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The current version of entry `id` and its content, if it exists.
+    pub fn current(&self, id: &str) -> Result<Option<(u32, Entry)>, KbError> {
+        let row: Option<(u32, String)> = self
+            .conn
+            .query_row(
+                "SELECT version, data FROM entries WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(v, data)| Ok((v, self.decode(id, &data)?)))
+            .transpose()
+    }
+
+    fn decode(&self, id: &str, data: &str) -> Result<Entry, KbError> {
+        serde_json::from_str(data).map_err(|e| KbError::Corrupt {
+            path: self.path.clone(),
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Writes one edited entry in its own transaction, after checking what
+    /// is stored (the check and the write hold SQLite's write lock together,
+    /// so two editors, even in two processes, cannot both pass the check).
+    /// Returns the entry's version afterwards; an entry identical to the
+    /// stored one writes nothing and returns the stored version.
+    pub fn write_edit(
+        &mut self,
+        entry: &Entry,
+        origin: &str,
+        expect: Expect,
+    ) -> Result<u32, KbError> {
+        let path = self.path.clone();
+        let err = |source| KbError::Store {
+            path: path.clone(),
+            source,
+        };
+        let data = serde_json::to_string(entry).map_err(|x| KbError::Corrupt {
+            path: path.clone(),
+            id: entry.id.clone(),
+            reason: x.to_string(),
+        })?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let old: Option<(u32, String)> = tx
+            .query_row(
+                "SELECT version, data FROM entries WHERE id = ?1",
+                params![entry.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(err)?;
+        let id = entry.id.clone();
+        match (expect, &old) {
+            (Expect::Absent, Some((v, _))) => {
+                return Err(KbError::IdTaken { id, version: *v });
+            }
+            (Expect::Version(expected), None) => {
+                return Err(KbError::NotFound {
+                    id,
+                    expected: Some(expected),
+                });
+            }
+            (Expect::Version(expected), Some((current, _))) if *current != expected => {
+                return Err(KbError::VersionConflict {
+                    id,
+                    expected,
+                    current: *current,
+                });
+            }
+            _ => {}
+        }
+        let version = match &old {
+            Some((v, old_data)) if *old_data == data => return Ok(*v),
+            Some((v, _)) => v + 1,
+            None => 1,
+        };
+        let now = now_string();
+        tx.execute(
+            "INSERT INTO entries (id, version, status, data, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET \
+             version = excluded.version, status = excluded.status, \
+             data = excluded.data, updated_at = excluded.updated_at",
+            params![entry.id, version, entry.status.as_str(), data, now],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO entry_versions (id, version, data, changed_at, origin) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![entry.id, version, data, now, origin],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(version)
+    }
+
+    /// Every stored version of entry `id`, newest first (empty when the id
+    /// was never stored).
+    pub fn history(&self, id: &str) -> Result<Vec<StoredVersion>, KbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT version, data, changed_at, origin FROM entry_versions \
+                 WHERE id = ?1 ORDER BY version DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![id], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (version, data, changed_at, origin) = row.map_err(|e| self.err(e))?;
+            out.push(StoredVersion {
+                version,
+                entry: self.decode(id, &data)?,
+                changed_at,
+                origin,
+            });
+        }
+        Ok(out)
     }
 
     /// How many versions entry `id` has.

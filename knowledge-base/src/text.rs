@@ -216,6 +216,42 @@ impl Analyzer {
         }
     }
 
+    /// Appends how the Han words of `text` are typed without an input method
+    /// (see [`Spelling`]): every word of two or more Han characters from
+    /// jieba's search segmentation of the text as written and of its
+    /// normalised form, plus every spelling of each synonym group the text
+    /// uses (so `sbk` reaches an entry that only says 社会保障卡). No duplicates
+    /// are appended for one call.
+    pub fn spellings(&self, text: &str, out: &mut Vec<Spelling>) {
+        let surface: Vec<char> = simplify(text).chars().collect();
+        let surface = self.colloquial.rewrite(&surface);
+        let norm: String = self.synonyms.rewrite(&surface).into_iter().collect();
+        let surface: String = surface.into_iter().collect();
+        let mut words: Vec<&str> = Vec::new();
+        for tok in self.jieba.cut_for_search(&surface, true) {
+            words.push(tok.word);
+        }
+        for tok in self.jieba.cut_for_search(&norm, true) {
+            words.push(tok.word);
+            if let Some(vs) = self.variants.get(tok.word) {
+                words.extend(vs.iter().map(String::as_str));
+            }
+        }
+        let start = out.len();
+        for w in words {
+            if w.chars().nth(1).is_some()
+                && !self.stopwords.contains(w)
+                && let Some(s) = spell(w)
+            {
+                out.push(s);
+            }
+        }
+        let mut mine = out.split_off(start);
+        mine.sort_unstable();
+        mine.dedup();
+        out.extend(mine);
+    }
+
     /// Words of a query worth highlighting: its normalised words and every
     /// spelling of their synonyms, longest first.
     pub fn highlight_words(&self, query: &str) -> Vec<String> {
@@ -238,6 +274,48 @@ impl Analyzer {
         words.dedup();
         words
     }
+}
+
+/// How a Han word is typed on a keyboard without an input method: its full
+/// toneless pinyin (`shebaoka`; ü is typed `v`, as input methods do) and the
+/// first letter of each syllable (`sbk`; 中 gives `z`). Spellings are exact
+/// (no zh/z merging): a screener types the standard spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Spelling {
+    /// Full toneless pinyin, syllables run together: `gongjijin`.
+    pub full: String,
+    /// One letter per syllable: `gjj`.
+    pub initials: String,
+}
+
+/// The spelling of `word` (simplified), or `None` unless every character is Han.
+pub fn spell(word: &str) -> Option<Spelling> {
+    let mut full = String::new();
+    let mut initials = String::new();
+    for c in word.chars() {
+        let py = c.to_pinyin()?.plain();
+        let mut letters = py.chars().map(|l| if l == 'ü' { 'v' } else { l });
+        initials.push(letters.next()?);
+        full.push_str(py);
+    }
+    if initials.is_empty() {
+        return None;
+    }
+    if full.contains('ü') {
+        full = full.replace('ü', "v");
+    }
+    Some(Spelling { full, initials })
+}
+
+/// The runs of ASCII letters in a query, lower-cased (full-width letters
+/// count): what a screener typed as pinyin or initials. `shebao 补办` gives
+/// `["shebao"]`.
+pub fn typed_tokens(query: &str) -> Vec<String> {
+    simplify(query)
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn push_pinyin_pairs(run: &[&'static str], out: &mut Vec<Term>) {
@@ -441,6 +519,39 @@ mod tests {
         assert_eq!(syllable('牛'), Some("niu"));
         assert_eq!(syllable('证'), Some("zen"));
         assert_eq!(syllable('怎'), Some("zen"));
+    }
+
+    #[test]
+    fn han_words_are_spelled_in_full_and_as_initials() {
+        let s = spell("社保卡").unwrap();
+        assert_eq!((s.full.as_str(), s.initials.as_str()), ("shebaoka", "sbk"));
+        assert_eq!(spell("公积金").unwrap().initials, "gjj");
+        assert_eq!(spell("绿色").unwrap().full, "lvse");
+        assert_eq!(spell("app"), None);
+        assert_eq!(spell("社保2"), None);
+        assert_eq!(
+            typed_tokens("shebao 补办ＧＪＪ，x1y"),
+            ["shebao", "gjj", "x", "y"]
+        );
+    }
+
+    #[test]
+    fn spellings_cover_written_words_sub_words_and_synonyms() {
+        let a = Analyzer::embedded().unwrap();
+        let mut out = Vec::new();
+        a.spellings("社会保障卡挂失补办", &mut out);
+        let initials: HashSet<&str> = out.iter().map(|s| s.initials.as_str()).collect();
+        let full: HashSet<&str> = out.iter().map(|s| s.full.as_str()).collect();
+        assert!(initials.contains("shbzk"), "{initials:?}");
+        // 社保卡 is a synonym of 社会保障卡: typed either way, it is found.
+        assert!(initials.contains("sbk"), "{initials:?}");
+        assert!(full.contains("shebaoka"), "{full:?}");
+        assert!(full.contains("guashi"), "{full:?}");
+        // No single characters, no duplicates.
+        assert!(initials.iter().all(|i| i.len() >= 2));
+        let n = out.len();
+        out.dedup();
+        assert_eq!(out.len(), n);
     }
 
     #[test]

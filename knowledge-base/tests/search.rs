@@ -70,3 +70,67 @@ fn the_demo_kb_is_seeded_once_and_reopens() {
     assert_eq!(n, again);
     assert_eq!(Kb::open(&p).unwrap().stats().entries, n);
 }
+
+/// Questions of the top `k` hits.
+fn top_questions(query: &str, k: usize) -> Vec<String> {
+    demo()
+        .0
+        .search(query, k)
+        .into_iter()
+        .map(|h| h.question)
+        .collect()
+}
+
+#[test]
+fn screeners_type_pinyin_initials_without_an_input_method() {
+    // 社保卡 is the synonym of the demo's 社会保障卡.
+    in_top("sbk", 3, "社会保障卡");
+    in_top("gjj", 3, "公积金");
+    in_top("SBK", 3, "社会保障卡");
+}
+
+#[test]
+fn screeners_type_full_pinyin_and_prefixes() {
+    in_top("gongjijin", 3, "公积金");
+    // Still typing: a prefix of the last word.
+    in_top("gongji", 3, "公积金");
+    in_top("shebao", 3, "社");
+    in_top("yidijiuyi", 3, "异地就医");
+    // Pinyin mixed with Chinese words narrows to the matter.
+    in_top("gongjijin 退休", 3, "退休提取住房公积金");
+    in_top("sbk guashi", 3, "社会保障卡挂失补办");
+    // Words run together are split into typing keys.
+    in_top("sbkbb", 3, "社会保障卡挂失补办");
+    in_top("gongjijintiqu", 3, "提取住房公积金");
+    for q in ["sbk", "gjj", "gongji"] {
+        let hits = top_questions(q, 3);
+        assert_eq!(hits.len(), 3, "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn letters_that_spell_nothing_find_nothing() {
+    assert!(
+        top_questions("zzzq", 5).is_empty(),
+        "{:?}",
+        top_questions("zzzq", 5)
+    );
+    assert!(top_questions("x", 5).is_empty());
+}
+
+#[test]
+fn typing_keys_cost_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = Kb::open_or_seed_demo(&dir.path().join("kb.db")).unwrap();
+    let full = kb.index();
+    let bytes = full.index_heap_bytes();
+    let keys = full.typing_key_count();
+    println!(
+        "demo index: {} entries, {} terms, {keys} typing keys, {:.1} MiB heap",
+        full.len(),
+        full.term_count(),
+        bytes as f64 / 1048576.0
+    );
+    assert!(keys > 1000, "{keys}");
+    assert!(bytes < 8 << 20, "{bytes}");
+}
