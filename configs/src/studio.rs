@@ -301,6 +301,27 @@ pub struct Studio {
     pub moderation: BTreeMap<String, String>,
     /// `[overlay]`: how the live-stream overlay looks.
     pub overlay: Option<OverlaySettings>,
+    /// `[delay]`: the broadcast delay on what goes out.
+    pub delay: Option<DelaySettings>,
+    /// `[flags] words`: words the speech worker flags to the producer
+    /// (besides phone, ID and bank-card numbers, which are always flagged).
+    pub flag_words: Vec<String>,
+}
+
+/// Longest broadcast delay a station may configure, seconds (the engine's limit).
+pub const MAX_DELAY_SECS: f32 = 40.0;
+
+/// `[delay]`: the broadcast delay with dump on what goes out (FM, streams,
+/// file outputs); the studio hears program undelayed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DelaySettings {
+    /// Delay length, seconds (0 < secs ≤ 40).
+    pub secs: f32,
+    /// How much one dump removes (the newest seconds); `None` = all of it.
+    pub dump_secs: Option<f32>,
+    /// The FM transmitter's feed: a channel of the program device that
+    /// carries the delayed program (`device:NAME#CH`).
+    pub air_channel: Option<DeviceChannel>,
 }
 
 /// Whether a value is a plain CSS colour (`#fff`, `rgba(0, 0, 0, 0.6)`,
@@ -472,6 +493,8 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         seats: None,
         moderation: BTreeMap::new(),
         overlay: None,
+        delay: None,
+        flag_words: Vec::new(),
     };
     let mut root = Section::new(file, "", table, &mut issues);
 
@@ -757,6 +780,64 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         });
     }
 
+    if let Some((path, t)) = root.table("delay") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let secs: Option<f32> = s.req("secs");
+        let dump_secs: Option<f32> = s.or("dump_secs", None);
+        let air: Option<String> = s.or("air_channel", None);
+        let air_channel = air.and_then(|a| match parse_device_channel(a.trim()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                s.issue("air_channel", e);
+                None
+            }
+        });
+        let max = MAX_DELAY_SECS;
+        match secs {
+            Some(v) if v.is_finite() && v > 0.0 && v <= max => {
+                let dump_ok = match dump_secs {
+                    Some(d) if !(d.is_finite() && d > 0.0 && d <= v) => {
+                        s.issue(
+                            "dump_secs",
+                            format!("{d}: use more than 0 and at most secs ({v})"),
+                        );
+                        false
+                    }
+                    _ => true,
+                };
+                if dump_ok {
+                    studio.delay = Some(DelaySettings {
+                        secs: v,
+                        dump_secs,
+                        air_channel,
+                    });
+                }
+            }
+            Some(v) => s.issue(
+                "secs",
+                format!(
+                    "{v}: use more than 0 and at most {max} seconds (leave [delay] out for none)"
+                ),
+            ),
+            None => {}
+        }
+        s.finish();
+    }
+
+    if let Some((path, t)) = root.table("flags") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let words: Vec<String> = s.or("words", Vec::new());
+        for w in words {
+            let w = w.trim().to_owned();
+            if w.is_empty() || w.chars().count() > 40 {
+                s.issue("words", format!("{w:?}: a word of 1 to 40 characters"));
+            } else if !studio.flag_words.contains(&w) {
+                studio.flag_words.push(w);
+            }
+        }
+        s.finish();
+    }
+
     if let Some((path, t)) = root.table("seats") {
         let mut s = Section::new(file, path, t, root.issues());
         studio.seats = parse_seats(&mut s, base);
@@ -881,6 +962,24 @@ mod tests {
         assert_eq!(keys(&l), ["seats.tls_key"]);
         let l = parse("[seats]\nlisten = \"nowhere\"\n");
         assert_eq!(keys(&l), ["seats.tokens_file", "seats.listen"]);
+    }
+
+    #[test]
+    fn delay_and_flag_words_are_checked() {
+        let l = parse(
+            "[delay]\nsecs = 8\ndump_secs = 4\nair_channel = \"device:FM#2\"\n[flags]\nwords = [\"他妈的\", \" \"]\n",
+        );
+        assert_eq!(keys(&l), ["flags.words"]);
+        let s = l.studio.unwrap();
+        let d = s.delay.unwrap();
+        assert_eq!((d.secs, d.dump_secs), (8.0, Some(4.0)));
+        assert_eq!(d.air_channel.unwrap().channel, 2);
+        assert_eq!(s.flag_words, ["他妈的"]);
+        let l = parse("[delay]\nsecs = 60\n");
+        assert_eq!(keys(&l), ["delay.secs"]);
+        assert!(l.studio.unwrap().delay.is_none());
+        let l = parse("[delay]\nsecs = 5\ndump_secs = 9\n");
+        assert_eq!(keys(&l), ["delay.dump_secs"]);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub trait MeterSource: Send {
     fn program(&self) -> Option<Level>;
     fn cue(&self) -> Option<Level>;
     fn loudness(&self) -> Option<Loudness>;
+    /// The broadcast delay, when one is configured.
+    fn delay(&self) -> Option<airbridge_media::DelayReading>;
 }
 
 /// Meters smoothed for display (fast attack, slow decay).
@@ -82,6 +84,9 @@ impl MeterSource for EngineMeters {
             momentary: if m.is_finite() { m } else { FLOOR_DB },
             short_term: if s.is_finite() { s } else { FLOOR_DB },
         })
+    }
+    fn delay(&self) -> Option<airbridge_media::DelayReading> {
+        Some(self.0.delay.read()).filter(airbridge_media::DelayReading::configured)
     }
 }
 

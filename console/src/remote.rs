@@ -161,4 +161,7 @@ impl MeterSource for RemoteMeters {
             short_term: f.short_term_lufs.max(crate::live::FLOOR_DB),
         })
     }
+    fn delay(&self) -> Option<airbridge_media::DelayReading> {
+        self.frame().and_then(|f| f.delay)
+    }
 }

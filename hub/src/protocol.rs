@@ -137,6 +137,9 @@ pub struct MeterFrame {
     pub cue: [f32; 2],
     pub momentary_lufs: f32,
     pub short_term_lufs: f32,
+    /// The broadcast delay (absent when none is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<airbridge_media::DelayReading>,
 }
 
 #[cfg(test)]

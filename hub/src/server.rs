@@ -774,6 +774,7 @@ where
                     cue: [s.cue.peak, s.cue.rms],
                     momentary_lufs: s.momentary_lufs,
                     short_term_lufs: s.short_term_lufs,
+                    delay: s.delay.configured().then_some(s.delay),
                 };
                 let Ok(t) = serde_json::to_string(&frame) else { continue };
                 if sink.send(Message::text(t)).await.is_err() {

@@ -8,7 +8,9 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use airbridge_configs::studio::LineKind;
-use airbridge_show::{CallerNote, ItemRef, LineNo, LineState, ShowEvent};
+use airbridge_show::{
+    CallerNote, DelayCommand, ItemRef, LineNo, LineState, PlanEdit, ShowEvent, ShowPlan,
+};
 use airbridge_tickets::NewTicket;
 
 use crate::script::{ItemSpec, Script, ShowSwitch, Step};
@@ -117,6 +119,18 @@ pub enum Action {
         item: ItemRef,
         text: String,
     },
+    /// The broadcast delay: dump, exit before the end, enter again.
+    Delay {
+        command: DelayCommand,
+    },
+    /// An edit of the show plan (rundown, scripts, guests, phrases).
+    Plan {
+        edit: PlanEdit,
+    },
+    /// A segment of the plan goes on air now.
+    StartSegment {
+        segment: u32,
+    },
 }
 
 impl Action {
@@ -153,6 +167,13 @@ impl Action {
             Action::Block { item } => format!("block the author of {item:?}"),
             Action::Unblock { author_key } => format!("unblock {author_key}"),
             Action::AnswerInWriting { item, .. } => format!("answer {item:?} in writing"),
+            Action::Delay { command } => match command {
+                DelayCommand::Dump { .. } => "dump the delay".into(),
+                DelayCommand::Exit => "exit the delay".into(),
+                DelayCommand::Enter => "enter the delay".into(),
+            },
+            Action::Plan { .. } => "edit the show plan".into(),
+            Action::StartSegment { segment } => format!("start segment {segment}"),
         }
     }
 }
@@ -620,6 +641,21 @@ impl Runtime {
             Action::Block { item } => self.block(seat, &item),
             Action::Unblock { author_key } => self.unblock(seat, &author_key),
             Action::AnswerInWriting { item, text } => self.answer_in_writing(seat, item, text),
+            Action::Delay { command } => self.delay_command(seat, command),
+            Action::Plan { edit } => self.edit_plan(seat, edit),
+            Action::StartSegment { segment } => {
+                let plan = self.plan();
+                if plan.segment(segment).is_none() {
+                    return Err(Refusal(format!("节目串联单中没有第 {segment} 段")));
+                }
+                self.append(
+                    seat,
+                    ShowEvent::SegmentStarted {
+                        by: seat.to_owned(),
+                        segment,
+                    },
+                )
+            }
             Action::Show { open } => {
                 let board = self.board();
                 let is_open = board.opened_at_ms.is_some();
@@ -643,6 +679,76 @@ impl Runtime {
                 }
             }
         }
+    }
+
+    fn delay_command(&self, seat: &str, command: DelayCommand) -> Result<Outcome, Refusal> {
+        let Some(engine) = &self.inner.engine else {
+            return Err(Refusal("没有音频引擎，无法操作延时".into()));
+        };
+        let done = match command {
+            DelayCommand::Dump { secs } => engine.delay_dump(secs.or(self.inner.safety.dump_secs)),
+            DelayCommand::Exit => engine.delay_exit(true),
+            DelayCommand::Enter => engine.delay_exit(false),
+        };
+        done.map_err(|e| Refusal(format!("延时：{e}")))?;
+        self.append(
+            seat,
+            ShowEvent::DelayCommand {
+                by: seat.to_owned(),
+                command,
+            },
+        )
+    }
+
+    /// The show plan now: the journal's latest, else the saved file, else
+    /// the rundown and phrases of the show's configuration.
+    pub fn plan(&self) -> ShowPlan {
+        if let Some(p) = self.board().plan {
+            return p;
+        }
+        match ShowPlan::load(&self.plan_file()) {
+            Ok(Some(p)) => p,
+            _ => {
+                let show = &self.inner.config.show;
+                // a config the plan's rules refuse gives an empty plan to edit
+                ShowPlan::from_rundown(
+                    show.rundown.iter().map(|r| (r.title.clone(), r.minutes)),
+                    &show.emergency_phrases,
+                )
+                .unwrap_or_default()
+            }
+        }
+    }
+
+    /// Where the show plan is saved (beside the show's journal).
+    pub fn plan_file(&self) -> std::path::PathBuf {
+        self.inner
+            .paths
+            .data_dir
+            .join("shows")
+            .join(&self.inner.config.show.id)
+            .join("plan.json")
+    }
+
+    fn edit_plan(&self, seat: &str, edit: PlanEdit) -> Result<Outcome, Refusal> {
+        let mut plan = self.plan();
+        plan.apply(&edit)
+            .map_err(|e| Refusal(format!("串联单：{e}")))?;
+        let file = self.plan_file();
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Refusal(format!("串联单无法保存（{}）：{e}", dir.display())))?;
+        }
+        plan.save(&file)
+            .map_err(|e| Refusal(format!("串联单无法保存：{e}")))?;
+        self.append(
+            seat,
+            ShowEvent::PlanEdited {
+                by: seat.to_owned(),
+                edit,
+                plan,
+            },
+        )
     }
 
     fn take_offline(

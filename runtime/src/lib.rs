@@ -55,6 +55,7 @@ pub mod backoffice;
 pub mod callers;
 pub mod check;
 mod feeds;
+pub mod flags;
 pub mod kb;
 mod lines;
 mod moderation;
@@ -259,6 +260,8 @@ pub(crate) struct Inner {
     pub(crate) moderation: Arc<airbridge_feeds::moderation::Moderation>,
     /// The block list as kept on disk: key → label.
     pub(crate) blocked: Mutex<std::collections::BTreeMap<String, String>>,
+    /// `[delay]` and `[flags]` of studio.toml.
+    pub(crate) safety: flags::Safety,
     /// WeChat customer-service messages, when `[feeds.wechat]` has an app secret.
     pub(crate) customer_service: Mutex<Option<Arc<airbridge_feeds::wechat_cs::CustomerService>>>,
 }
@@ -358,6 +361,7 @@ impl Runtime {
         if let Some(p) = problem {
             reports.push(failed("block list", "moderation", &p));
         }
+        let safety = flags::Safety::of(studio_load.studio.as_ref());
         // 4–8. The studio: engine, lines, mics, cue, recording, outputs.
         let studio_parts = studio::start(&config, &paths, &studio_load, &journal);
         reports.extend(studio_parts.reports.iter().cloned());
@@ -384,6 +388,7 @@ impl Runtime {
             stopped: Mutex::new(None),
             moderation,
             blocked: Mutex::new(blocked),
+            safety,
             customer_service: Mutex::new(None),
         });
         let rt = Runtime { inner };

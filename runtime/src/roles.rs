@@ -92,6 +92,15 @@ impl Role {
             | Action::Unblock { .. } => matches!(self, Screener | Control),
             Action::Message { .. } => matches!(self, Screener | Control),
             Action::Answered(_) => matches!(self, Host | Assistant | Screener | Control),
+            // the dump button is on every on-air seat; running the delay
+            // down or up is the producer's
+            Action::Delay {
+                command: airbridge_show::DelayCommand::Dump { .. },
+            } => matches!(self, Host | Assistant | Screener | Control),
+            Action::Delay { .. } => matches!(self, Screener | Control),
+            Action::Plan { .. } | Action::StartSegment { .. } => {
+                matches!(self, Host | Assistant | Screener | Control)
+            }
             Action::Offline { .. } => {
                 matches!(self, Host | Assistant | Screener | Control | Backoffice)
             }

@@ -61,6 +61,7 @@ fn load(rt: &Runtime, model: &Path) {
     let kb = rt.kb().try_get().and_then(Result::ok);
     let mut cfg = WorkerConfig::new(model.to_path_buf());
     cfg.redact = Some(airbridge_feeds::pii::mask_text);
+    cfg.flag = Some(rt.inner.safety.flagger());
     if let Some(kb) = &kb {
         cfg.options.initial_prompt = airbridge_speech::prompt::from_entries(&kb.entries);
     }
@@ -111,9 +112,10 @@ fn load(rt: &Runtime, model: &Path) {
     let later_kb = kb.is_none().then(|| rt.kb());
     let drain = {
         let stop = Arc::clone(&stop);
+        let rt = rt.clone();
         std::thread::Builder::new()
             .name("runtime-speech-results".into())
-            .spawn(move || drain_results(&results, &stop))
+            .spawn(move || drain_results(&rt, &results, &stop))
             .ok()
     };
     if let Some(handle) = later_kb {
@@ -149,9 +151,55 @@ fn load(rt: &Runtime, model: &Path) {
         .unwrap_or_else(PoisonError::into_inner) = Some(part);
 }
 
-/// The journal carries the results; the worker's own queue is kept empty.
-fn drain_results(results: &Receiver<airbridge_speech::SpeechEvent>, stop: &AtomicBool) {
+/// The journal carries the worker's transcripts; flags are journaled here,
+/// with what only the runtime knows (on air? how long until it goes out?).
+fn drain_results(
+    rt: &Runtime,
+    results: &Receiver<airbridge_speech::SpeechEvent>,
+    stop: &AtomicBool,
+) {
     while !stop.load(Ordering::Relaxed) {
-        let _ = results.recv_timeout(Duration::from_millis(200));
+        if let Ok(airbridge_speech::SpeechEvent::Flagged {
+            line,
+            utterance,
+            kinds,
+            text,
+            latency_ms,
+            ..
+        }) = results.recv_timeout(Duration::from_millis(200))
+        {
+            journal_flag(rt, line, utterance, kinds, &text, latency_ms);
+        }
+    }
+}
+
+/// Journals a speech flag. With a broadcast delay running and the line on
+/// air, the flag says how many seconds remain before the words go out:
+/// the delay now, less the time since they were said.
+pub(crate) fn journal_flag(
+    rt: &Runtime,
+    line: airbridge_show::LineNo,
+    utterance: u64,
+    kinds: Vec<String>,
+    text: &str,
+    latency_ms: u64,
+) {
+    let on_air = crate::actions::line_state(rt, line) == airbridge_show::LineState::OnAir;
+    let dump_within_secs = rt.inner.engine.as_ref().and_then(|e| {
+        let d = e.delay();
+        (on_air && d.configured() && d.mode != airbridge_media::DelayMode::Off)
+            .then(|| ((f64::from(d.now_ms) - latency_ms as f64) / 1000.0).max(0.0) as f32)
+    });
+    let text = crate::flags::mask_words(text, &rt.inner.safety.words);
+    let ev = airbridge_show::ShowEvent::SpeechFlagged {
+        line,
+        utterance,
+        kinds,
+        text,
+        on_air,
+        dump_within_secs,
+    };
+    if let Err(e) = rt.journal().append(airbridge_speech::worker::SEAT, ev) {
+        tracing::warn!("cannot journal a speech flag: {e}");
     }
 }

@@ -223,6 +223,12 @@ fn start_engine(
             channel_feeds.push((output.channel, OutFeed::MixMinus(usize::from(l.number) - 1)));
         }
     }
+    // the FM transmitter's feed: program after the broadcast delay
+    if let Some(air) = studio.delay.as_ref().and_then(|d| d.air_channel.as_ref())
+        && same_device(main, air.device.as_deref())
+    {
+        channel_feeds.push((air.channel, OutFeed::Air));
+    }
     let opts = EngineOptions {
         lines: usize::from(config.show.lines),
         sample_rate: SAMPLE_RATE,
@@ -235,6 +241,10 @@ fn start_engine(
         no_device: *main == OutputDevice::None,
         buffer_frames: Some(SAMPLE_RATE * studio.audio.buffer_ms / 1000),
         channel_feeds,
+        delay_ms: studio
+            .delay
+            .as_ref()
+            .map_or(0, |d| (d.secs * 1000.0).round() as u32),
     };
     match Engine::start(opts.clone(), Some(journal.clone())) {
         Ok(e) => {

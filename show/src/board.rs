@@ -61,6 +61,24 @@ pub struct ShowBoard {
     /// Segment starts in journal order: (segment id, journal time in ms),
     /// the most recent [`MAX_SEGMENT_STARTS`].
     pub segment_starts: Vec<(u32, u64)>,
+    /// What the speech worker flagged, newest last (the last [`MAX_FLAGS`]).
+    pub flags: std::collections::VecDeque<SpeechFlag>,
+}
+
+/// Most speech flags kept on a board.
+pub const MAX_FLAGS: usize = 50;
+
+/// A speech flag as screens show it (the transcript is already masked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeechFlag {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub line: LineNo,
+    pub kinds: Vec<String>,
+    pub text: String,
+    pub on_air: bool,
+    /// Seconds until it went out, as flagged (while a delay runs).
+    pub dump_within_secs: Option<f32>,
 }
 
 /// Most segment starts kept on a board.
@@ -581,6 +599,28 @@ impl Projection for ShowBoard {
                     self.segment_starts.remove(0);
                 }
             }
+            ShowEvent::SpeechFlagged {
+                line,
+                kinds,
+                text,
+                on_air,
+                dump_within_secs,
+                ..
+            } => {
+                self.flags.push_back(SpeechFlag {
+                    seq: stored.seq,
+                    at_ms: at,
+                    line: *line,
+                    kinds: kinds.clone(),
+                    text: text.clone(),
+                    on_air: *on_air,
+                    dump_within_secs: *dump_within_secs,
+                });
+                if self.flags.len() > MAX_FLAGS {
+                    self.flags.pop_front();
+                }
+            }
+            ShowEvent::DelayCommand { .. } => {}
         }
     }
 }

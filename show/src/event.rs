@@ -274,6 +274,34 @@ pub enum ShowEvent {
         by: Seat,
         segment: u32,
     },
+    /// The broadcast delay: a seat dumped (`dump_secs`: how much was asked
+    /// for, `None` = all of it), or asked it to exit / enter.
+    DelayCommand {
+        by: Seat,
+        command: DelayCommand,
+    },
+    /// The speech worker heard something that should not go out: a phone,
+    /// ID or bank-card number, or a word from the station's list. `text` is
+    /// the masked transcript; `dump_within_secs`: how long until it goes
+    /// out, while a broadcast delay runs and the line was on air.
+    SpeechFlagged {
+        line: LineNo,
+        utterance: u64,
+        kinds: Vec<String>,
+        text: String,
+        on_air: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dump_within_secs: Option<f32>,
+    },
+}
+
+/// What a seat asked of the broadcast delay.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelayCommand {
+    Dump { secs: Option<f32> },
+    Exit,
+    Enter,
 }
 
 impl ShowEvent {
@@ -309,6 +337,8 @@ impl ShowEvent {
             ShowEvent::Unblocked { .. } => "unblocked",
             ShowEvent::PlanEdited { .. } => "plan_edited",
             ShowEvent::SegmentStarted { .. } => "segment_started",
+            ShowEvent::DelayCommand { .. } => "delay_command",
+            ShowEvent::SpeechFlagged { .. } => "speech_flagged",
         }
     }
 }
@@ -362,6 +392,18 @@ mod tests {
             ShowEvent::SegmentStarted {
                 by: "producer".into(),
                 segment: 3,
+            },
+            ShowEvent::DelayCommand {
+                by: "screener".into(),
+                command: DelayCommand::Dump { secs: None },
+            },
+            ShowEvent::SpeechFlagged {
+                line: 2,
+                utterance: 7,
+                kinds: vec!["mobile".into()],
+                text: "我的电话是138****1234".into(),
+                on_air: true,
+                dump_within_secs: Some(6.5),
             },
         ];
         for ev in samples {

@@ -29,10 +29,13 @@ pub mod line;
 pub mod plan;
 pub mod store;
 
-pub use board::{CallerHistory, HeldMessage, Projection, RecentMessage, ShowBoard, TicketView};
+pub use board::{
+    CallerHistory, HeldMessage, Projection, RecentMessage, ShowBoard, SpeechFlag, TicketView,
+};
 pub use error::JournalError;
 pub use event::{
-    CallerNote, ItemRef, KbHit, LineNo, MessageKind, Moderation, ShowEvent, StoredEvent,
+    CallerNote, DelayCommand, ItemRef, KbHit, LineNo, MessageKind, Moderation, ShowEvent,
+    StoredEvent,
 };
 pub use journal::{
     Ack, Follow, Journal, JournalOptions, JournalReader, Replay, Subscription, Waker,

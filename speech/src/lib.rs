@@ -46,7 +46,7 @@ pub mod worker;
 
 pub use engine::{Options, Recognizer, Session, Transcript};
 pub use error::SpeechError;
-pub use worker::{SpeechEvent, SpeechWorker, WorkerConfig};
+pub use worker::{Flagger, SpeechEvent, SpeechWorker, WorkerConfig};
 
 /// Loads the model and transcribes a generated English sentence; the words
 /// must come back exactly (this proves the converted tensor mapping).

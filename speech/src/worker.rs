@@ -48,6 +48,25 @@ pub struct WorkerConfig {
     /// and ID numbers masked before any screen sees them); the
     /// knowledge-base search still reads what was said.
     pub redact: Option<fn(&str) -> String>,
+    /// Finds what should not go out in what was heard (phone and ID
+    /// numbers, the station's words); each kind found is delivered once
+    /// per utterance as [`SpeechEvent::Flagged`], from the first partial
+    /// that has it.
+    pub flag: Option<Flagger>,
+}
+
+/// What the worker asks of a transcript: the kinds of things it holds that
+/// should not go out (empty: nothing).
+#[derive(Clone)]
+pub struct Flagger(pub Arc<FlagFn>);
+
+/// The function behind a [`Flagger`].
+pub type FlagFn = dyn Fn(&str) -> Vec<String> + Send + Sync;
+
+impl std::fmt::Debug for Flagger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Flagger")
+    }
 }
 
 impl WorkerConfig {
@@ -60,6 +79,7 @@ impl WorkerConfig {
             kb_top_k: 3,
             finals_capacity: 32,
             redact: None,
+            flag: None,
         }
     }
 }
@@ -85,6 +105,17 @@ pub enum SpeechEvent {
         query: String,
         hits: Vec<KbHit>,
         /// From end of utterance to the hits.
+        latency_ms: u64,
+    },
+    /// Something that should not go out was heard (see
+    /// [`WorkerConfig::flag`]); `text` is redacted.
+    Flagged {
+        line: LineNo,
+        utterance: u64,
+        kinds: Vec<String>,
+        text: String,
+        is_final: bool,
+        /// From end of utterance (finals) or of the audio sent (partials).
         latency_ms: u64,
     },
     /// The worker fell behind (dropped partials) or recovered.
@@ -206,6 +237,7 @@ impl SpeechWorker {
         let kb_slot: Arc<Mutex<Option<Arc<SearchIndex>>>> = Arc::new(Mutex::new(kb));
         let kb = Arc::clone(&kb_slot);
         let redact = config.redact;
+        let flag = config.flag.clone();
         let inf_abort = Arc::clone(&abort);
         let inference = std::thread::Builder::new()
             .name("speech-whisper".into())
@@ -218,6 +250,8 @@ impl SpeechWorker {
                 let mut health_ok = true;
                 let mut last_health = Instant::now() - Duration::from_secs(60);
                 let mut finalised: HashMap<LineNo, u64> = HashMap::new();
+                // kinds already flagged per (line, utterance)
+                let mut flagged: HashMap<(LineNo, u64), Vec<String>> = HashMap::new();
                 loop {
                     if inf_abort.load(Ordering::Relaxed) {
                         break;
@@ -323,6 +357,32 @@ impl SpeechWorker {
                                 inf_stats.finals.fetch_add(1, Ordering::Relaxed);
                             } else {
                                 inf_stats.partials.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if let Some(Flagger(f)) = &flag {
+                                let seen = flagged.entry((line, utterance)).or_default();
+                                let new: Vec<String> =
+                                    f(&heard).into_iter().filter(|k| !seen.contains(k)).collect();
+                                if !new.is_empty() {
+                                    seen.extend(new.iter().cloned());
+                                    out.send(
+                                        SpeechEvent::Flagged {
+                                            line,
+                                            utterance,
+                                            kinds: new,
+                                            text: text.clone(),
+                                            is_final,
+                                            latency_ms,
+                                        },
+                                        None,
+                                    );
+                                }
+                                if is_final {
+                                    flagged.remove(&(line, utterance));
+                                }
+                                // utterances that never got a final
+                                if flagged.len() > 64 {
+                                    flagged.clear();
+                                }
                             }
                             out.send(
                                 SpeechEvent::Segment {
