@@ -683,10 +683,28 @@ fn start_follower(
     }
 }
 
+/// Loudness sent for a silent program (JSON cannot carry −∞).
+const LUFS_FLOOR: f32 = -120.0;
+
+/// Entries not reviewed for this long are due for review.
+const KB_REVIEW_DAYS: u32 = 365;
+
 fn answer(rt: &Runtime, seat: &SeatId, ask: Ask) -> Result<Answer, String> {
     let deny = |what: &str| Err(rt.refuse(&seat.name, what, seat.role.refusal(what)).0);
     match ask {
-        Ask::Kb | Ask::KbSearch { .. } if !seat.role.may_search_kb() => deny("查询知识库"),
+        Ask::Kb | Ask::KbSearch { .. } | Ask::KbEntry { .. } | Ask::KbReview { .. }
+            if !seat.role.may_search_kb() =>
+        {
+            deny("查询知识库")
+        }
+        Ask::KbEntry { id } => rt
+            .kb_entry(&id)
+            .map(|(entry, version, history)| Answer::KbEntry {
+                entry: Box::new(entry),
+                version,
+                history,
+            }),
+        Ask::KbReview { today } => Ok(Answer::KbReview(rt.kb_review(&today, KB_REVIEW_DAYS))),
         Ask::Kb => match rt.kb().try_get() {
             Some(Ok(kb)) => Ok(Answer::Kb {
                 describe: format!("知识库 {} 条 · {}", kb.entries.len(), kb.name),
@@ -772,8 +790,9 @@ where
                     lines: s.lines.iter().map(|l| [l.peak, l.rms]).collect(),
                     program: [s.program.peak, s.program.rms],
                     cue: [s.cue.peak, s.cue.rms],
-                    momentary_lufs: s.momentary_lufs,
-                    short_term_lufs: s.short_term_lufs,
+                    // JSON has no -inf (a silent program): floor it
+                    momentary_lufs: s.momentary_lufs.max(LUFS_FLOOR),
+                    short_term_lufs: s.short_term_lufs.max(LUFS_FLOOR),
                     delay: s.delay.configured().then_some(s.delay),
                 };
                 let Ok(t) = serde_json::to_string(&frame) else { continue };
