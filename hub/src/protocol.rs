@@ -62,6 +62,14 @@ pub enum Ask {
     },
     /// The last 30 days of tickets as XLSX.
     ExportTickets,
+    /// One knowledge-base entry with its stored version and history.
+    KbEntry {
+        id: String,
+    },
+    /// The knowledge base's "needs review" queue (as of `today`, YYYY-MM-DD).
+    KbReview {
+        today: String,
+    },
 }
 
 /// What the runtime answers a question with.
@@ -86,6 +94,12 @@ pub enum Answer {
         /// The XLSX file, base64.
         xlsx: String,
     },
+    KbEntry {
+        entry: Box<Entry>,
+        version: u32,
+        history: Vec<airbridge_kb::Version>,
+    },
+    KbReview(Vec<airbridge_kb::ReviewItem>),
 }
 
 /// From the runtime to a seat (adjacently tagged, see [`Answer`]).

@@ -131,6 +131,17 @@ pub enum Action {
     StartSegment {
         segment: u32,
     },
+    /// Saves a knowledge-base entry: a new one when its id is empty,
+    /// else a new version of it, refused when the stored version is no
+    /// longer `expected_version` (someone else saved first).
+    KbSave {
+        entry: Box<airbridge_kb::Entry>,
+        expected_version: Option<u32>,
+    },
+    /// Takes an entry out of search (its versions are kept).
+    KbRetire {
+        id: String,
+    },
 }
 
 impl Action {
@@ -174,6 +185,11 @@ impl Action {
             },
             Action::Plan { .. } => "edit the show plan".into(),
             Action::StartSegment { segment } => format!("start segment {segment}"),
+            Action::KbSave { entry, .. } if entry.id.is_empty() => {
+                "add a knowledge-base entry".into()
+            }
+            Action::KbSave { entry, .. } => format!("edit knowledge-base entry {}", entry.id),
+            Action::KbRetire { id } => format!("retire knowledge-base entry {id}"),
         }
     }
 }
@@ -187,6 +203,11 @@ pub enum Outcome {
     Ticket(Option<String>),
     /// A call rang: the sequence number of its `CallRang`.
     Rang(u64),
+    /// A knowledge-base entry saved: its id and version now.
+    Kb {
+        id: String,
+        version: u32,
+    },
 }
 
 /// Why an action was refused (in the console's language).
@@ -643,6 +664,11 @@ impl Runtime {
             Action::AnswerInWriting { item, text } => self.answer_in_writing(seat, item, text),
             Action::Delay { command } => self.delay_command(seat, command),
             Action::Plan { edit } => self.edit_plan(seat, edit),
+            Action::KbSave {
+                entry,
+                expected_version,
+            } => self.kb_save(seat, *entry, expected_version),
+            Action::KbRetire { id } => self.kb_retire(seat, &id),
             Action::StartSegment { segment } => {
                 let plan = self.plan();
                 if plan.segment(segment).is_none() {
@@ -679,6 +705,166 @@ impl Runtime {
                 }
             }
         }
+    }
+
+    fn loaded_kb(&self) -> Result<crate::LoadedKb, Refusal> {
+        match self.inner.kb.try_get() {
+            Some(Ok(kb)) => Ok(kb),
+            Some(Err(e)) => Err(Refusal(format!("知识库不可用：{e}"))),
+            None => Err(Refusal("知识库仍在加载，请稍候".into())),
+        }
+    }
+
+    /// Publishes a knowledge base after an edit: seats and the speech
+    /// worker search the new snapshot from now on.
+    fn publish_kb(&self, kb: crate::LoadedKb) {
+        if let Some(part) = self
+            .inner
+            .speech
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            part.set_kb(std::sync::Arc::clone(&kb.searcher));
+        }
+        self.inner.kb.set(Ok(kb));
+    }
+
+    fn kb_save(
+        &self,
+        seat: &str,
+        entry: airbridge_kb::Entry,
+        expected: Option<u32>,
+    ) -> Result<Outcome, Refusal> {
+        let kb = self.loaded_kb()?;
+        let is_new = entry.id.trim().is_empty();
+        let question = entry.question.clone();
+        let (next, (id, version)) = kb
+            .edit(|k| {
+                if is_new {
+                    let id = k.add(entry, seat)?;
+                    let v = k.current_version(&id)?.unwrap_or(1);
+                    Ok((id, v))
+                } else {
+                    let id = entry.id.clone();
+                    let v = k.update(entry, seat, expected)?;
+                    Ok((id, v))
+                }
+            })
+            .map_err(|e| Refusal(format!("知识库：{e}")))?;
+        self.publish_kb(next);
+        self.append(
+            seat,
+            ShowEvent::KbEdited {
+                by: seat.to_owned(),
+                id: id.clone(),
+                version,
+                question,
+                retired: false,
+            },
+        )?;
+        Ok(Outcome::Kb { id, version })
+    }
+
+    fn kb_retire(&self, seat: &str, id: &str) -> Result<Outcome, Refusal> {
+        let kb = self.loaded_kb()?;
+        let question = kb
+            .entries
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.question.clone())
+            .unwrap_or_default();
+        let (next, version) = kb
+            .edit(|k| k.retire(id, seat))
+            .map_err(|e| Refusal(format!("知识库：{e}")))?;
+        self.publish_kb(next);
+        self.append(
+            seat,
+            ShowEvent::KbEdited {
+                by: seat.to_owned(),
+                id: id.to_owned(),
+                version,
+                question,
+                retired: true,
+            },
+        )?;
+        Ok(Outcome::Kb {
+            id: id.to_owned(),
+            version,
+        })
+    }
+
+    /// One entry, its stored version and every version (newest first).
+    pub fn kb_entry(
+        &self,
+        id: &str,
+    ) -> Result<(airbridge_kb::Entry, u32, Vec<airbridge_kb::Version>), String> {
+        let kb = self.loaded_kb().map_err(|r| r.0)?;
+        let history = kb.history(id).map_err(|e| format!("知识库：{e}"))?;
+        let first = history
+            .first()
+            .ok_or_else(|| format!("知识库中没有条目 {id}"))?;
+        Ok((first.entry.clone(), first.version, history))
+    }
+
+    /// The knowledge base's "needs review" queue: entries past their
+    /// expiry or not reviewed for `max_age_days`, and questions of this
+    /// show that found no answer: a transcript or message with no
+    /// knowledge-base hit at all, or an item handed to the back office
+    /// (not answered on air). The same question asked twice counts twice.
+    pub fn kb_review(&self, today: &str, max_age_days: u32) -> Vec<airbridge_kb::ReviewItem> {
+        use airbridge_kb::{ReviewItem, ReviewReason};
+        let mut out = match self.inner.kb.try_get() {
+            Some(Ok(kb)) => kb.needs_review(today, max_age_days),
+            _ => Vec::new(),
+        };
+        let board = self.board();
+        let searcher = match self.inner.kb.try_get() {
+            Some(Ok(kb)) => Some(kb.searcher),
+            _ => None,
+        };
+        let mut asked: Vec<(String, u32, f32)> = Vec::new();
+        let mut note = |q: String, score: f32| {
+            let q = q.trim().to_owned();
+            if q.is_empty() {
+                return;
+            }
+            match asked.iter_mut().find(|(text, ..)| *text == q) {
+                Some(a) => {
+                    a.1 += 1;
+                    a.2 = a.2.max(score);
+                }
+                None => asked.push((q, 1, score)),
+            }
+        };
+        let Ok(events) = self.inner.journal.replay(1) else {
+            return out;
+        };
+        let now = chrono::Utc::now();
+        for stored in events.flatten() {
+            match stored.event {
+                ShowEvent::KbSuggested { query, hits, .. } if hits.is_empty() => note(query, 0.0),
+                ShowEvent::TakenOffline { item, .. } => {
+                    if let Some(t) = airbridge_tickets::prefill::from_item(&board, &item, now) {
+                        let best = searcher
+                            .as_ref()
+                            .and_then(|s| s.search(&t.question, 1).first().map(|h| h.score))
+                            .unwrap_or(0.0);
+                        note(t.question, best);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.extend(asked.into_iter().map(|(question, n, best)| ReviewItem {
+            id: String::new(),
+            question,
+            reason: ReviewReason::Unanswered {
+                asked: n,
+                best_score: best,
+            },
+        }));
+        out
     }
 
     fn delay_command(&self, seat: &str, command: DelayCommand) -> Result<Outcome, Refusal> {

@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use airbridge_kb::{Entry, Kb};
 
-/// A knowledge base loaded once and shared by the parts that search it.
+/// A knowledge base loaded once and shared by the parts that search it: a
+/// snapshot (index and entries) that an edit replaces as a whole.
 #[derive(Debug, Clone)]
 pub struct LoadedKb {
     pub searcher: Arc<airbridge_kb::SearchIndex>,
     pub entries: Arc<Vec<Entry>>,
     /// The file name, for status lines.
     pub name: String,
+    /// The store edits go to.
+    pub(crate) store: Arc<Mutex<Kb>>,
 }
 
 impl LoadedKb {
@@ -21,14 +24,62 @@ impl LoadedKb {
     /// new file.
     pub fn open(path: &Path) -> Result<Self, airbridge_kb::KbError> {
         let kb = Kb::open_or_seed_demo(path)?;
-        Ok(Self {
+        Ok(Self::of(kb))
+    }
+
+    fn of(kb: Kb) -> Self {
+        Self {
             searcher: kb.searcher(),
             entries: Arc::new(kb.entries().to_vec()),
             name: kb
                 .path()
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        })
+            store: Arc::new(Mutex::new(kb)),
+        }
+    }
+
+    /// Runs an edit on the store; on success returns the new snapshot
+    /// (searchable at once) with the edit's result.
+    pub(crate) fn edit<R>(
+        &self,
+        f: impl FnOnce(&mut Kb) -> Result<R, airbridge_kb::KbError>,
+    ) -> Result<(LoadedKb, R), airbridge_kb::KbError> {
+        let mut kb = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = f(&mut kb)?;
+        Ok((
+            LoadedKb {
+                searcher: kb.searcher(),
+                entries: Arc::new(kb.entries().to_vec()),
+                name: self.name.clone(),
+                store: Arc::clone(&self.store),
+            },
+            r,
+        ))
+    }
+
+    /// Every version of an entry, newest first.
+    pub fn history(&self, id: &str) -> Result<Vec<airbridge_kb::Version>, airbridge_kb::KbError> {
+        self.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .history(id)
+    }
+
+    /// The stored version of an entry (`None`: no such entry).
+    pub fn version(&self, id: &str) -> Result<Option<u32>, airbridge_kb::KbError> {
+        self.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .current_version(id)
+    }
+
+    /// Entries past their expiry or review date.
+    pub fn needs_review(&self, today: &str, max_age_days: u32) -> Vec<airbridge_kb::ReviewItem> {
+        self.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .needs_review(today, max_age_days)
     }
 }
 

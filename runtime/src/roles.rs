@@ -98,6 +98,10 @@ impl Role {
                 command: airbridge_show::DelayCommand::Dump { .. },
             } => matches!(self, Host | Assistant | Screener | Control),
             Action::Delay { .. } => matches!(self, Screener | Control),
+            // the producers correct the knowledge base; the host reads it
+            Action::KbSave { .. } | Action::KbRetire { .. } => {
+                matches!(self, Assistant | Screener | Control | Backoffice)
+            }
             Action::Plan { .. } | Action::StartSegment { .. } => {
                 matches!(self, Host | Assistant | Screener | Control)
             }

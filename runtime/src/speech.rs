@@ -21,6 +21,13 @@ pub(crate) struct SpeechPart {
 }
 
 impl SpeechPart {
+    /// Answers from an edited knowledge base from now on.
+    pub fn set_kb(&self, index: Arc<airbridge_kb::SearchIndex>) {
+        if let Some(w) = &self.worker {
+            w.set_kb(index);
+        }
+    }
+
     /// Drops the backlog and finishes the model call in progress.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);

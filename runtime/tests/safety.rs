@@ -286,3 +286,100 @@ fn a_caller_who_says_a_phone_number_on_air_is_flagged_with_the_seconds_left_to_d
         }
     }
 }
+
+#[test]
+fn a_producer_corrects_the_knowledge_base_during_the_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ConfigSet::embedded_demo().unwrap();
+    let paths = StationPaths::under(dir.path(), &config);
+    let rt = Runtime::start(RuntimeOptions {
+        speech: false,
+        ..RuntimeOptions::new(config, paths, Default::default())
+    })
+    .unwrap();
+    let kb = rt.kb().wait(Duration::from_secs(60)).unwrap().unwrap();
+    let hit = kb.searcher.search("社保卡丢了怎么办", 1)[0].clone();
+    let mut entry = kb.entries.iter().find(|e| e.id == hit.id).unwrap().clone();
+    let v1 = kb.version(&entry.id).unwrap().unwrap();
+    entry.answer = "携带身份证到任一社保服务网点即可补办，当场出卡（订正）".into();
+    // the host reads answers; correcting them is the producers'
+    let save = Action::KbSave {
+        entry: Box::new(entry.clone()),
+        expected_version: Some(v1),
+    };
+    assert!(rt.execute_as("host", Role::Host, save.clone()).is_err());
+    let out = rt
+        .execute_as("producer", Role::Screener, save.clone())
+        .unwrap();
+    assert_eq!(
+        out,
+        airbridge_runtime::Outcome::Kb {
+            id: entry.id.clone(),
+            version: v1 + 1
+        }
+    );
+    // searchable at once, the previous version kept
+    let now = rt.kb().try_get().unwrap().unwrap();
+    let found = now.searcher.search("社保卡丢了怎么办", 1);
+    assert!(found[0].answer.contains("订正"));
+    let history = now.history(&entry.id).unwrap();
+    assert_eq!(history.len() as u32, v1 + 1);
+    assert_eq!(history[0].by, "producer");
+    assert!(!history[1].entry.answer.contains("订正"));
+    // a second editor who started from the old version is refused
+    let err = rt
+        .execute_as("assistant", Role::Assistant, save)
+        .unwrap_err();
+    assert!(err.0.contains("changed by someone else"), "{err}");
+    // a new entry, then retired: out of search, versions kept
+    let added = rt
+        .execute_as(
+            "producer",
+            Role::Screener,
+            Action::KbSave {
+                entry: Box::new(airbridge_kb::Entry {
+                    question: "夜间施工噪音找哪个部门投诉".into(),
+                    answer: "拨打12345，或向生态环境局反映。".into(),
+                    department: "生态环境局".into(),
+                    ..Default::default()
+                }),
+                expected_version: None,
+            },
+        )
+        .unwrap();
+    let airbridge_runtime::Outcome::Kb { id, .. } = added else {
+        panic!("{added:?}")
+    };
+    let s = rt.kb().try_get().unwrap().unwrap().searcher;
+    assert_eq!(s.search("施工噪音投诉", 1)[0].id, id);
+    rt.execute_as(
+        "producer",
+        Role::Screener,
+        Action::KbRetire { id: id.clone() },
+    )
+    .unwrap();
+    let s = rt.kb().try_get().unwrap().unwrap().searcher;
+    assert!(s.search("施工噪音投诉", 3).iter().all(|h| h.id != id));
+    // journaled with who
+    let evs = events(&rt);
+    assert!(evs.iter().any(|(_, e)| matches!(e,
+        ShowEvent::KbEdited { by, retired: true, id: i, .. } if by == "producer" && *i == id)));
+    // a question with no answer at all lands in the review queue
+    rt.journal()
+        .append(
+            "stt",
+            ShowEvent::KbSuggested {
+                about: None,
+                query: "宠物狗办证去哪里".into(),
+                hits: vec![],
+            },
+        )
+        .unwrap();
+    let review = rt.kb_review("2026-12-02", 365);
+    assert!(review.iter().any(|r| r.question == "宠物狗办证去哪里"
+        && matches!(
+            r.reason,
+            airbridge_kb::ReviewReason::Unanswered { asked: 1, .. }
+        )));
+    rt.stop();
+}

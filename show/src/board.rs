@@ -620,7 +620,7 @@ impl Projection for ShowBoard {
                     self.flags.pop_front();
                 }
             }
-            ShowEvent::DelayCommand { .. } => {}
+            ShowEvent::DelayCommand { .. } | ShowEvent::KbEdited { .. } => {}
         }
     }
 }

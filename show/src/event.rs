@@ -284,6 +284,16 @@ pub enum ShowEvent {
     /// ID or bank-card number, or a word from the station's list. `text` is
     /// the masked transcript; `dump_within_secs`: how long until it goes
     /// out, while a broadcast delay runs and the line was on air.
+    /// A seat edited the knowledge base: entry `id` is at `version` now
+    /// (`retired`: taken out of search). The store keeps every version.
+    KbEdited {
+        by: Seat,
+        id: String,
+        version: u32,
+        question: String,
+        #[serde(default)]
+        retired: bool,
+    },
     SpeechFlagged {
         line: LineNo,
         utterance: u64,
@@ -339,6 +349,7 @@ impl ShowEvent {
             ShowEvent::SegmentStarted { .. } => "segment_started",
             ShowEvent::DelayCommand { .. } => "delay_command",
             ShowEvent::SpeechFlagged { .. } => "speech_flagged",
+            ShowEvent::KbEdited { .. } => "kb_edited",
         }
     }
 }
@@ -396,6 +407,13 @@ mod tests {
             ShowEvent::DelayCommand {
                 by: "screener".into(),
                 command: DelayCommand::Dump { secs: None },
+            },
+            ShowEvent::KbEdited {
+                by: "producer".into(),
+                id: "kb-3".into(),
+                version: 2,
+                question: "社保卡怎么补办".into(),
+                retired: false,
             },
             ShowEvent::SpeechFlagged {
                 line: 2,
