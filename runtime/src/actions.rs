@@ -811,7 +811,8 @@ impl Runtime {
     /// expiry or not reviewed for `max_age_days`, and questions of this
     /// show that found no answer: a transcript or message with no
     /// knowledge-base hit at all, or an item handed to the back office
-    /// (not answered on air). The same question asked twice counts twice.
+    /// (not answered on air). The same question asked twice counts twice;
+    /// the show's questions come first, most asked first.
     pub fn kb_review(&self, today: &str, max_age_days: u32) -> Vec<airbridge_kb::ReviewItem> {
         use airbridge_kb::{ReviewItem, ReviewReason};
         let mut out = match self.inner.kb.try_get() {
@@ -856,15 +857,22 @@ impl Runtime {
                 _ => {}
             }
         }
-        out.extend(asked.into_iter().map(|(question, n, best)| ReviewItem {
-            id: String::new(),
-            question,
-            reason: ReviewReason::Unanswered {
-                asked: n,
-                best_score: best,
-            },
-        }));
-        out
+        // the show's unanswered questions first (most asked first): they
+        // are what the next show will be asked again
+        asked.sort_by(|a, b| b.1.cmp(&a.1));
+        let mut queue: Vec<ReviewItem> = asked
+            .into_iter()
+            .map(|(question, n, best)| ReviewItem {
+                id: String::new(),
+                question,
+                reason: ReviewReason::Unanswered {
+                    asked: n,
+                    best_score: best,
+                },
+            })
+            .collect();
+        queue.append(&mut out);
+        queue
     }
 
     fn delay_command(&self, seat: &str, command: DelayCommand) -> Result<Outcome, Refusal> {
@@ -919,7 +927,7 @@ impl Runtime {
     fn edit_plan(&self, seat: &str, edit: PlanEdit) -> Result<Outcome, Refusal> {
         let mut plan = self.plan();
         plan.apply(&edit)
-            .map_err(|e| Refusal(format!("串联单：{e}")))?;
+            .map_err(|e| Refusal(format!("串联单：{}", e.zh())))?;
         let file = self.plan_file();
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)

@@ -132,6 +132,32 @@ pub enum PlanError {
     TextTooLong { field: &'static str, chars: usize },
 }
 
+impl PlanError {
+    /// The reason in the console's language.
+    pub fn zh(&self) -> String {
+        match self {
+            PlanError::UnknownSegment { id } => format!("串联单中没有第 {id} 段"),
+            PlanError::DuplicateSegment { id } => format!("串联单中第 {id} 段重复"),
+            PlanError::EmptyTitle => "每段需要标题".into(),
+            PlanError::MinutesOutOfRange { minutes } => {
+                format!("每段时长 1 到 {MAX_SEGMENT_MINUTES} 分钟，不是 {minutes}")
+            }
+            PlanError::TooManySegments => format!("串联单最多 {MAX_SEGMENTS} 段"),
+            PlanError::IndexOutOfRange { to_index, len } => {
+                format!("不能移到第 {} 位：共 {len} 段", to_index + 1)
+            }
+            PlanError::IdsExhausted => "段编号已用尽".into(),
+            PlanError::TooManyGuests => format!("嘉宾最多 {MAX_GUESTS} 位"),
+            PlanError::EmptyGuestName { index } => format!("第 {} 位嘉宾需要姓名", index + 1),
+            PlanError::BadPhraseKey { key } => format!("应急话术只能放在 F2 到 F12，不是“{key}”"),
+            PlanError::EmptyPhrase { key } => format!("{key} 的话术为空（请清除该键）"),
+            PlanError::TextTooLong { field, chars } => {
+                format!("{field} 有 {chars} 字，最多 {MAX_TEXT_CHARS} 字")
+            }
+        }
+    }
+}
+
 /// Why the plan file could not be read or written. A failed save leaves the
 /// previous file as it was; a broken file is reported, never overwritten.
 #[derive(Debug, Clone, thiserror::Error)]
