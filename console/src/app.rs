@@ -13,7 +13,9 @@ use egui::{Color32, RichText};
 use crate::backend::Command;
 use crate::fonts::CjkFont;
 use crate::live::Live;
-pub use crate::seat::{Clock, Link, NoteDraft, Role, SeatModel, TicketForms};
+pub use crate::seat::{
+    Clock, KbDraft, Link, NoteDraft, Page, PlanForm, Role, SeatModel, TicketForms,
+};
 
 /// A pending `--screenshot-after` request and its outcome.
 #[derive(Debug)]
@@ -153,11 +155,23 @@ impl ConsoleApp {
                 self.role = Some(role);
             }
         }
-        // Emergency phrases: one key away in every view.
+        // The dump button: one key away on every on-air seat.
+        if ctrl(Key::D) && matches!(self.role, Some(Role::Host | Role::Screener | Role::Control)) {
+            self.dump();
+        }
+        if ctrl(Key::P) {
+            self.set_page(Page::Plan);
+        }
+        if ctrl(Key::B) {
+            self.set_page(Page::Kb);
+        }
+        if ctrl(Key::Num0) {
+            self.set_page(Page::Seat);
+        }
+        // Emergency phrases (the show plan's): one key away in every view.
         let phrases: Vec<(String, String)> = self
-            .config
-            .show
-            .emergency_phrases
+            .plan()
+            .phrases
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -169,6 +183,10 @@ impl ConsoleApp {
                     text: format!("【应急话术】{phrase}"),
                 });
             }
+        }
+        // a seat's own keys act on its own view only
+        if self.seat.page != Page::Seat {
+            return;
         }
         match self.role {
             Some(Role::Screener) => self.screener_keys(ctx),
@@ -269,13 +287,16 @@ impl ConsoleApp {
             }
         }
         self.top_bar_ui(ui);
+        self.safety_ui(ui);
         self.status_bar_ui(ui);
-        egui::CentralPanel::default().show(ui, |ui| match self.role {
-            None => self.role_picker_ui(ui),
-            Some(Role::Host) => self.host_ui(ui),
-            Some(Role::Screener) => self.screener_ui(ui),
-            Some(Role::Control) => self.control_ui(ui),
-            Some(Role::BackOffice) => self.backoffice_ui(ui),
+        egui::CentralPanel::default().show(ui, |ui| match (self.role, self.seat.page) {
+            (None, _) => self.role_picker_ui(ui),
+            (Some(_), Page::Plan) => self.plan_ui(ui),
+            (Some(_), Page::Kb) => self.kb_edit_ui(ui),
+            (Some(Role::Host), Page::Seat) => self.host_ui(ui),
+            (Some(Role::Screener), Page::Seat) => self.screener_ui(ui),
+            (Some(Role::Control), Page::Seat) => self.control_ui(ui),
+            (Some(Role::BackOffice), Page::Seat) => self.backoffice_ui(ui),
         });
         if self.show_help {
             self.help_ui(&ctx);
@@ -387,10 +408,36 @@ impl ConsoleApp {
                 } else {
                     for role in Role::ALL {
                         if ui
-                            .selectable_label(self.role == Some(role), role.label())
+                            .selectable_label(
+                                self.role == Some(role) && self.seat.page == Page::Seat,
+                                role.label(),
+                            )
                             .clicked()
                         {
                             self.role = Some(role);
+                            self.set_page(Page::Seat);
+                        }
+                    }
+                }
+                if self.role.is_some() {
+                    ui.separator();
+                    if let Link::Remote(_) = &self.link
+                        && ui
+                            .selectable_label(self.seat.page == Page::Seat, "座席")
+                            .clicked()
+                    {
+                        self.set_page(Page::Seat);
+                    }
+                    for (page, label, key) in [
+                        (Page::Plan, "节目准备", "Ctrl+P"),
+                        (Page::Kb, "知识库", "Ctrl+B"),
+                    ] {
+                        if ui
+                            .selectable_label(self.seat.page == page, label)
+                            .on_hover_text(format!("{key}；Ctrl+0 回到座席"))
+                            .clicked()
+                        {
+                            self.set_page(page);
                         }
                     }
                 }

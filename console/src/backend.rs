@@ -46,6 +46,12 @@ pub enum Command {
     ExportTickets { path: PathBuf },
     /// Search the knowledge base (answered on the knowledge-base thread).
     KbSearch { query: String },
+    /// Open a knowledge-base entry for editing: its stored version and history.
+    OpenKbEntry { id: String },
+    /// The knowledge base's "needs review" queue as of `today` (YYYY-MM-DD).
+    KbReview { today: String },
+    /// The knowledge base changed (an edit): fetch its entries again.
+    ReloadKb,
 }
 
 /// The knowledge base as the views need it.
@@ -71,6 +77,27 @@ pub enum Update {
         query: String,
         hits: Vec<Hit>,
     },
+    KbEntry {
+        entry: Box<Entry>,
+        version: u32,
+        history: Vec<airbridge_kb::Version>,
+    },
+    KbReview(Vec<airbridge_kb::ReviewItem>),
+}
+
+/// Entries not reviewed for this long are due for review.
+pub const KB_REVIEW_DAYS: u32 = 365;
+
+fn kb_view(kb: &airbridge_runtime::LoadedKb) -> KbView {
+    let entries: HashMap<String, Entry> = kb
+        .entries
+        .iter()
+        .map(|e| (e.id.clone(), e.clone()))
+        .collect();
+    KbView {
+        describe: format!("知识库 {} 条 · {}", entries.len(), kb.name),
+        entries: Arc::new(entries),
+    }
 }
 
 /// Channels the UI holds.
@@ -199,16 +226,7 @@ fn kb_thread(
             return;
         }
     };
-    let entries: HashMap<String, Entry> = kb
-        .entries
-        .iter()
-        .map(|e| (e.id.clone(), e.clone()))
-        .collect();
-    let view = KbView {
-        describe: format!("知识库 {} 条 · {}", entries.len(), kb.name),
-        entries: Arc::new(entries),
-    };
-    if updates.send(Update::KbReady(view)).is_err() {
+    if updates.send(Update::KbReady(kb_view(&kb))).is_err() {
         return;
     }
     repaint();
@@ -217,7 +235,12 @@ fn kb_thread(
         while let Ok(newer) = queries.try_recv() {
             query = newer;
         }
-        let hits = kb.searcher.search(&query, 8);
+        // an edit publishes a new snapshot: search the latest
+        let searcher = match source.try_get() {
+            Some(Ok(now)) => now.searcher,
+            _ => Arc::clone(&kb.searcher),
+        };
+        let hits = searcher.search(&query, 8);
         if updates.send(Update::KbResults { query, hits }).is_err() {
             return;
         }
@@ -270,6 +293,15 @@ impl DeskThread {
                             "已记录转线下，但未能自动建工单（见健康状态），请后台手工建单"
                                 .to_owned(),
                         ),
+                        // the editor shows what was saved: version and history
+                        Ok(Outcome::Kb { id, .. }) => match self.runtime.kb_entry(&id) {
+                            Ok((entry, version, history)) => self.update(Update::KbEntry {
+                                entry: Box::new(entry),
+                                version,
+                                history,
+                            }),
+                            Err(e) => self.report(e),
+                        },
                         Ok(_) => {}
                         Err(refusal) => self.report(refusal.to_string()),
                     }
@@ -303,6 +335,23 @@ impl DeskThread {
                 Command::RefreshTickets => self.refresh(),
                 Command::ExportTickets { path } => self.export(path),
                 Command::KbSearch { .. } => {} // handled by the knowledge-base thread
+                Command::OpenKbEntry { id } => match self.runtime.kb_entry(&id) {
+                    Ok((entry, version, history)) => self.update(Update::KbEntry {
+                        entry: Box::new(entry),
+                        version,
+                        history,
+                    }),
+                    Err(e) => self.report(e),
+                },
+                Command::KbReview { today } => {
+                    let items = self.runtime.kb_review(&today, KB_REVIEW_DAYS);
+                    self.update(Update::KbReview(items));
+                }
+                Command::ReloadKb => {
+                    if let Some(Ok(kb)) = self.runtime.kb().try_get() {
+                        self.update(Update::KbReady(kb_view(&kb)));
+                    }
+                }
             }
         }
     }
@@ -382,6 +431,8 @@ enum Asked {
     Ticket,
     Change { id: String },
     Export { path: PathBuf },
+    KbEntry,
+    KbReview,
 }
 
 struct RemoteBridge {
@@ -449,6 +500,11 @@ impl RemoteBridge {
                         Command::KbSearch { query } => {
                             self.ask(Ask::KbSearch { query }, Asked::KbSearch);
                         }
+                        Command::OpenKbEntry { id } => self.ask(Ask::KbEntry { id }, Asked::KbEntry),
+                        Command::KbReview { today } => {
+                            self.ask(Ask::KbReview { today }, Asked::KbReview);
+                        }
+                        Command::ReloadKb => self.ask(Ask::Kb, Asked::Kb),
                     }
                 }
                 recv(kb_queries) -> q => {
@@ -466,6 +522,7 @@ impl RemoteBridge {
                             Ok(Outcome::Ticket(None)) if offline => self.report(
                                 "已记录转线下，但未能自动建工单（见健康状态），请后台手工建单".to_owned(),
                             ),
+                            Ok(Outcome::Kb { id, .. }) => self.ask(Ask::KbEntry { id }, Asked::KbEntry),
                             Ok(_) => {}
                             Err(why) => self.report(why),
                         },
@@ -487,6 +544,12 @@ impl RemoteBridge {
                             }
                             (Asked::KbSearch, Ok(Answer::KbHits { query, hits })) => {
                                 self.update(Update::KbResults { query, hits });
+                            }
+                            (Asked::KbEntry, Ok(Answer::KbEntry { entry, version, history })) => {
+                                self.update(Update::KbEntry { entry, version, history });
+                            }
+                            (Asked::KbReview, Ok(Answer::KbReview(items))) => {
+                                self.update(Update::KbReview(items));
                             }
                             (Asked::Tickets, Ok(Answer::Tickets(s))) => self.update(Update::Tickets(s)),
                             (Asked::Ticket, Ok(Answer::Ticket(d))) => self.update(Update::Detail(d)),

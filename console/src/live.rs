@@ -37,6 +37,7 @@ pub struct Live {
     program: Level,
     cue: Level,
     loudness: Loudness,
+    delay: Option<airbridge_media::DelayReading>,
 }
 
 impl std::fmt::Debug for Live {
@@ -117,6 +118,7 @@ impl Live {
                 momentary: FLOOR_DB,
                 short_term: FLOOR_DB,
             },
+            delay: None,
         }
     }
 
@@ -152,6 +154,12 @@ impl Live {
         if let Some(l) = src.loudness() {
             self.loudness = l;
         }
+        self.delay = src.delay();
+    }
+
+    /// The broadcast delay as last read (`None`: none configured, or no reading).
+    pub fn delay(&self) -> Option<airbridge_media::DelayReading> {
+        self.delay
     }
 
     pub fn has_meters(&self) -> bool {

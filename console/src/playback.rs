@@ -24,6 +24,34 @@ impl std::fmt::Debug for Playback {
 }
 
 impl Playback {
+    /// A short two-tone alert on the desktop's audio output (a speech
+    /// flag). Never the studio engine: it cannot reach the air. Without a
+    /// sound device it fails quietly (the flag is on screen anyway).
+    pub fn alert(&mut self) -> Result<(), String> {
+        airbridge_media::gst::init().map_err(|e| e.to_string())?;
+        let pipe = gst::parse::launch(
+            "audiotestsrc wave=sine freq=1320 volume=0.4 num-buffers=12 samplesperbuffer=1600 ! audioconvert ! autoaudiosink",
+        )
+        .map_err(|e| e.to_string())?;
+        pipe.set_state(gst::State::Playing)
+            .map_err(|e| format!("alert sound: {e}"))?;
+        // ends by itself (num-buffers); the bus thread drops it at EOS
+        let bus = pipe.bus();
+        std::thread::Builder::new()
+            .name("console-alert".into())
+            .spawn(move || {
+                if let Some(bus) = bus {
+                    let _ = bus.timed_pop_filtered(
+                        gst::ClockTime::from_seconds(3),
+                        &[gst::MessageType::Eos, gst::MessageType::Error],
+                    );
+                }
+                let _ = pipe.set_state(gst::State::Null);
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     /// Starts playing `path` (stopping what was playing).
     pub fn play(&mut self, path: &Path) -> Result<(), String> {
         self.stop();

@@ -131,6 +131,74 @@ pub struct NoteDraft {
     pub synced: Option<CallerNote>,
 }
 
+/// A page of a seat besides its own view: show preparation, or the
+/// knowledge-base editor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Page {
+    /// The seat's own view (lines, audience, tickets …).
+    #[default]
+    Seat,
+    /// 节目准备: rundown, scripts, guests, emergency phrases, running order.
+    Plan,
+    /// 知识库: search, edit, add, retire, the review queue.
+    Kb,
+}
+
+/// A knowledge-base entry open in the editor.
+#[derive(Debug, Clone, Default)]
+pub struct KbDraft {
+    /// What is being typed (an empty id: a new entry).
+    pub entry: airbridge_kb::Entry,
+    /// The stored version the edit started from (`None`: a new entry).
+    pub version: Option<u32>,
+    /// Every stored version, newest first.
+    pub history: Vec<airbridge_kb::Version>,
+    /// Alternatives and tags as typed (one per line / comma-separated).
+    pub alternatives: String,
+    pub tags: String,
+}
+
+impl KbDraft {
+    fn of(
+        entry: airbridge_kb::Entry,
+        version: Option<u32>,
+        history: Vec<airbridge_kb::Version>,
+    ) -> Self {
+        KbDraft {
+            alternatives: entry.alternatives.join("\n"),
+            tags: entry.tags.join("，"),
+            entry,
+            version,
+            history,
+        }
+    }
+
+    /// The entry to save, with the typed lists split.
+    pub fn to_entry(&self) -> airbridge_kb::Entry {
+        let mut e = self.entry.clone();
+        e.alternatives = self
+            .alternatives
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        e.tags = self
+            .tags
+            .split([',', '，', '、'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for d in [&mut e.effective, &mut e.expiry, &mut e.reviewed] {
+            if d.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                *d = None;
+            }
+        }
+        e
+    }
+}
+
 /// Back-office form fields.
 #[derive(Debug, Clone, Default)]
 pub struct TicketForms {
@@ -174,6 +242,33 @@ pub struct SeatModel {
     pub(crate) last_refresh: Option<Instant>,
     pub(crate) toasts: VecDeque<(Instant, String)>,
     pub(crate) model_status: String,
+    /// Which page the seat shows.
+    pub(crate) page: Page,
+    /// The knowledge-base entry open in the editor.
+    pub(crate) kb_draft: Option<KbDraft>,
+    /// The knowledge base's "needs review" queue, as last fetched.
+    pub(crate) kb_review: Option<Vec<airbridge_kb::ReviewItem>>,
+    /// The last speech flag already sounded (a new one beeps once).
+    pub(crate) flag_heard: u64,
+    /// The segment selected in the plan editor, and its fields as typed.
+    pub(crate) plan_selected: Option<u32>,
+    pub(crate) plan_form: PlanForm,
+}
+
+/// The plan editor's fields for the selected segment and the new phrase.
+#[derive(Debug, Clone, Default)]
+pub struct PlanForm {
+    pub segment: Option<u32>,
+    pub title: String,
+    pub minutes: String,
+    pub script: String,
+    pub new_title: String,
+    pub new_minutes: String,
+    pub phrase_key: String,
+    pub phrase_text: String,
+    pub guest_name: String,
+    pub guest_title: String,
+    pub guest_department: String,
 }
 
 impl std::fmt::Debug for SeatModel {
@@ -243,6 +338,12 @@ impl SeatModel {
             last_refresh: None,
             toasts: VecDeque::new(),
             model_status,
+            page: Page::Seat,
+            kb_draft: None,
+            kb_review: None,
+            flag_heard: 0,
+            plan_selected: None,
+            plan_form: PlanForm::default(),
         })
     }
 
@@ -366,6 +467,10 @@ impl SeatModel {
                             "kb answer on screen"
                         );
                     }
+                    if let ShowEvent::KbEdited { .. } = ev.event {
+                        // seats search and show the edited knowledge base
+                        let _ = self.backend.send(Command::ReloadKb);
+                    }
                     self.board.apply(&ev);
                 }
                 Err(_) => break,
@@ -391,10 +496,201 @@ impl SeatModel {
                 }
                 Update::KbReady(view) => self.kb = Some(view),
                 Update::KbResults { query, hits } => self.kb_results = Some((query, hits)),
+                Update::KbEntry {
+                    entry,
+                    version,
+                    history,
+                } => self.kb_draft = Some(KbDraft::of(*entry, Some(version), history)),
+                Update::KbReview(items) => self.kb_review = Some(items),
             }
         }
         self.toasts
             .retain(|(t, _)| t.elapsed() < Duration::from_secs(8));
+    }
+
+    /// The show plan: the journal's latest, else the show's configured
+    /// rundown and phrases.
+    pub fn plan(&self) -> airbridge_show::ShowPlan {
+        self.board.plan.clone().unwrap_or_else(|| {
+            airbridge_show::ShowPlan::from_rundown(
+                self.config
+                    .show
+                    .rundown
+                    .iter()
+                    .map(|r| (r.title.clone(), r.minutes)),
+                &self.config.show.emergency_phrases,
+            )
+            .unwrap_or_default()
+        })
+    }
+
+    /// Shows a page of the seat (its own view, show preparation, the
+    /// knowledge-base editor).
+    pub fn set_page(&mut self, page: Page) {
+        self.page = page;
+        if page == Page::Kb && self.kb_review.is_none() {
+            self.refresh_kb_review();
+        }
+    }
+
+    /// The page shown.
+    pub fn page(&self) -> Page {
+        self.page
+    }
+
+    /// Edits the plan (the runtime checks, saves and journals it).
+    pub fn edit_plan(&mut self, edit: airbridge_show::PlanEdit) {
+        self.act(Action::Plan { edit });
+    }
+
+    /// Marks a segment as on air now.
+    pub fn start_segment(&mut self, segment: u32) {
+        self.act(Action::StartSegment { segment });
+    }
+
+    /// Loads the selected segment into the form.
+    pub fn select_segment(&mut self, id: u32) {
+        let plan = self.plan();
+        if let Some(seg) = plan.segment(id) {
+            self.plan_selected = Some(id);
+            self.plan_form.segment = Some(id);
+            self.plan_form.title = seg.title.clone();
+            self.plan_form.minutes = seg.minutes.to_string();
+            self.plan_form.script = seg.script.clone();
+        }
+    }
+
+    /// Saves the form's segment (title, minutes, script).
+    pub fn save_segment(&mut self) {
+        let Some(id) = self.plan_form.segment else {
+            self.toast("先选一段");
+            return;
+        };
+        let Ok(minutes) = self.plan_form.minutes.trim().parse::<u32>() else {
+            self.toast(format!("时长“{}”不是分钟数", self.plan_form.minutes));
+            return;
+        };
+        self.edit_plan(airbridge_show::PlanEdit::EditSegment {
+            id,
+            title: self.plan_form.title.trim().to_owned(),
+            minutes,
+            script: self.plan_form.script.clone(),
+        });
+    }
+
+    /// Adds the segment typed in the "new" fields after the selected one.
+    pub fn add_segment(&mut self) {
+        let Ok(minutes) = self.plan_form.new_minutes.trim().parse::<u32>() else {
+            self.toast(format!("时长“{}”不是分钟数", self.plan_form.new_minutes));
+            return;
+        };
+        let title = self.plan_form.new_title.trim().to_owned();
+        self.edit_plan(airbridge_show::PlanEdit::AddSegment {
+            after: self.plan_selected,
+            title,
+            minutes,
+        });
+        self.plan_form.new_title.clear();
+        self.plan_form.new_minutes.clear();
+    }
+
+    /// Writes the show plan as a printable page; returns where.
+    pub fn print_plan(&mut self) -> Option<PathBuf> {
+        let plan = self.plan();
+        let running = self
+            .board
+            .running_order(u64::try_from(self.now_ms()).unwrap_or(0));
+        let date = chrono::DateTime::from_timestamp_millis(self.now_ms())
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let html =
+            airbridge_show::plan::to_html(&plan, &self.config.show.name, &date, running.as_ref());
+        let dir = self.link.exports_dir();
+        let path = dir.join(format!("{}-plan-{date}.html", self.config.show.id));
+        let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, html));
+        match written {
+            Ok(()) => {
+                self.toast(format!("节目单已生成：{}", path.display()));
+                Some(path)
+            }
+            Err(e) => {
+                self.toast(format!("节目单无法写入 {}：{e}", path.display()));
+                None
+            }
+        }
+    }
+
+    /// Opens an entry for editing (its stored version and history come back).
+    pub fn open_kb_entry(&mut self, id: &str) {
+        self.command(Command::OpenKbEntry { id: id.to_owned() });
+    }
+
+    /// Starts a new entry.
+    pub fn new_kb_entry(&mut self) {
+        self.kb_draft = Some(KbDraft::default());
+    }
+
+    /// Saves the open entry as a new version (or a new entry).
+    pub fn save_kb_entry(&mut self) {
+        let Some(d) = &self.kb_draft else { return };
+        let action = Action::KbSave {
+            entry: Box::new(d.to_entry()),
+            expected_version: d.version,
+        };
+        // the saved version and history come back with the entry; a
+        // refusal leaves the draft as typed
+        self.act(action);
+    }
+
+    /// Takes the open entry out of search.
+    pub fn retire_kb_entry(&mut self) {
+        let Some(d) = &self.kb_draft else { return };
+        if d.entry.id.is_empty() {
+            self.kb_draft = None;
+            return;
+        }
+        let id = d.entry.id.clone();
+        self.act(Action::KbRetire { id });
+    }
+
+    /// Fetches the "needs review" queue.
+    pub fn refresh_kb_review(&mut self) {
+        let today = chrono::DateTime::from_timestamp_millis(self.now_ms())
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        self.command(Command::KbReview { today });
+    }
+
+    /// The open entry (for tests).
+    pub fn kb_draft(&self) -> Option<&KbDraft> {
+        self.kb_draft.as_ref()
+    }
+
+    /// Dumps the broadcast delay (the newest seconds never go out).
+    pub fn dump(&mut self) {
+        self.act(Action::Delay {
+            command: airbridge_show::DelayCommand::Dump { secs: None },
+        });
+    }
+
+    /// Runs the delay down before the end of the show (`true`), or up again.
+    pub fn delay_exit(&mut self, exit: bool) {
+        let command = if exit {
+            airbridge_show::DelayCommand::Exit
+        } else {
+            airbridge_show::DelayCommand::Enter
+        };
+        self.act(Action::Delay { command });
+    }
+
+    /// A speech flag not yet sounded, marking it heard.
+    pub fn new_flag(&mut self) -> Option<airbridge_show::SpeechFlag> {
+        let f = self.board.flags.back()?;
+        if f.seq <= self.flag_heard {
+            return None;
+        }
+        self.flag_heard = f.seq;
+        Some(f.clone())
     }
 
     /// The knowledge base's answers to the last search (for tests).
@@ -718,7 +1014,20 @@ mod tests {
         m.move_line(1, LineState::OnAir);
         assert!(last_toast(&m).contains("线路 1"), "{}", last_toast(&m));
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(rt.journal().last_seq(), before, "nothing was sent");
+        // nothing was sent (other parts may journal their health meanwhile)
+        let sent: Vec<_> = rt
+            .journal()
+            .replay(before + 1)
+            .unwrap()
+            .map(|e| e.unwrap().event)
+            .filter(|e| {
+                matches!(
+                    e,
+                    ShowEvent::LineStateChanged { .. } | ShowEvent::CommandRefused { .. }
+                )
+            })
+            .collect();
+        assert!(sent.is_empty(), "nothing was sent: {sent:?}");
         m.move_line(1, LineState::Screening);
         until(&mut m, "screening", |m| {
             m.board.line_state(1) == LineState::Screening
@@ -790,5 +1099,110 @@ mod tests {
                 .get("line2")
                 .is_some_and(|(f, _)| (*f - 0.5).abs() < 1e-6)
         });
+    }
+
+    #[test]
+    fn the_plan_is_edited_through_the_seat_and_the_board_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut m, rt) = model(dir.path());
+        let before = m.plan();
+        assert!(
+            !before.segments.is_empty(),
+            "the demo rundown seeds the plan"
+        );
+        let first = before.segments[0].id;
+        m.select_segment(first);
+        m.plan_form.minutes = "7".into();
+        m.plan_form.script = "开场白：欢迎收听".into();
+        m.save_segment();
+        until(&mut m, "the edit", |m| {
+            m.board.plan.as_ref().is_some_and(|p| {
+                p.segment(first)
+                    .is_some_and(|s| s.minutes == 7 && s.script.contains("欢迎"))
+            })
+        });
+        // a typo is said at once and nothing is sent
+        m.plan_form.minutes = "七".into();
+        m.save_segment();
+        assert!(last_toast(&m).contains("不是分钟数"), "{}", last_toast(&m));
+        m.plan_form.new_title = "热线答疑".into();
+        m.plan_form.new_minutes = "20".into();
+        m.add_segment();
+        until(&mut m, "the new segment", |m| {
+            m.plan().segments.iter().any(|s| s.title == "热线答疑")
+        });
+        m.start_segment(first);
+        until(&mut m, "the start", |m| {
+            m.board.segment_starts.last().map(|s| s.0) == Some(first)
+        });
+        let running = m
+            .board
+            .running_order(u64::try_from(m.now_ms()).unwrap())
+            .unwrap();
+        assert_eq!(running.current, Some(first));
+        // a refused edit comes back as a toast
+        m.edit_plan(airbridge_show::PlanEdit::RemoveSegment { id: 999 });
+        until(&mut m, "the refusal", |m| last_toast(m).contains("串联单"));
+        // saved with the show, and printable
+        assert_eq!(
+            airbridge_show::ShowPlan::load(&rt.plan_file())
+                .unwrap()
+                .as_ref(),
+            m.board.plan.as_ref()
+        );
+        let page = m.print_plan().unwrap();
+        let html = std::fs::read_to_string(page).unwrap();
+        assert!(html.contains("热线答疑") && html.contains("开场白"));
+    }
+
+    #[test]
+    fn a_kb_entry_is_opened_edited_and_its_history_kept_through_the_seat() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ConfigSet::embedded_demo().unwrap();
+        let paths = StationPaths::under(dir.path(), &config);
+        let rt = Runtime::start(RuntimeOptions {
+            speech: false,
+            ..RuntimeOptions::new(config, paths, Default::default())
+        })
+        .unwrap();
+        let mut m = SeatModel::start(
+            Link::Local(rt.clone()),
+            Some(Role::Screener),
+            Clock::System,
+            String::new(),
+            || {},
+        )
+        .unwrap();
+        until(&mut m, "the KB", SeatModel::kb_ready);
+        // typed pinyin initials, no input method
+        m.command(Command::KbSearch {
+            query: "sbk".into(),
+        });
+        until(&mut m, "hits", |m| !m.kb_hits().is_empty());
+        let id = m.kb_hits()[0].id.clone();
+        m.open_kb_entry(&id);
+        until(&mut m, "the entry", |m| {
+            m.kb_draft().is_some_and(|d| d.entry.id == id)
+        });
+        let v = m.kb_draft().unwrap().version.unwrap();
+        if let Some(d) = &mut m.kb_draft {
+            d.entry.answer = "订正后的答案：带身份证到社保网点补办".into();
+        }
+        m.save_kb_entry();
+        until(&mut m, "the new version", |m| {
+            m.kb_draft()
+                .is_some_and(|d| d.version == Some(v + 1) && d.history.len() as u32 == v + 1)
+        });
+        // every seat searches the edit at once
+        m.command(Command::KbSearch {
+            query: "订正后的答案".into(),
+        });
+        until(&mut m, "the edit in search", |m| {
+            m.kb_hits().first().is_some_and(|h| h.id == id)
+        });
+        // the review queue comes back
+        m.refresh_kb_review();
+        until(&mut m, "the review queue", |m| m.kb_review.is_some());
+        rt.stop();
     }
 }

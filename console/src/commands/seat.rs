@@ -175,6 +175,7 @@ fn act(c: &ConnectArgs, action: Action) -> anyhow::Result<()> {
                 Outcome::Rang(seq) => format!(" (call:{seq})"),
                 Outcome::Ticket(Some(id)) => format!(" (ticket {id})"),
                 Outcome::Ticket(None) => " (no ticket could be made: see health)".into(),
+                Outcome::Kb { id, version } => format!(" (entry {id}, version {version})"),
             };
             writeln!(std::io::stdout(), "ok: {what}{detail}")?;
             Ok(())
@@ -250,10 +251,31 @@ pub fn parse_action(words: &[String]) -> Result<Action, String> {
         ["unblock", key] => Ok(Action::Unblock {
             author_key: (*key).to_owned(),
         }),
+        ["dump"] => Ok(Action::Delay {
+            command: airbridge_show::DelayCommand::Dump { secs: None },
+        }),
+        ["dump", secs] => match secs.parse::<f32>() {
+            Ok(s) if s.is_finite() && s > 0.0 => Ok(Action::Delay {
+                command: airbridge_show::DelayCommand::Dump { secs: Some(s) },
+            }),
+            _ => Err(format!(
+                "dump {secs}: give the seconds to dump, e.g. dump 4"
+            )),
+        },
+        ["delay", "exit"] => Ok(Action::Delay {
+            command: airbridge_show::DelayCommand::Exit,
+        }),
+        ["delay", "enter"] => Ok(Action::Delay {
+            command: airbridge_show::DelayCommand::Enter,
+        }),
+        ["segment", id] => id
+            .parse::<u32>()
+            .map(|segment| Action::StartSegment { segment })
+            .map_err(|_| format!("segment {id}: give the segment's number")),
         ["show", "open"] => Ok(Action::Show { open: true }),
         ["show", "close"] => Ok(Action::Show { open: false }),
         _ => Err(format!(
-            "{:?}: use line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM | offline ITEM | message TEXT | show open|close | approve ITEM | approve-all ITEM | reject ITEM | block ITEM | unblock KEY | answer ITEM TEXT",
+            "{:?}: use line N STATE | ring N [NUMBER] | pin ITEM | unpin ITEM | answered ITEM | offline ITEM | message TEXT | show open|close | approve ITEM | approve-all ITEM | reject ITEM | block ITEM | unblock KEY | answer ITEM TEXT | dump [SECS] | delay exit|enter | segment ID",
             words.join(" ")
         )),
     }

@@ -161,6 +161,12 @@ fn studio_template(devices: &[(bool, String, String)]) -> String {
          # [[output]]\n# kind = \"icecast\"\n# url = \"http://127.0.0.1:8000/live.ogg\"\n# password_file = \"icecast.pass\"\n\
          # [[output]]\n# kind = \"rtmp\"\n# url = \"rtmp://push.example.invalid/live\"\n# password_env = \"RTMP_STREAM_KEY\"   # appended to the URL\n\
          # [[output]]\n# kind = \"file\"\n# path = \"program.ogg\"\n\
+         \n# The broadcast delay (延时) on what goes out (the outputs above, an FM feed\n\
+         # channel); the studio hears program live. The dump button (Ctrl+D) removes\n\
+         # the newest dump_secs (default: all of it); see docs/safety.md.\n\
+         # [delay]\n# secs = 8\n# dump_secs = 8\n# air_channel = \"device:USB Audio#2\"   # the FM transmitter's feed\n\
+         \n# Words the speech worker flags to the producer (phone, ID and bank-card\n\
+         # numbers are always flagged):\n# [flags]\n# words = [\"…\"]\n\
          \n[recording]       # every call (caller + what they hear), and program\ndir = \"recordings\"\nprogram = true\n\
          \n# The audience feeds, in this process (the keys of feeds.toml; see docs/feeds.md):\n\
          # [feeds]\n# listen = \"127.0.0.1:8787\"\n# [feeds.douyin]\n# secret_file = \"douyin.secret\"\n\

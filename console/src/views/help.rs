@@ -43,16 +43,25 @@ impl ConsoleApp {
                 ("导播 X", "所选问题组转线下处理（建工单）"),
                 ("后台 Ctrl+R", "刷新工单队列"),
                 ("后台 Ctrl+E", "导出近 30 天工单（Excel）"),
+                (
+                    "主持 / 导播 / 场控 Ctrl+D",
+                    "删除 DUMP：延时中刚说的内容不播出",
+                ),
+                ("任何座席 Ctrl+P", "节目准备：串联单、台本、嘉宾、应急话术"),
+                (
+                    "任何座席 Ctrl+B",
+                    "知识库：检索（可打拼音首字母）、编辑、下架、待复核",
+                ),
+                ("任何座席 Ctrl+0", "回到本座席"),
             ]
             .into_iter()
             .map(|(a, b)| (a.to_owned(), b.to_owned())),
         );
         rows.extend(
-            self.config
-                .show
-                .emergency_phrases
-                .keys()
-                .map(|k| (k.clone(), "发送应急话术给主持人（任何座席）".to_owned())),
+            self.plan()
+                .phrases
+                .into_keys()
+                .map(|k| (k, "发送应急话术给主持人（任何座席）".to_owned())),
         );
         rows
     }

@@ -6,6 +6,9 @@ mod backoffice;
 mod control;
 mod help;
 mod host;
+mod kb_edit;
+mod plan;
+mod safety;
 mod screener;
 
 use egui::{Color32, RichText, Stroke, Ui, vec2};
