@@ -270,8 +270,47 @@ fn a_ticket_from_creation_to_export() {
         ],
         dir.path(),
     );
-    assert!(stdout(&o).contains("工单总数 1"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("受理 1"), "{}", stdout(&o));
     assert!(stdout(&o).contains("满意率 100.0%"), "{}", stdout(&o));
+    // a chosen range, per department, as JSON with the documented keys
+    let o = airbridge(
+        &[
+            "tickets",
+            "--store",
+            store,
+            "report",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+            "--by",
+            "department",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["received"], 1);
+    assert_eq!(v["by"], "department");
+    for key in [
+        "resolved",
+        "resolved_on_time",
+        "resolution_rate",
+        "on_time_rate",
+        "satisfaction_rate",
+        "overdue_rate",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing: {v}");
+        assert!(v["groups"][0].get(key).is_some(), "group {key} missing: {v}");
+    }
+    assert_eq!(v["satisfaction_rate"], 1.0);
+    let o = airbridge(
+        &["tickets", "--store", store, "report", "--from", "2026-03-31", "--to", "2026-03-01"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("is before --from"), "{}", stderr(&o));
 }
 
 /// A station's own ggml model through `speech_model` in station.toml: the

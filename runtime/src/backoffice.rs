@@ -170,12 +170,15 @@ impl Runtime {
             desk.tickets_received_between(local_midnight(from, tz), now + Duration::seconds(1))
                 .map_err(|e| e.to_string())
                 .and_then(|tickets| {
-                    let report = airbridge_tickets::report::build(
+                    // the XLSX carries the figures per department too
+                    let report = airbridge_tickets::report::build_by(
                         &tickets,
                         desk.calendar(),
                         from,
                         today + Duration::days(1),
                         now,
+                        Some(airbridge_tickets::report::GroupBy::Department),
+                        &self.config().station.short_name,
                     )
                     .map_err(|e| e.to_string())?;
                     airbridge_tickets::export::export(

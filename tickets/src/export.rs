@@ -172,18 +172,21 @@ fn export_xlsx(
 
     let stats = wb.add_worksheet();
     stats.set_name("统计").map_err(e)?;
-    let rows: Vec<(&str, f64)> = vec![
-        ("工单总数", report.total as f64),
-        ("到期工单", report.due as f64),
-        ("按时办结", report.resolved_on_time as f64),
-        ("办结率", report.on_time_rate),
-        ("超期", report.overdue as f64),
-        ("超期率", report.overdue_rate),
-        ("满意", report.satisfied as f64),
-        ("基本满意", report.basically_satisfied as f64),
-        ("不满意", report.dissatisfied as f64),
-        ("满意率", report.satisfaction_rate),
-        ("平均办理工作小时", report.avg_handling_business_hours),
+    let f = &report.figures;
+    let rows: Vec<(&str, Option<f64>)> = vec![
+        ("受理", Some(f.received as f64)),
+        ("办结", Some(f.resolved as f64)),
+        ("办结率", f.resolution_rate),
+        ("按期办结", Some(f.resolved_on_time as f64)),
+        ("按期办结率", f.on_time_rate),
+        ("超期（未办结）", Some(f.open_overdue as f64)),
+        ("超期（逾期办结）", Some(f.resolved_late as f64)),
+        ("超期率", f.overdue_rate),
+        ("满意", Some(f.satisfied as f64)),
+        ("基本满意", Some(f.basically_satisfied as f64)),
+        ("不满意", Some(f.dissatisfied as f64)),
+        ("满意率", f.satisfaction_rate),
+        ("平均办理工作小时", f.avg_handling_business_hours),
     ];
     stats
         .write_string_with_format(0, 0, "指标", &bold)
@@ -200,7 +203,48 @@ fn export_xlsx(
         .map_err(e)?;
     for (i, (k, v)) in rows.iter().enumerate() {
         stats.write_string(i as u32 + 1, 0, *k).map_err(e)?;
-        stats.write_number(i as u32 + 1, 1, *v).map_err(e)?;
+        match v {
+            Some(v) => stats.write_number(i as u32 + 1, 1, *v).map_err(e)?,
+            // nothing to divide by: left empty, not 0 %
+            None => stats.write_string(i as u32 + 1, 1, "—").map_err(e)?,
+        };
+    }
+    // one row per group (department, topic, channel or station)
+    if !report.groups.is_empty() {
+        let top = rows.len() as u32 + 3;
+        let head = [
+            "分组",
+            "受理",
+            "办结",
+            "办结率",
+            "按期办结率",
+            "满意率",
+            "超期率",
+        ];
+        for (c, h) in head.iter().enumerate() {
+            stats
+                .write_string_with_format(top, c as u16, *h, &bold)
+                .map_err(e)?;
+        }
+        for (i, g) in report.groups.iter().enumerate() {
+            let r = top + 1 + i as u32;
+            let g_f = &g.figures;
+            stats.write_string(r, 0, &g.key).map_err(e)?;
+            let cells = [
+                Some(g_f.received as f64),
+                Some(g_f.resolved as f64),
+                g_f.resolution_rate,
+                g_f.on_time_rate,
+                g_f.satisfaction_rate,
+                g_f.overdue_rate,
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                match v {
+                    Some(v) => stats.write_number(r, c as u16 + 1, *v).map_err(e)?,
+                    None => stats.write_string(r, c as u16 + 1, "—").map_err(e)?,
+                };
+            }
+        }
     }
     stats.set_column_width(0, 18).map_err(e)?;
     wb.save(path).map_err(e)

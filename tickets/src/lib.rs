@@ -33,7 +33,8 @@ pub use calendar::{CalendarError, WorkCalendar};
 pub use desk::{NewTicket, Reminder, TicketDesk, WorkQueue};
 pub use error::TicketError;
 pub use model::{
-    AuditEntry, CallbackOutcome, Change, Satisfaction, Source, Ticket, TicketState, mask_contact,
+    AuditEntry, CallbackAttempt, CallbackOutcome, Change, Satisfaction, Source, Ticket,
+    TicketState, mask_contact,
 };
 pub use sla::{Deadlines, Stage};
 pub use store::{PostgresStore, Query, SqliteStore, TicketStore};

@@ -1,6 +1,8 @@
-//! Statistics over a period: counts, 办结率 (resolved on time ÷ due),
-//! 满意率, overdue rate and handling time. Computed from the tickets
-//! themselves, so SQLite and PostgreSQL give the same figures.
+//! Statistics over a period: counts, 办结率, 按期办结率, 满意率, overdue
+//! rate and handling time in business hours, for the whole range and per
+//! department, topic, channel or station (formulas on [`Figures`]).
+//! Computed from the tickets themselves, so SQLite and PostgreSQL give the
+//! same figures.
 
 use std::collections::BTreeMap;
 
@@ -10,38 +12,198 @@ use serde::Serialize;
 use crate::calendar::{CalendarError, WorkCalendar};
 use crate::model::{CallbackOutcome, Satisfaction, Ticket};
 
+/// The figures of a set of tickets (the whole range, or one group).
+///
+/// Over the tickets *received* in the range (formulas in
+/// `docs/tickets.md`, checked against a hand-computed fixture):
+/// - 办结率 `resolution_rate` = resolved (办结, called back and closed
+///   included) ÷ received;
+/// - 按期办结率 `on_time_rate` = resolved by their resolve deadline ÷ resolved;
+/// - 满意率 `satisfaction_rate` = (满意 + 基本满意) ÷ call-backs that reached
+///   the citizen;
+/// - overdue rate `overdue_rate` = (open past the resolve deadline + resolved
+///   after it) ÷ received.
+///
+/// A rate whose denominator is 0 is `None` (JSON `null`): no tickets is not 0 %.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Figures {
+    pub received: u64,
+    pub resolved: u64,
+    pub resolved_on_time: u64,
+    /// Open past the resolve deadline at the report's "now".
+    pub open_overdue: u64,
+    /// Resolved after the resolve deadline.
+    pub resolved_late: u64,
+    pub satisfied: u64,
+    pub basically_satisfied: u64,
+    pub dissatisfied: u64,
+    /// Tickets called back without ever reaching the citizen.
+    pub callbacks_unreached: u64,
+    pub resolution_rate: Option<f64>,
+    pub on_time_rate: Option<f64>,
+    pub satisfaction_rate: Option<f64>,
+    pub overdue_rate: Option<f64>,
+    /// Mean business hours (the station's working calendar) from receipt to
+    /// resolution, over resolved tickets.
+    pub avg_handling_business_hours: Option<f64>,
+    /// Mean calendar hours from receipt to resolution.
+    pub avg_handling_hours: Option<f64>,
+    #[serde(skip)]
+    business_minutes: i64,
+    #[serde(skip)]
+    calendar_minutes: i64,
+    #[serde(skip)]
+    handled: u64,
+}
+
+fn rate(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+impl Figures {
+    /// Overdue tickets (open past the deadline, or resolved late).
+    pub fn overdue(&self) -> u64 {
+        self.open_overdue + self.resolved_late
+    }
+
+    /// Call-backs that reached the citizen.
+    pub fn reached(&self) -> u64 {
+        self.satisfied + self.basically_satisfied + self.dissatisfied
+    }
+
+    fn add(
+        &mut self,
+        t: &Ticket,
+        calendar: &WorkCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<(), CalendarError> {
+        let tz = calendar.time_zone();
+        self.received += 1;
+        if is_resolved(t) {
+            self.resolved += 1;
+            // closed without a resolution time: resolved, neither on time
+            // nor known to be late
+            match t.resolved_at {
+                Some(at) if at <= t.resolve_due => self.resolved_on_time += 1,
+                Some(_) => self.resolved_late += 1,
+                None => {}
+            }
+        } else if now > t.resolve_due {
+            self.open_overdue += 1;
+        }
+        if let Some(resolved) = t.resolved_at {
+            self.handled += 1;
+            self.calendar_minutes += (resolved - t.received_at).num_minutes().max(0);
+            self.business_minutes += calendar.business_minutes_between(
+                t.received_at.with_timezone(&tz),
+                resolved.with_timezone(&tz),
+            )?;
+        }
+        match t.satisfaction {
+            Some(Satisfaction::Satisfied) => self.satisfied += 1,
+            Some(Satisfaction::BasicallySatisfied) => self.basically_satisfied += 1,
+            Some(Satisfaction::Dissatisfied) => self.dissatisfied += 1,
+            None => {}
+        }
+        if !t.callbacks.is_empty()
+            && t.callbacks
+                .iter()
+                .all(|c| c.outcome != CallbackOutcome::Reached)
+        {
+            self.callbacks_unreached += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.resolution_rate = rate(self.resolved, self.received);
+        self.on_time_rate = rate(self.resolved_on_time, self.resolved);
+        self.satisfaction_rate = rate(self.satisfied + self.basically_satisfied, self.reached());
+        self.overdue_rate = rate(self.overdue(), self.received);
+        if self.handled > 0 {
+            self.avg_handling_business_hours =
+                Some(self.business_minutes as f64 / 60.0 / self.handled as f64);
+            self.avg_handling_hours =
+                Some(self.calendar_minutes as f64 / 60.0 / self.handled as f64);
+        }
+    }
+}
+
+/// Resolved (办结): resolved, called back or closed. A reopened ticket is
+/// open again.
+fn is_resolved(t: &Ticket) -> bool {
+    !t.state.is_open()
+}
+
+/// What a report can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// Each department the ticket was given to (a ticket for two
+    /// departments counts in both); `(未分派)` when none.
+    Department,
+    Topic,
+    /// Where the question came from (call, danmaku, WeChat, SMS, walk-in).
+    Channel,
+    /// The station the ticket belongs to.
+    Station,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        match s {
+            "department" => Some(GroupBy::Department),
+            "topic" => Some(GroupBy::Topic),
+            "channel" | "source" => Some(GroupBy::Channel),
+            "station" => Some(GroupBy::Station),
+            _ => None,
+        }
+    }
+
+    fn keys(self, t: &Ticket, station: &str) -> Vec<String> {
+        match self {
+            GroupBy::Department if t.departments.is_empty() => vec!["(未分派)".to_owned()],
+            GroupBy::Department => t.departments.clone(),
+            GroupBy::Topic if t.topic.is_empty() => vec!["(未标注)".to_owned()],
+            GroupBy::Topic => vec![t.topic.clone()],
+            GroupBy::Channel => vec![t.source.as_str().to_owned()],
+            GroupBy::Station => vec![station.to_owned()],
+        }
+    }
+}
+
+/// One group's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Group {
+    pub key: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Report {
     pub from: NaiveDate,
     /// Exclusive.
     pub to: NaiveDate,
-    pub total: u64,
+    /// The whole range.
+    #[serde(flatten)]
+    pub figures: Figures,
     pub by_source: BTreeMap<String, u64>,
     pub by_department: BTreeMap<String, u64>,
     pub by_topic: BTreeMap<String, u64>,
     pub by_state: BTreeMap<String, u64>,
-    /// Tickets whose resolve deadline has passed (or that are resolved).
-    pub due: u64,
-    pub resolved_on_time: u64,
-    /// 办结率: resolved on time ÷ due (1.0 when nothing is due yet).
-    pub on_time_rate: f64,
-    pub overdue: u64,
-    /// Overdue (open past the deadline, or resolved late) ÷ due.
-    pub overdue_rate: f64,
-    pub satisfied: u64,
-    pub basically_satisfied: u64,
-    pub dissatisfied: u64,
-    /// 满意率: (满意 + 基本满意) ÷ citizens reached.
-    pub satisfaction_rate: f64,
-    pub callbacks_unreached: u64,
-    /// Mean business hours from receipt to resolution, over resolved tickets.
-    pub avg_handling_business_hours: f64,
-    /// Mean calendar hours from receipt to resolution.
-    pub avg_handling_hours: f64,
+    /// With a grouping: what it is by, and one entry per group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<GroupBy>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
 }
 
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 1.0 } else { a as f64 / b as f64 }
+impl std::ops::Deref for Report {
+    type Target = Figures;
+    fn deref(&self) -> &Figures {
+        &self.figures
+    }
 }
 
 /// The report of tickets received in `[from, to)` (local dates), as of `now`.
@@ -52,33 +214,34 @@ pub fn build(
     to: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Report, CalendarError> {
-    let tz = calendar.time_zone();
+    build_by(tickets, calendar, from, to, now, None, "")
+}
+
+/// [`build`], with one set of figures per group of `by` (`station`: the
+/// station the tickets belong to, for `GroupBy::Station`).
+pub fn build_by(
+    tickets: &[Ticket],
+    calendar: &WorkCalendar,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+    by: Option<GroupBy>,
+    station: &str,
+) -> Result<Report, CalendarError> {
     let mut r = Report {
         from,
         to,
-        total: 0,
+        figures: Figures::default(),
         by_source: BTreeMap::new(),
         by_department: BTreeMap::new(),
         by_topic: BTreeMap::new(),
         by_state: BTreeMap::new(),
-        due: 0,
-        resolved_on_time: 0,
-        on_time_rate: 1.0,
-        overdue: 0,
-        overdue_rate: 0.0,
-        satisfied: 0,
-        basically_satisfied: 0,
-        dissatisfied: 0,
-        satisfaction_rate: 1.0,
-        callbacks_unreached: 0,
-        avg_handling_business_hours: 0.0,
-        avg_handling_hours: 0.0,
+        by,
+        groups: Vec::new(),
     };
-    let mut handled = 0u64;
-    let mut business_minutes = 0i64;
-    let mut calendar_minutes = 0i64;
+    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
     for t in tickets {
-        r.total += 1;
+        r.figures.add(t, calendar, now)?;
         *r.by_source.entry(t.source.as_str().to_owned()).or_default() += 1;
         for d in &t.departments {
             *r.by_department.entry(d.clone()).or_default() += 1;
@@ -93,50 +256,20 @@ pub fn build(
         };
         *r.by_topic.entry(topic.to_owned()).or_default() += 1;
         *r.by_state.entry(t.state.as_str().to_owned()).or_default() += 1;
-        let is_due = t.resolved_at.is_some() || now > t.resolve_due;
-        if is_due {
-            r.due += 1;
-            if t.resolved_at.is_some_and(|at| at <= t.resolve_due) {
-                r.resolved_on_time += 1;
-            }
-            if t.is_late(now) {
-                r.overdue += 1;
+        if let Some(by) = by {
+            for key in by.keys(t, station) {
+                groups.entry(key).or_default().add(t, calendar, now)?;
             }
         }
-        if let Some(resolved) = t.resolved_at {
-            handled += 1;
-            calendar_minutes += (resolved - t.received_at).num_minutes().max(0);
-            business_minutes += calendar.business_minutes_between(
-                t.received_at.with_timezone(&tz),
-                resolved.with_timezone(&tz),
-            )?;
-        }
-        match t.satisfaction {
-            Some(Satisfaction::Satisfied) => r.satisfied += 1,
-            Some(Satisfaction::BasicallySatisfied) => r.basically_satisfied += 1,
-            Some(Satisfaction::Dissatisfied) => r.dissatisfied += 1,
-            None => {}
-        }
-        if !t.callbacks.is_empty()
-            && t.callbacks
-                .iter()
-                .all(|c| c.outcome != CallbackOutcome::Reached)
-        {
-            r.callbacks_unreached += 1;
-        }
     }
-    r.on_time_rate = ratio(r.resolved_on_time, r.due);
-    r.overdue_rate = if r.due == 0 {
-        0.0
-    } else {
-        r.overdue as f64 / r.due as f64
-    };
-    let reached = r.satisfied + r.basically_satisfied + r.dissatisfied;
-    r.satisfaction_rate = ratio(r.satisfied + r.basically_satisfied, reached);
-    if handled > 0 {
-        r.avg_handling_business_hours = business_minutes as f64 / 60.0 / handled as f64;
-        r.avg_handling_hours = calendar_minutes as f64 / 60.0 / handled as f64;
-    }
+    r.figures.finish();
+    r.groups = groups
+        .into_iter()
+        .map(|(key, mut figures)| {
+            figures.finish();
+            Group { key, figures }
+        })
+        .collect();
     Ok(r)
 }
 
@@ -173,28 +306,8 @@ impl Report {
     /// Plain-text rendering for the terminal.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
-        let pct = |x: f64| format!("{:.1}%", x * 100.0);
         s.push_str(&format!("工单统计 {} 至 {}（不含）\n", self.from, self.to));
-        s.push_str(&format!("  工单总数 {}\n", self.total));
-        s.push_str(&format!(
-            "  到期 {}，按时办结 {}，办结率 {}，超期率 {}\n",
-            self.due,
-            self.resolved_on_time,
-            pct(self.on_time_rate),
-            pct(self.overdue_rate)
-        ));
-        s.push_str(&format!(
-            "  回访：满意 {}，基本满意 {}，不满意 {}，满意率 {}，未联系上 {}\n",
-            self.satisfied,
-            self.basically_satisfied,
-            self.dissatisfied,
-            pct(self.satisfaction_rate),
-            self.callbacks_unreached
-        ));
-        s.push_str(&format!(
-            "  平均办理时长 {:.1} 工作小时（{:.1} 自然小时）\n",
-            self.avg_handling_business_hours, self.avg_handling_hours
-        ));
+        s.push_str(&self.figures.to_text("  "));
         for (title, map) in [
             ("来源", &self.by_source),
             ("部门", &self.by_department),
@@ -203,6 +316,44 @@ impl Report {
             let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
             s.push_str(&format!("  按{title}：{}\n", parts.join("，")));
         }
+        for g in &self.groups {
+            s.push_str(&format!("【{}】\n", g.key));
+            s.push_str(&g.figures.to_text("  "));
+        }
         s
+    }
+}
+
+/// A rate as a percentage, or `—` when there is nothing to divide by.
+pub fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_owned(), |x| format!("{:.1}%", x * 100.0))
+}
+
+impl Figures {
+    /// Plain-text lines, each starting with `indent`.
+    pub fn to_text(&self, indent: &str) -> String {
+        let hours = |x: Option<f64>| x.map_or_else(|| "—".to_owned(), |h| format!("{h:.1}"));
+        format!(
+            "{indent}受理 {}，办结 {}，办结率 {}，按期办结 {}，按期办结率 {}\n\
+             {indent}超期 {}（未办结 {}，逾期办结 {}），超期率 {}\n\
+             {indent}回访：满意 {}，基本满意 {}，不满意 {}，满意率 {}，未联系上 {}\n\
+             {indent}平均办理时长 {} 工作小时（{} 自然小时）\n",
+            self.received,
+            self.resolved,
+            pct(self.resolution_rate),
+            self.resolved_on_time,
+            pct(self.on_time_rate),
+            self.overdue(),
+            self.open_overdue,
+            self.resolved_late,
+            pct(self.overdue_rate),
+            self.satisfied,
+            self.basically_satisfied,
+            self.dissatisfied,
+            pct(self.satisfaction_rate),
+            self.callbacks_unreached,
+            hours(self.avg_handling_business_hours),
+            hours(self.avg_handling_hours),
+        )
     }
 }

@@ -110,7 +110,7 @@ fn xlsx_and_csv_exports_match_the_database() {
     assert_eq!(tickets.len(), 4);
     let now = at("2026-03-20T10:00:00+08:00");
     let r = report::build(&tickets, &calendar, from, to, now).unwrap();
-    assert_eq!(r.total, 4);
+    assert_eq!(r.received, 4);
     assert_eq!(r.satisfied, 2);
 
     let expected: Vec<Vec<String>> =
@@ -135,8 +135,11 @@ fn xlsx_and_csv_exports_match_the_database() {
         .collect();
     assert_eq!(got, expected);
     let stats = wb.worksheet_range("统计").unwrap();
-    let total = stats.rows().find(|r| r[0] == "工单总数").unwrap()[1].to_string();
-    assert_eq!(total, "4");
+    let cell = |name: &str| stats.rows().find(|r| r[0] == name).unwrap()[1].to_string();
+    assert_eq!(cell("受理"), "4");
+    // two of four resolved: the same 办结率 as the report
+    assert_eq!(cell("办结"), "2");
+    assert_eq!(cell("办结率"), "0.5");
 
     let csv_path = dir.path().join("tickets.csv");
     export(&tickets, &r, tz, &csv_path, ExportFormat::Csv, true).unwrap();

@@ -204,13 +204,25 @@ enum TicketAction {
         #[command(flatten)]
         version: VersionArg,
     },
-    /// Weekly or monthly statistics (办结率, 满意率, overdue rate, handling time)
+    /// Statistics over tickets received in a week, a month or from --from to
+    /// --to (inclusive): received, resolved, 办结率, 按期办结率, 满意率, overdue
+    /// rate, handling time in business hours; per department, topic, channel or
+    /// station with --by (formulas: docs/tickets.md)
     Report {
         #[arg(long, value_enum, default_value = "month")]
         period: PeriodArg,
         /// Any day in the period, YYYY-MM-DD [default: today]
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["from", "to"])]
         date: Option<String>,
+        /// First day, YYYY-MM-DD (with --to: a chosen range instead of --period)
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (inclusive)
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// One set of figures per department, topic, channel or station
+        #[arg(long, value_enum)]
+        by: Option<ByArg>,
         #[arg(long)]
         json: bool,
     },
@@ -245,6 +257,14 @@ struct VersionArg {
 enum PeriodArg {
     Week,
     Month,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ByArg {
+    Department,
+    Topic,
+    Channel,
+    Station,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -574,17 +594,42 @@ pub fn tickets(
             let t = change(&mut desk, &id, version, Change::Note { text })?;
             done(&mut out, &t)?;
         }
-        TicketAction::Report { period, date, json } => {
-            let day = match date {
-                Some(d) => parse_date(&d)?,
-                None => now.with_timezone(&tz).date_naive(),
+        TicketAction::Report {
+            period,
+            date,
+            from,
+            to,
+            by,
+            json,
+        } => {
+            let (from, to) = match (from, to) {
+                (Some(f), Some(t)) => {
+                    let from = parse_date(&f)?;
+                    let to = parse_date(&t)?.succ_opt().context("--to out of range")?;
+                    if to <= from {
+                        bail!("--to {t} is before --from {f}");
+                    }
+                    (from, to)
+                }
+                _ => {
+                    let day = match date {
+                        Some(d) => parse_date(&d)?,
+                        None => now.with_timezone(&tz).date_naive(),
+                    };
+                    let period = match period {
+                        PeriodArg::Week => Period::Week,
+                        PeriodArg::Month => Period::Month,
+                    };
+                    period.bounds(day)
+                }
             };
-            let period = match period {
-                PeriodArg::Week => Period::Week,
-                PeriodArg::Month => Period::Month,
-            };
-            let (from, to) = period.bounds(day);
-            let r = period_report(&mut desk, config, from, to, now)?.1;
+            let by = by.map(|b| match b {
+                ByArg::Department => report::GroupBy::Department,
+                ByArg::Topic => report::GroupBy::Topic,
+                ByArg::Channel => report::GroupBy::Channel,
+                ByArg::Station => report::GroupBy::Station,
+            });
+            let r = period_report_by(&mut desk, config, from, to, now, by)?.1;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
             } else {
@@ -646,6 +691,17 @@ fn period_report(
     to: NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(Vec<Ticket>, report::Report)> {
+    period_report_by(desk, config, from, to, now, None)
+}
+
+fn period_report_by(
+    desk: &mut TicketDesk,
+    config: &ConfigSet,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+    by: Option<report::GroupBy>,
+) -> anyhow::Result<(Vec<Ticket>, report::Report)> {
     let calendar = WorkCalendar::from_config(config);
     let start = calendar
         .local(from.and_time(chrono::NaiveTime::MIN))?
@@ -654,6 +710,14 @@ fn period_report(
         .local(to.and_time(chrono::NaiveTime::MIN))?
         .with_timezone(&Utc);
     let tickets = desk.tickets_received_between(start, end)?;
-    let r = report::build(&tickets, &calendar, from, to, now)?;
+    let r = report::build_by(
+        &tickets,
+        &calendar,
+        from,
+        to,
+        now,
+        by,
+        &config.station.short_name,
+    )?;
     Ok((tickets, r))
 }

@@ -418,11 +418,13 @@ impl ConsoleApp {
         };
         if let Some(r) = &snap.report {
             ui.label(format!(
-                "受理 {} · 按期办结率 {:.0}% · 超期 {} · 满意率 {:.0}%",
-                r.total,
-                r.on_time_rate * 100.0,
-                r.overdue,
-                r.satisfaction_rate * 100.0
+                "受理 {} · 办结率 {} · 按期办结率 {} · 超期 {}（{}） · 满意率 {}",
+                r.received,
+                airbridge_tickets::report::pct(r.resolution_rate),
+                airbridge_tickets::report::pct(r.on_time_rate),
+                r.overdue(),
+                airbridge_tickets::report::pct(r.overdue_rate),
+                airbridge_tickets::report::pct(r.satisfaction_rate)
             ));
             let names: Vec<String> = r
                 .by_department
