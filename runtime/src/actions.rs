@@ -859,7 +859,7 @@ impl Runtime {
         }
         // the show's unanswered questions first (most asked first): they
         // are what the next show will be asked again
-        asked.sort_by(|a, b| b.1.cmp(&a.1));
+        asked.sort_by_key(|a| std::cmp::Reverse(a.1));
         let mut queue: Vec<ReviewItem> = asked
             .into_iter()
             .map(|(question, n, best)| ReviewItem {

@@ -60,6 +60,7 @@ pub mod kb;
 mod lines;
 mod moderation;
 pub mod paths;
+pub mod privacy;
 pub mod roles;
 pub mod script;
 pub mod secrets;
@@ -282,6 +283,8 @@ impl Runtime {
             speech,
             open_show,
         } = opts;
+        // What this process creates holds personal data: the owner only.
+        privacy::restrict_new_files();
         // 1. The journal: the only writer of the file.
         let journal = match journal {
             Some(j) => j,
@@ -403,6 +406,40 @@ impl Runtime {
             } else {
                 rt.report(r.clone());
             }
+        }
+        // Stores and recordings made readable by others (an older version,
+        // a copy, a umask) are made private again, and said.
+        let (dirs, files) = privacy::private_places(
+            rt.paths(),
+            studio_load
+                .studio
+                .as_ref()
+                .and_then(|s| s.recording.as_ref())
+                .map(|r| r.dir.as_path()),
+        );
+        let (fixed, not_fixed) = privacy::check_and_fix(&dirs, &files);
+        if !fixed.is_empty() {
+            tracing::warn!(
+                "personal data was readable by others; made private: {}",
+                fixed.join("; ")
+            );
+            rt.report(
+                ok(
+                    "privacy",
+                    "privacy",
+                    &format!(
+                        "made private (was readable by others): {}",
+                        fixed.join("; ")
+                    ),
+                )
+                .zh(format!(
+                    "已改为仅本用户可读（原先他人可读）：{}",
+                    fixed.join("；")
+                )),
+            );
+        }
+        if !not_fixed.is_empty() {
+            rt.report(failed("privacy", "privacy", &not_fixed.join("; ")));
         }
         rt.reset_stale_lines();
         if open_show {
