@@ -116,7 +116,9 @@ fn studio_toml(dir: &Path) -> String {
         "# The demo station's studio (written by `airbridge --demo`; rewritten at every start).\n\
          # Six rehearsal callers speak espeak-ng Mandarin on lines 1–6; the\n\
          # audience trace replays through the real triage.\n\n\
-         [audio]\n{output}\nbuffer_ms = 40\n\n"
+         [audio]\n{output}\nbuffer_ms = 40\n\n\
+         # What goes out runs 8 s behind the studio: Ctrl+D dumps it.\n\
+         [delay]\nsecs = 8\n\n"
     );
     for (i, _) in CALLERS.iter().enumerate() {
         let clip = clip_path(&dir.join("callers"), i, CALLERS[i].says);
@@ -242,6 +244,8 @@ mod tests {
         let load =
             airbridge_configs::studio::parse_studio("studio.toml", &studio_toml(dir), dir, 8);
         assert!(load.issues.is_empty(), "{:?}", load.issues);
-        assert_eq!(load.studio.unwrap().lines.len(), CALLERS.len());
+        let studio = load.studio.unwrap();
+        assert_eq!(studio.lines.len(), CALLERS.len());
+        assert_eq!(studio.delay.map(|d| d.secs), Some(8.0));
     }
 }
