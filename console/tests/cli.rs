@@ -302,11 +302,23 @@ fn a_ticket_from_creation_to_export() {
         "overdue_rate",
     ] {
         assert!(v.get(key).is_some(), "{key} missing: {v}");
-        assert!(v["groups"][0].get(key).is_some(), "group {key} missing: {v}");
+        assert!(
+            v["groups"][0].get(key).is_some(),
+            "group {key} missing: {v}"
+        );
     }
     assert_eq!(v["satisfaction_rate"], 1.0);
     let o = airbridge(
-        &["tickets", "--store", store, "report", "--from", "2026-03-31", "--to", "2026-03-01"],
+        &[
+            "tickets",
+            "--store",
+            store,
+            "report",
+            "--from",
+            "2026-03-31",
+            "--to",
+            "2026-03-01",
+        ],
         dir.path(),
     );
     assert!(!o.status.success());
