@@ -485,6 +485,8 @@ fn parse_departments(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Vec<
         let name: Option<String> = d.req("name");
         let short_name: Option<String> = d.or("short_name", None);
         let topics: Vec<String> = d.or("topics", Vec::new());
+        let contact: String = d.or("contact", String::new());
+        let hours: String = d.or("hours", String::new());
         if let Some(id) = &id {
             if !is_slug(id) {
                 d.issue(
@@ -502,6 +504,8 @@ fn parse_departments(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Vec<
                 short_name: short_name.unwrap_or_else(|| name.clone()),
                 name,
                 topics,
+                contact,
+                hours,
             });
         }
     }

@@ -131,6 +131,10 @@ pub struct Department {
     pub name: String,
     pub short_name: String,
     pub topics: Vec<String>,
+    /// Where citizens go or call (窗口地址、咨询方式), for 办事攻略 guides.
+    pub contact: String,
+    /// Office hours of that window, as citizens read them.
+    pub hours: String,
 }
 
 /// Ticket class: how hard the follow-up is.

@@ -80,3 +80,36 @@ impl Entry {
         }
     }
 }
+
+/// Splits a policy answer into its body and the list of materials it names
+/// (所需材料：A、B、C。): the host reads the list at a glance, a 办事攻略
+/// guide prints it as a checklist.
+pub fn answer_parts(answer: &str) -> (String, Vec<String>) {
+    for marker in [
+        "所需材料：",
+        "所需材料:",
+        "需要准备：",
+        "需提供：",
+        "需要材料：",
+        "材料：",
+    ] {
+        if let Some(start) = answer.find(marker) {
+            let rest = &answer[start + marker.len()..];
+            let end = rest.find(['。', '\n']).unwrap_or(rest.len());
+            let items: Vec<String> = rest[..end]
+                .split(['、', '；', ';', '，', ','])
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if !items.is_empty() {
+                let mut body = answer[..start].trim_end().to_owned();
+                let after = rest[end..].trim_start_matches(['。', '\n']).trim();
+                if !after.is_empty() {
+                    body.push_str(after);
+                }
+                return (body, items);
+            }
+        }
+    }
+    (answer.to_owned(), Vec::new())
+}

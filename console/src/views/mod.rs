@@ -4,6 +4,7 @@
 
 mod backoffice;
 mod control;
+mod guides;
 mod help;
 mod host;
 mod kb_edit;
@@ -48,33 +49,7 @@ pub use airbridge_runtime::callers::mask_name;
 /// Splits a policy answer into its body and the list of materials
 /// (所需材料：A、B、C。), so the host can read the list at a glance.
 pub fn answer_parts(answer: &str) -> (String, Vec<String>) {
-    for marker in [
-        "所需材料：",
-        "所需材料:",
-        "需要准备：",
-        "需提供：",
-        "需要材料：",
-        "材料：",
-    ] {
-        if let Some(start) = answer.find(marker) {
-            let rest = &answer[start + marker.len()..];
-            let end = rest.find(['。', '\n']).unwrap_or(rest.len());
-            let items: Vec<String> = rest[..end]
-                .split(['、', '；', ';', '，', ','])
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect();
-            if !items.is_empty() {
-                let mut body = answer[..start].trim_end().to_owned();
-                let after = rest[end..].trim_start_matches(['。', '\n']).trim();
-                if !after.is_empty() {
-                    body.push_str(after);
-                }
-                return (body, items);
-            }
-        }
-    }
-    (answer.to_owned(), Vec::new())
+    airbridge_kb::entry::answer_parts(answer)
 }
 
 /// A health component as the screener reads it: `audio/line2` → 线路 2.
