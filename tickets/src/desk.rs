@@ -68,9 +68,10 @@ pub enum WorkQueue {
     Department(String),
 }
 
-/// A deadline that approaches or has passed, reported once per ticket,
-/// stage and deadline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A deadline that approaches or has passed: reported once per ticket,
+/// stage and deadline by [`TicketDesk::reminders`], every time by
+/// [`TicketDesk::deadline_alerts`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Reminder {
     pub ticket_id: String,
     pub stage: Stage,
@@ -259,7 +260,8 @@ impl TicketDesk {
         change: &Change,
         who: &str,
     ) -> Result<Ticket, TicketError> {
-        if let Change::Classify { departments, .. } = change {
+        if let Change::Classify { departments, .. } | Change::Reassign { departments, .. } = change
+        {
             self.check_departments(departments)?;
         }
         let current = self
@@ -356,6 +358,57 @@ impl TicketDesk {
         now: DateTime<Utc>,
         within: Duration,
     ) -> Result<Vec<Reminder>, TicketError> {
+        let mut out = self.deadlines(now, now + within)?;
+        out.retain(|r| {
+            self.reminded.insert((
+                r.ticket_id.clone(),
+                r.stage,
+                r.overdue,
+                r.due.timestamp_millis(),
+            ))
+        });
+        for r in &out {
+            self.journal(
+                &r.ticket_id,
+                ShowEvent::TicketReminder {
+                    ticket_id: r.ticket_id.clone(),
+                    stage: match r.stage {
+                        Stage::Dispatch => "dispatch".into(),
+                        Stage::Resolve => "resolve".into(),
+                    },
+                    overdue: r.overdue,
+                    due_ms: r.due.timestamp_millis(),
+                },
+            )?;
+        }
+        Ok(out)
+    }
+
+    /// Every deadline passed as of `now`, and every resolve deadline within
+    /// `within_business_minutes` of working time (business hours on working
+    /// days): for a seat's alert banner, which remembers what its user has
+    /// acknowledged. Unlike [`TicketDesk::reminders`] this reports each one
+    /// every time and writes nothing.
+    pub fn deadline_alerts(
+        &mut self,
+        now: DateTime<Utc>,
+        within_business_minutes: u32,
+    ) -> Result<Vec<Reminder>, TicketError> {
+        let tz = self.calendar.time_zone();
+        let until = self
+            .calendar
+            .add_business_minutes(now.with_timezone(&tz), within_business_minutes)?
+            .with_timezone(&Utc);
+        self.deadlines(now, until.max(now))
+    }
+
+    /// Overdue deadlines (dispatch and resolve) as of `now`, then resolve
+    /// deadlines in `(now, until]`.
+    fn deadlines(
+        &mut self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Reminder>, TicketError> {
         let mut out = Vec::new();
         for t in self.store.query(&Query::Overdue {
             now,
@@ -380,7 +433,7 @@ impl TicketDesk {
         }
         for t in self.store.query(&Query::DueSoon {
             now,
-            until: now + within,
+            until,
             limit: QUEUE_LIMIT,
         })? {
             out.push(Reminder {
@@ -389,28 +442,6 @@ impl TicketDesk {
                 overdue: false,
                 due: t.resolve_due,
             });
-        }
-        out.retain(|r| {
-            self.reminded.insert((
-                r.ticket_id.clone(),
-                r.stage,
-                r.overdue,
-                r.due.timestamp_millis(),
-            ))
-        });
-        for r in &out {
-            self.journal(
-                &r.ticket_id,
-                ShowEvent::TicketReminder {
-                    ticket_id: r.ticket_id.clone(),
-                    stage: match r.stage {
-                        Stage::Dispatch => "dispatch".into(),
-                        Stage::Resolve => "resolve".into(),
-                    },
-                    overdue: r.overdue,
-                    due_ms: r.due.timestamp_millis(),
-                },
-            )?;
         }
         Ok(out)
     }
@@ -455,5 +486,120 @@ impl TicketDesk {
         to: DateTime<Utc>,
     ) -> Result<Vec<Ticket>, TicketError> {
         self.store.query(&Query::ReceivedBetween { from, to })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn desk(dir: &tempfile::TempDir) -> TicketDesk {
+        let config = ConfigSet::embedded_demo().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        TicketDesk::new(Box::new(store), &config, None)
+            .with_clock(|| at("2026-03-12T14:00:00+08:00"))
+    }
+
+    #[test]
+    fn deadline_alerts_count_working_hours_and_repeat_until_the_ticket_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut desk = desk(&dir);
+        // Tue 09:15: resolve due Thu 17:30 (yueyang-125, general: 2 working days)
+        let soon = desk
+            .create(
+                NewTicket::new(Source::Call, "路灯坏了", at("2026-03-10T09:15:00+08:00")),
+                "t",
+            )
+            .unwrap();
+        // Thu 09:00: resolve due Mon 17:30, dispatch due Thu 10:00 (passed)
+        let late = desk
+            .create(
+                NewTicket::new(Source::Call, "井盖丢了", at("2026-03-12T09:00:00+08:00")),
+                "t",
+            )
+            .unwrap();
+        let now = desk.now();
+        let alerts = desk.deadline_alerts(now, 4 * 60).unwrap();
+        let seen: Vec<(&str, Stage, bool)> = alerts
+            .iter()
+            .map(|r| (r.ticket_id.as_str(), r.stage, r.overdue))
+            .collect();
+        // the first ticket's dispatch deadline (Tue 10:15) passed too
+        assert!(
+            seen.contains(&(soon.id.as_str(), Stage::Dispatch, true)),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&(soon.id.as_str(), Stage::Resolve, false)),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&(late.id.as_str(), Stage::Dispatch, true)),
+            "{seen:?}"
+        );
+        assert!(
+            !seen.contains(&(late.id.as_str(), Stage::Resolve, false)),
+            "{seen:?}"
+        );
+        // asked again: the same (a banner remembers what was acknowledged)
+        assert_eq!(desk.deadline_alerts(now, 4 * 60).unwrap(), alerts);
+        // four working hours from Thu 14:00 end Fri 10:00 (closing 17:30):
+        // the Monday deadline is not within them
+        let friday = at("2026-03-13T09:00:00+08:00");
+        let ids: Vec<String> = desk
+            .deadline_alerts(friday, 4 * 60)
+            .unwrap()
+            .into_iter()
+            .filter(|r| !r.overdue)
+            .map(|r| r.ticket_id)
+            .collect();
+        assert!(!ids.contains(&late.id), "{ids:?}");
+    }
+
+    #[test]
+    fn reassigning_to_an_unknown_department_is_refused_and_audited_when_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut desk = desk(&dir);
+        let t = desk
+            .create(
+                NewTicket::new(Source::Wechat, "问题", at("2026-03-12T09:00:00+08:00")),
+                "t",
+            )
+            .unwrap();
+        let t = desk
+            .apply(
+                &t.id,
+                1,
+                &Change::Classify {
+                    class: TicketClass::General,
+                    departments: vec!["rsj".into()],
+                },
+                "bo",
+            )
+            .unwrap();
+        let unknown = Change::Reassign {
+            departments: vec!["nope".into()],
+            reason: "r".into(),
+        };
+        assert!(matches!(
+            desk.apply(&t.id, t.version, &unknown, "bo"),
+            Err(TicketError::UnknownDepartment { .. })
+        ));
+        let ok = Change::Reassign {
+            departments: vec!["ybj".into()],
+            reason: "医保问题".into(),
+        };
+        let t = desk.apply(&t.id, t.version, &ok, "bo").unwrap();
+        assert_eq!(t.departments, ["ybj"]);
+        let audit = desk.audit(&t.id).unwrap();
+        let last = audit.last().unwrap();
+        assert_eq!(last.action, "reassign");
+        assert_eq!(last.who, "bo");
+        assert_eq!(last.detail["change"]["reason"], "医保问题");
     }
 }

@@ -33,8 +33,8 @@ pub use calendar::{CalendarError, WorkCalendar};
 pub use desk::{NewTicket, Reminder, TicketDesk, WorkQueue};
 pub use error::TicketError;
 pub use model::{
-    AuditEntry, CallbackAttempt, CallbackOutcome, Change, Satisfaction, Source, Ticket,
-    TicketState, mask_contact,
+    Attachment, AuditEntry, CallbackAttempt, CallbackOutcome, Change, MAX_ATTACHMENT_BYTES,
+    Satisfaction, Source, Ticket, TicketState, attachment_problem, mask_contact,
 };
 pub use sla::{Deadlines, Stage};
 pub use store::{PostgresStore, Query, SqliteStore, TicketStore};

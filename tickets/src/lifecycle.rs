@@ -9,7 +9,7 @@ use crate::calendar::CalendarError;
 use crate::error::TicketError;
 use crate::model::{
     AuditEntry, CallbackAttempt, CallbackOutcome, Change, MAX_FAILED_CALLBACKS, Note, Satisfaction,
-    Ticket, TicketState,
+    Ticket, TicketState, attachment_problem,
 };
 
 /// Computes a new resolve deadline for a class, counted from a moment
@@ -24,6 +24,16 @@ fn refuse(t: &Ticket, change: &Change, reason: &'static str) -> TicketError {
         state: t.state,
         reason,
     }
+}
+
+fn need_reason(reason: &str, why: &str) -> Result<(), TicketError> {
+    if reason.trim().is_empty() {
+        return Err(TicketError::Invalid {
+            field: "reason",
+            reason: why.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Returns the changed ticket (version + 1) and its audit entry.
@@ -168,6 +178,7 @@ pub fn apply(
                     "only a ticket the citizen was dissatisfied with can be reopened",
                 ));
             }
+            need_reason(reason, "say why it is handled again (重新办理)")?;
             t.state = Dispatched;
             t.reopened += 1;
             t.resolved_at = None;
@@ -184,6 +195,7 @@ pub fn apply(
                     "a closed ticket cannot be escalated",
                 ));
             }
+            need_reason(reason, "say why it is escalated (督办)")?;
             t.escalation = t.escalation.saturating_add(1);
             json!({ "reason": reason, "level": t.escalation })
         }
@@ -200,6 +212,61 @@ pub fn apply(
                 text: text.clone(),
             });
             json!({ "text": text })
+        }
+        Change::Reassign {
+            departments,
+            reason,
+        } => {
+            if !matches!(t.state, Classified | Dispatched) {
+                let why = if t.state == Received {
+                    "classify the ticket to choose its first departments"
+                } else {
+                    "a resolved ticket keeps its departments: reopen it first"
+                };
+                return Err(refuse(ticket, change, why));
+            }
+            if departments.is_empty() {
+                return Err(TicketError::Invalid {
+                    field: "departments",
+                    reason: "name at least one department".into(),
+                });
+            }
+            if *departments == t.departments {
+                return Err(TicketError::Invalid {
+                    field: "departments",
+                    reason: "these are already the ticket's departments".into(),
+                });
+            }
+            need_reason(reason, "say why the departments change (改派)")?;
+            let previous = std::mem::replace(&mut t.departments, departments.clone());
+            let previous_assignee = if t.state == Dispatched {
+                // handed to other departments: their person, their clock start
+                t.dispatched_at = Some(now);
+                t.assignee.take()
+            } else {
+                None
+            };
+            json!({
+                "departments": departments, "previous_departments": previous, "reason": reason,
+                "previous_assignee": previous_assignee,
+            })
+        }
+        Change::Attach {
+            name,
+            sha256,
+            bytes,
+        } => {
+            if t.state == Closed {
+                return Err(refuse(
+                    ticket,
+                    change,
+                    "a closed ticket takes no attachments",
+                ));
+            }
+            if let Some((field, reason)) = attachment_problem(name, sha256, *bytes) {
+                return Err(TicketError::Invalid { field, reason });
+            }
+            json!({ "name": name, "sha256": sha256, "bytes": bytes })
         }
     };
     t.version += 1;
@@ -279,6 +346,19 @@ mod tests {
             note: String::new(),
         }
     }
+    fn reassign() -> Change {
+        Change::Reassign {
+            departments: vec!["ybj".into(), "gjj".into()],
+            reason: "涉及医保和公积金".into(),
+        }
+    }
+    fn attach() -> Change {
+        Change::Attach {
+            name: "现场照片.jpg".into(),
+            sha256: "ab".repeat(32),
+            bytes: 1024,
+        }
+    }
     fn no_answer() -> Change {
         Change::CallBack {
             outcome: CallbackOutcome::NoAnswer,
@@ -335,6 +415,8 @@ mod tests {
             ("reopen", Change::Reopen { reason: "r".into() }),
             ("escalate", Change::Escalate { reason: "r".into() }),
             ("note", Change::Note { text: "n".into() }),
+            ("reassign", reassign()),
+            ("attach", attach()),
         ];
         // (situation, change) pairs that must be allowed; all others refused.
         let allowed: &[(&str, &str)] = &[
@@ -353,11 +435,13 @@ mod tests {
             ("unreachable", "reached"),
             ("unreachable", "no_answer"),
             ("unreachable", "close"),
+            ("classified", "reassign"),
+            ("dispatched", "reassign"),
         ];
         for (sname, ticket) in situations() {
             for (cname, change) in &changes {
-                let always =
-                    matches!(*cname, "note") || (*cname == "escalate" && sname != "closed");
+                let always = matches!(*cname, "note")
+                    || (matches!(*cname, "escalate" | "attach") && sname != "closed");
                 let expect_ok = always || allowed.contains(&(sname, *cname));
                 let got = apply(&ticket, change, "tester", now(), &due);
                 assert_eq!(
@@ -417,5 +501,133 @@ mod tests {
         assert_eq!(t.state, TicketState::Dispatched);
         assert_eq!(t.resolve_due, now() + chrono::Duration::days(2));
         assert_eq!(t.satisfaction, None);
+    }
+
+    #[test]
+    fn reassigning_a_dispatched_ticket_hands_it_to_the_new_departments_and_keeps_the_deadline() {
+        let (_, dispatched) = situations().swap_remove(2);
+        let mut before = dispatched.clone();
+        before.assignee = Some("张科长".into());
+        let later = now() + chrono::Duration::hours(3);
+        let (t, audit) = apply(&before, &reassign(), "backoffice", later, &due).unwrap();
+        assert_eq!(t.state, TicketState::Dispatched);
+        assert_eq!(t.departments, ["ybj", "gjj"]);
+        assert_eq!(t.resolve_due, before.resolve_due);
+        assert_eq!(t.dispatched_at, Some(later));
+        assert_eq!(t.assignee, None);
+        assert_eq!(audit.action, "reassign");
+        assert_eq!(audit.who, "backoffice");
+        let c = &audit.detail["change"];
+        assert_eq!(c["previous_departments"], json!(["rsj"]));
+        assert_eq!(c["departments"], json!(["ybj", "gjj"]));
+        assert_eq!(c["reason"], "涉及医保和公积金");
+        assert_eq!(c["previous_assignee"], "张科长");
+    }
+
+    #[test]
+    fn reassigning_needs_a_reason_new_departments_and_a_routed_ticket() {
+        let (_, classified) = situations().swap_remove(1);
+        let no_reason = Change::Reassign {
+            departments: vec!["ybj".into()],
+            reason: " ".into(),
+        };
+        let same = Change::Reassign {
+            departments: vec!["rsj".into()],
+            reason: "r".into(),
+        };
+        let none = Change::Reassign {
+            departments: vec![],
+            reason: "r".into(),
+        };
+        for (c, field) in [
+            (no_reason, "reason"),
+            (same, "departments"),
+            (none, "departments"),
+        ] {
+            match step(&classified, &c) {
+                Err(TicketError::Invalid { field: f, .. }) => assert_eq!(f, field, "{c:?}"),
+                other => panic!("{c:?}: {other:?}"),
+            }
+        }
+        let (_, received) = situations().swap_remove(0);
+        assert!(matches!(
+            step(&received, &reassign()),
+            Err(TicketError::InvalidTransition { .. })
+        ));
+    }
+
+    #[test]
+    fn an_attachment_is_audited_and_read_back_from_the_trail() {
+        let (_, dispatched) = situations().swap_remove(2);
+        let (t, audit) = apply(&dispatched, &attach(), "backoffice", now(), &due).unwrap();
+        // the ticket itself is unchanged but for its version
+        assert_eq!(t.state, dispatched.state);
+        assert_eq!(t.version, dispatched.version + 1);
+        let found = crate::model::Attachment::from_audit(&[audit]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "现场照片.jpg");
+        assert_eq!(found[0].bytes, 1024);
+        assert_eq!(found[0].by, "backoffice");
+        assert_eq!(
+            found[0].stored_name(),
+            format!("{}-现场照片.jpg", "ab".repeat(32))
+        );
+    }
+
+    #[test]
+    fn attachments_with_folders_odd_digests_or_too_many_bytes_are_refused() {
+        let (_, dispatched) = situations().swap_remove(2);
+        let max = crate::model::MAX_ATTACHMENT_BYTES;
+        let good = "0f".repeat(32);
+        for (name, sha, bytes, field) in [
+            ("../etc/passwd", good.as_str(), 10, "name"),
+            ("a/b.txt", good.as_str(), 10, "name"),
+            ("a\\b.txt", good.as_str(), 10, "name"),
+            ("..", good.as_str(), 10, "name"),
+            ("", good.as_str(), 10, "name"),
+            ("a\nb", good.as_str(), 10, "name"),
+            ("ok.txt", "XYZ", 10, "sha256"),
+            ("ok.txt", &"0F".repeat(32), 10, "sha256"),
+            ("ok.txt", good.as_str(), 0, "bytes"),
+            ("ok.txt", good.as_str(), max + 1, "bytes"),
+        ] {
+            let c = Change::Attach {
+                name: name.into(),
+                sha256: sha.into(),
+                bytes,
+            };
+            match step(&dispatched, &c) {
+                Err(TicketError::Invalid { field: f, .. }) => assert_eq!(f, field, "{name:?}"),
+                other => panic!("{name:?}: {other:?}"),
+            }
+        }
+        let c = Change::Attach {
+            name: "ok.txt".into(),
+            sha256: good,
+            bytes: max,
+        };
+        assert!(step(&dispatched, &c).is_ok());
+    }
+
+    #[test]
+    fn reopening_and_escalating_need_a_reason() {
+        let (_, dissatisfied) = situations().swap_remove(5);
+        for c in [
+            Change::Reopen { reason: "".into() },
+            Change::Escalate {
+                reason: "  ".into(),
+            },
+        ] {
+            assert!(
+                matches!(
+                    step(&dissatisfied, &c),
+                    Err(TicketError::Invalid {
+                        field: "reason",
+                        ..
+                    })
+                ),
+                "{c:?}"
+            );
+        }
     }
 }

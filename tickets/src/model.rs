@@ -4,7 +4,8 @@
 //! received 受理 → classified 分类 → dispatched 转办 → resolved 办结 → called_back 回访 → closed
 //!                     ^ (re-classify)        ^                                │ dissatisfied
 //!                                            └──────────── reopen ────────────┘
-//! escalate, note, assign: in any open state
+//! escalate, note, attach: in any state but closed (a note: in any state)
+//! reassign 改派 (other departments, with a reason): classified or dispatched
 //! ```
 //! Every change bumps the ticket's `version` and yields an [`AuditEntry`].
 
@@ -310,6 +311,19 @@ pub enum Change {
     Note {
         text: String,
     },
+    /// Other departments for a ticket already classified or dispatched
+    /// (改派), with the reason; the deadlines stay.
+    Reassign {
+        departments: Vec<String>,
+        reason: String,
+    },
+    /// A file kept with the ticket (the runtime stores it as
+    /// [`Attachment::stored_name`]); the ticket records what it is.
+    Attach {
+        name: String,
+        sha256: String,
+        bytes: u64,
+    },
 }
 
 impl Change {
@@ -323,9 +337,99 @@ impl Change {
             Change::Reopen { .. } => "reopen",
             Change::Escalate { .. } => "escalate",
             Change::Note { .. } => "note",
+            Change::Reassign { .. } => "reassign",
+            Change::Attach { .. } => "attach",
         }
     }
 }
 
 /// Failed call-back attempts after which an unreachable citizen's ticket may be closed.
 pub const MAX_FAILED_CALLBACKS: usize = 3;
+
+/// The largest file a ticket takes as an attachment (20 MiB).
+pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
+
+/// A file attached to a ticket, as its audit trail records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The file's own name (no folders).
+    pub name: String,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    pub bytes: u64,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+impl Attachment {
+    /// The file name it is kept under, in the ticket's attachments folder:
+    /// `<sha256>-<name>` (the same name twice with other content: two files).
+    pub fn stored_name(&self) -> String {
+        stored_name(&self.sha256, &self.name)
+    }
+
+    /// The attachments a ticket's audit trail records, oldest first.
+    pub fn from_audit(audit: &[AuditEntry]) -> Vec<Attachment> {
+        audit
+            .iter()
+            .filter(|a| a.action == "attach")
+            .filter_map(|a| {
+                let change = a.detail.get("change")?;
+                Some(Attachment {
+                    name: change.get("name")?.as_str()?.to_owned(),
+                    sha256: change.get("sha256")?.as_str()?.to_owned(),
+                    bytes: change.get("bytes")?.as_u64()?,
+                    at: a.at,
+                    by: a.who.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// `<sha256>-<name>`: where an attachment's content is kept.
+pub fn stored_name(sha256: &str, name: &str) -> String {
+    format!("{sha256}-{name}")
+}
+
+/// Why an attachment's name, digest or size cannot be taken, if so: a name
+/// is one file name (no folders, no `..`, no control characters, at most
+/// 200 bytes), the digest 64 lowercase hex digits, the size 1 byte to
+/// [`MAX_ATTACHMENT_BYTES`].
+pub fn attachment_problem(name: &str, sha256: &str, bytes: u64) -> Option<(&'static str, String)> {
+    if name.trim().is_empty() {
+        return Some(("name", "the file needs a name".into()));
+    }
+    if name.contains(['/', '\\']) || name == "." || name == ".." {
+        return Some((
+            "name",
+            format!("{name:?} is not a plain file name (no folders)"),
+        ));
+    }
+    if name.chars().any(char::is_control) || name.len() > 200 {
+        return Some((
+            "name",
+            "a file name has no control characters and at most 200 bytes".into(),
+        ));
+    }
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Some(("sha256", "64 lowercase hex digits".into()));
+    }
+    if bytes == 0 {
+        return Some(("bytes", "the file is empty".into()));
+    }
+    if bytes > MAX_ATTACHMENT_BYTES {
+        return Some((
+            "bytes",
+            format!(
+                "{bytes} bytes is more than the {} MiB an attachment may have",
+                MAX_ATTACHMENT_BYTES / 1024 / 1024
+            ),
+        ));
+    }
+    None
+}

@@ -21,6 +21,16 @@ pub enum Stage {
     Resolve,
 }
 
+impl Stage {
+    /// 转办 (the dispatch deadline) or 办结 (the resolve deadline).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Stage::Dispatch => "转办",
+            Stage::Resolve => "办结",
+        }
+    }
+}
+
 impl std::str::FromStr for Stage {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

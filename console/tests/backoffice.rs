@@ -1,0 +1,413 @@
+//! The back-office seat, end to end, driven as a person would (by the
+//! labels on screen) against a real journal, ticket store and data folder:
+//! a hand-off becomes a ticket; it is routed to departments, dispatched with
+//! a note, reassigned, escalated, annotated, given an attachment, resolved,
+//! called back dissatisfied and reopened — each step in the desk's audit
+//! trail. Deadline alerts show in red until acknowledged. One image
+//! snapshot, `tests/snapshots/backoffice-detail.png` (`UPDATE_SNAPSHOTS=1`
+//! rewrites it).
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::time::{Duration, Instant};
+
+use airbridge_configs::ConfigSet;
+use airbridge_console::app::{Clock, ConsoleApp, Role as SeatRole, Startup};
+use airbridge_runtime::Runtime;
+use airbridge_show::{Journal, JournalOptions, LineState, ShowEvent};
+use airbridge_tickets::{NewTicket, Satisfaction, Source, SqliteStore, TicketDesk, TicketState};
+use egui::accesskit::Role;
+use egui_kittest::kittest::{By, NodeT, Queryable};
+use egui_kittest::{Harness, SnapshotOptions};
+
+/// Thursday 2026-11-26 10:00 in Beijing time.
+const NOW_MS: i64 = 1_795_658_400_000;
+
+fn fixed_now() -> i64 {
+    NOW_MS
+}
+
+fn fixed_utc() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap()
+}
+
+struct Station {
+    dir: tempfile::TempDir,
+    journal: Journal,
+    runtime: Runtime,
+}
+
+/// A seat over fresh stores, everything on the fixed clock.
+fn seat(role: SeatRole) -> (Harness<'static, ConsoleApp>, Station) {
+    // as the runtime does: stores made here are the user's only (else the
+    // runtime's privacy check fixes them at start and journals it)
+    airbridge_runtime::privacy::restrict_new_files();
+    let dir = tempfile::tempdir().unwrap();
+    let config = ConfigSet::embedded_demo().unwrap();
+    let journal = Journal::open_with(
+        &dir.path().join("show.db"),
+        JournalOptions {
+            clock: fixed_now,
+            ..JournalOptions::default()
+        },
+    )
+    .unwrap();
+    let store = SqliteStore::open(&dir.path().join("tickets.db")).unwrap();
+    let desk =
+        TicketDesk::new(Box::new(store), &config, Some(journal.clone())).with_clock(fixed_utc);
+    let paths = airbridge_runtime::StationPaths::under(dir.path(), &config);
+    let runtime = Runtime::start(airbridge_runtime::RuntimeOptions {
+        journal: Some(journal.clone()),
+        desk: airbridge_runtime::DeskSource::Given(Box::new(desk)),
+        kb: airbridge_runtime::KbSource::None,
+        speech: false,
+        ..airbridge_runtime::RuntimeOptions::new(config, paths, Default::default())
+    })
+    .unwrap();
+    let startup = Startup {
+        link: runtime.clone().into(),
+        notice: None,
+        role: Some(role),
+        model_status: "语音模型：ggml-base.bin (Whisper base, 多语种)".to_owned(),
+        screenshot: None,
+        clock: Clock::Fixed(NOW_MS),
+        live: None,
+        recordings: Some(dir.path().join("recordings")),
+    };
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1440.0, 1000.0))
+        .with_options(SnapshotOptions::new().threshold(0.6).max_failed_pixels(0))
+        .with_context_setup(|ctx| {
+            airbridge_console::fonts::install(ctx);
+            airbridge_console::app::style(ctx);
+        })
+        .build_ui_state(
+            |ui, app: &mut ConsoleApp| app.frame_ui(ui),
+            ConsoleApp::with_font(startup, airbridge_console::fonts::find(), || {}).unwrap(),
+        );
+    (
+        harness,
+        Station {
+            dir,
+            journal,
+            runtime,
+        },
+    )
+}
+
+/// Steps the UI until `done` holds (backends deliver on their own threads).
+#[allow(clippy::disallowed_methods)] // pacing a test, not product code
+fn step_until(h: &mut Harness<'_, ConsoleApp>, what: &str, done: impl Fn(&ConsoleApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        h.step();
+        if done(h.state()) {
+            h.run_steps(2);
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn click(h: &mut Harness<'_, ConsoleApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(2);
+}
+
+/// Types into the text field showing `placeholder` while empty.
+fn fill(h: &mut Harness<'_, ConsoleApp>, placeholder: &'static str, text: &str) {
+    let by = || {
+        By::new()
+            .role(Role::TextInput)
+            .predicate(move |n| n.data().placeholder() == Some(placeholder))
+    };
+    h.get(by()).click();
+    h.run_steps(2);
+    h.get(by()).type_text(text);
+    h.run_steps(2);
+}
+
+/// Steps the UI until a label containing `text` shows (a toast).
+#[allow(clippy::disallowed_methods)] // pacing a test, not product code
+fn wait_label(h: &mut Harness<'_, ConsoleApp>, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.query_by_label_contains(text).is_none() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {text}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn ticket_is(h: &Harness<'_, ConsoleApp>, f: impl Fn(&airbridge_tickets::Ticket) -> bool) -> bool {
+    h.state()
+        .model()
+        .ticket_detail()
+        .is_some_and(|d| f(&d.ticket))
+}
+
+fn wait_ticket(
+    h: &mut Harness<'_, ConsoleApp>,
+    what: &str,
+    f: impl Fn(&airbridge_tickets::Ticket) -> bool,
+) {
+    step_until(h, what, |a| {
+        a.model().ticket_detail().is_some_and(|d| f(&d.ticket))
+    });
+}
+
+/// A call on line 3 handed to the back office from the screener seat; the
+/// back-office seat with the ticket open. Returns the ticket id.
+fn hand_off_and_open(h: &mut Harness<'_, ConsoleApp>, journal: &Journal) -> String {
+    journal
+        .append(
+            "phone",
+            ShowEvent::CallRang {
+                line: 3,
+                caller_masked: "137****0003".into(),
+                caller_key: "caller-c".into(),
+            },
+        )
+        .unwrap();
+    for (n, text) in [(1, "小区门口的路灯坏了一个月"), (2, "晚上出门很不安全")]
+    {
+        journal
+            .append(
+                "speech",
+                ShowEvent::TranscriptSegment {
+                    line: 3,
+                    utterance: n,
+                    text: text.into(),
+                    start_ms: 0,
+                    end_ms: 4000,
+                    is_final: true,
+                },
+            )
+            .unwrap();
+    }
+    step_until(h, "the call", |a| {
+        a.board().line_state(3) == LineState::Ringing
+    });
+    h.key_press(egui::Key::Num3);
+    h.run_steps(2);
+    click(h, "来电转线下 T");
+    step_until(h, "the ticket", |a| {
+        a.board().offline.iter().any(|o| o.ticket_id.is_some())
+    });
+    let id = h.state().board().offline[0].ticket_id.clone().unwrap();
+    click(h, "后台");
+    step_until(h, "the queues", |a| a.ticket_snapshot().is_some());
+    h.get_all_by_label(&id).next().unwrap().click();
+    step_until(h, "the detail", |a| a.ticket_detail().is_some());
+    id
+}
+
+#[test]
+fn a_hand_off_is_routed_dispatched_resolved_called_back_and_reopened_with_its_trail() {
+    let (mut h, st) = seat(SeatRole::Screener);
+    let id = hand_off_and_open(&mut h, &st.journal);
+    // the call's words beside the ticket, in order
+    let said: Vec<String> = h
+        .query_all_by_label_contains("转写：")
+        .map(|n| {
+            let n = n.accesskit_node();
+            n.label()
+                .filter(|l| !l.is_empty())
+                .or_else(|| n.value())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].ends_with("转写：小区门口的路灯坏了一个月"),
+        "{said:?}"
+    );
+    assert!(said[1].ends_with("转写：晚上出门很不安全"), "{said:?}");
+
+    // a form left empty says so, in Chinese
+    click(&mut h, "督办");
+    assert!(h.query_by_label_contains("请填写督办原因").is_some());
+
+    // departments by name: the first of the directory is proposed; take 住建局
+    click(&mut h, "选择承办部门");
+    click(&mut h, "市人力资源和社会保障局");
+    click(&mut h, "市住房和城乡建设局");
+    click(&mut h, "一般");
+    wait_ticket(&mut h, "classified", |t| {
+        t.state == TicketState::Classified && t.departments == ["zjj"]
+    });
+
+    // dispatch with a note
+    fill(&mut h, "派发说明（可空）", "请三日内派人维修");
+    click(&mut h, "派发");
+    wait_ticket(&mut h, "dispatched with its note", |t| {
+        t.state == TicketState::Dispatched
+            && t.notes
+                .iter()
+                .any(|n| n.text == "派发说明：请三日内派人维修")
+    });
+
+    // 改派 to another department, with the reason
+    click(&mut h, "市住房和城乡建设局");
+    click(&mut h, "市市场监督管理局");
+    click(&mut h, "改派");
+    assert!(h.query_by_label_contains("请填写改派原因").is_some());
+    fill(&mut h, "改派原因", "路灯由市场监管局下属单位维护");
+    click(&mut h, "改派");
+    wait_ticket(&mut h, "reassigned", |t| t.departments == ["scjgj"]);
+    // the department's queue lists it
+    step_until(&mut h, "the department queue", |a| {
+        a.ticket_snapshot()
+            .is_some_and(|s| s.department("scjgj").iter().any(|t| t.id == id))
+    });
+    let before = h.query_all_by_label(&id).count();
+    h.get_by_role(Role::ComboBox).click();
+    h.run_steps(2);
+    h.get_by_label("市场监管局 1").click_accesskit();
+    h.run_steps(2);
+    assert_eq!(h.query_all_by_label(&id).count(), before + 1);
+
+    // 督办 and a note
+    fill(&mut h, "督办原因", "市民多次反映");
+    click(&mut h, "督办");
+    wait_ticket(&mut h, "escalated", |t| t.escalation == 1);
+    fill(&mut h, "备注内容", "已电话联系承办人");
+    click(&mut h, "添加备注");
+    wait_ticket(&mut h, "noted", |t| {
+        t.notes.iter().any(|n| n.text == "已电话联系承办人")
+    });
+
+    // an attachment: copied under <data>/attachments/<id>/ and listed
+    let photo = st.dir.path().join("现场照片.txt");
+    std::fs::write(&photo, "路灯 3 号杆").unwrap();
+    fill(
+        &mut h,
+        "附件文件路径（本机，最大 20 MiB）",
+        &photo.display().to_string(),
+    );
+    click(&mut h, "附件");
+    step_until(&mut h, "the attachment", |a| {
+        a.model()
+            .ticket_detail()
+            .is_some_and(|d| d.attachments.len() == 1)
+    });
+    let kept: Vec<_> = std::fs::read_dir(st.dir.path().join("attachments").join(&id))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].ends_with("-现场照片.txt") && kept[0].len() == 64 + 1 + "现场照片.txt".len());
+    assert!(h.query_by_label_contains("文件 现场照片.txt").is_some());
+    // a missing file is refused with a toast
+    fill(
+        &mut h,
+        "附件文件路径（本机，最大 20 MiB）",
+        "/no/such/file.pdf",
+    );
+    click(&mut h, "附件");
+    wait_label(&mut h, "/no/such/file.pdf");
+
+    // resolve, call back dissatisfied, reopen with the reason
+    h.get_by_role(Role::MultilineTextInput).click();
+    h.run_steps(2);
+    h.get_by_role(Role::MultilineTextInput)
+        .type_text("已更换灯泡");
+    h.run_steps(2);
+    click(&mut h, "办结");
+    wait_ticket(&mut h, "resolved", |t| t.state == TicketState::Resolved);
+    click(&mut h, "已回访：不满意");
+    wait_ticket(&mut h, "called back", |t| {
+        t.satisfaction == Some(Satisfaction::Dissatisfied)
+    });
+    click(&mut h, "重新办理");
+    assert!(h.query_by_label_contains("请填写重新办理的原因").is_some());
+    fill(&mut h, "重新办理原因", "路灯仍然不亮");
+    click(&mut h, "重新办理");
+    wait_ticket(&mut h, "reopened", |t| {
+        t.state == TicketState::Dispatched && t.reopened == 1
+    });
+    assert!(ticket_is(&h, |t| t.departments == ["scjgj"]));
+
+    // the desk's audit trail has every step, by this seat
+    let audit = st.runtime.with_desk(|d| d.audit(&id)).unwrap().unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "classify",
+            "dispatch",
+            "note",
+            "reassign",
+            "escalate",
+            "note",
+            "attach",
+            "resolve",
+            "call_back",
+            "reopen"
+        ]
+    );
+    assert!(audit[1..].iter().all(|a| a.who == "backoffice"));
+    assert_eq!(
+        audit[4].detail["change"]["reason"],
+        "路灯由市场监管局下属单位维护"
+    );
+    assert_eq!(audit[10].detail["change"]["reason"], "路灯仍然不亮");
+    // and the seat shows it
+    assert!(
+        h.query_by_label_contains("重新办理：路灯仍然不亮")
+            .is_some()
+    );
+}
+
+#[test]
+fn an_overdue_ticket_raises_a_red_banner_until_acknowledged() {
+    let (mut h, st) = seat(SeatRole::Screener);
+    // received ten days ago: both deadlines long passed
+    let late = st
+        .runtime
+        .with_desk(|d| {
+            let mut t = NewTicket::new(
+                Source::Wechat,
+                "公租房申请一直没有答复",
+                fixed_utc() - chrono::Duration::days(10),
+            );
+            t.departments = vec!["zjj".into()];
+            d.create(t, "screener")
+        })
+        .unwrap()
+        .unwrap();
+    let id = hand_off_and_open(&mut h, &st.journal);
+    step_until(&mut h, "the alerts", |a| {
+        a.ticket_snapshot().is_some_and(|s| !s.alerts.is_empty())
+    });
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains(&format!(
+            "超期提醒：工单 {} 已超期（办结时限 11-18 17:30）",
+            late.id
+        ))
+        .is_some()
+    );
+    assert!(
+        h.query_by_label_contains(&format!("超期提醒：工单 {} 已超期（转办时限", late.id))
+            .is_some()
+    );
+    // the new ticket is not late
+    assert!(
+        h.query_by_label_contains(&format!("工单 {id} 已超期"))
+            .is_none()
+    );
+    assert!(h.query_by_label("已超期 1（2 条新提醒）").is_some());
+    h.run_steps(4);
+    h.snapshot("backoffice-detail");
+
+    click(&mut h, "确认");
+    assert!(h.query_by_label_contains("超期提醒").is_none());
+    assert!(h.query_by_label("已超期 1").is_some());
+    // a later refresh does not bring the acknowledged alerts back
+    h.state_mut()
+        .command(airbridge_console::backend::Command::RefreshTickets);
+    h.run_steps(10);
+    assert!(h.query_by_label_contains("超期提醒").is_none());
+}
