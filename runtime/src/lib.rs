@@ -56,6 +56,7 @@ pub mod callers;
 pub mod check;
 mod feeds;
 pub mod flags;
+pub mod guides;
 pub mod kb;
 mod lines;
 mod moderation;
