@@ -165,6 +165,9 @@ impl ConsoleApp {
         if ctrl(Key::B) {
             self.set_page(Page::Kb);
         }
+        if ctrl(Key::G) {
+            self.set_page(Page::Guides);
+        }
         if ctrl(Key::Num0) {
             self.set_page(Page::Seat);
         }
@@ -293,6 +296,7 @@ impl ConsoleApp {
             (None, _) => self.role_picker_ui(ui),
             (Some(_), Page::Plan) => self.plan_ui(ui),
             (Some(_), Page::Kb) => self.kb_edit_ui(ui),
+            (Some(_), Page::Guides) => self.guides_ui(ui),
             (Some(Role::Host), Page::Seat) => self.host_ui(ui),
             (Some(Role::Screener), Page::Seat) => self.screener_ui(ui),
             (Some(Role::Control), Page::Seat) => self.control_ui(ui),
@@ -431,6 +435,7 @@ impl ConsoleApp {
                     for (page, label, key) in [
                         (Page::Plan, "节目准备", "Ctrl+P"),
                         (Page::Kb, "知识库", "Ctrl+B"),
+                        (Page::Guides, "办事攻略", "Ctrl+G"),
                     ] {
                         if ui
                             .selectable_label(self.seat.page == page, label)

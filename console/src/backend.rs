@@ -52,6 +52,8 @@ pub enum Command {
     KbReview { today: String },
     /// The knowledge base changed (an edit): fetch its entries again.
     ReloadKb,
+    /// Compile the 办事攻略 guide from `from` to `to` (YYYY-MM-DD, inclusive).
+    BuildGuide { from: String, to: String },
 }
 
 /// The knowledge base as the views need it.
@@ -83,6 +85,7 @@ pub enum Update {
         history: Vec<airbridge_kb::Version>,
     },
     KbReview(Vec<airbridge_kb::ReviewItem>),
+    Guide(Box<airbridge_runtime::guides::Guide>),
 }
 
 /// Entries not reviewed for this long are due for review.
@@ -352,6 +355,16 @@ impl DeskThread {
                         self.update(Update::KbReady(kb_view(&kb)));
                     }
                 }
+                Command::BuildGuide { from, to } => {
+                    let day = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d");
+                    match (day(&from), day(&to)) {
+                        (Ok(f), Ok(t)) => match self.runtime.guide(f, t) {
+                            Ok(g) => self.update(Update::Guide(Box::new(g))),
+                            Err(e) => self.report(e),
+                        },
+                        _ => self.report(format!("日期须为 YYYY-MM-DD：{from} / {to}")),
+                    }
+                }
             }
         }
     }
@@ -433,6 +446,7 @@ enum Asked {
     Export { path: PathBuf },
     KbEntry,
     KbReview,
+    Guide,
 }
 
 struct RemoteBridge {
@@ -505,6 +519,9 @@ impl RemoteBridge {
                             self.ask(Ask::KbReview { today }, Asked::KbReview);
                         }
                         Command::ReloadKb => self.ask(Ask::Kb, Asked::Kb),
+                        Command::BuildGuide { from, to } => {
+                            self.ask(Ask::Guide { from, to }, Asked::Guide);
+                        }
                     }
                 }
                 recv(kb_queries) -> q => {
@@ -551,6 +568,7 @@ impl RemoteBridge {
                             (Asked::KbReview, Ok(Answer::KbReview(items))) => {
                                 self.update(Update::KbReview(items));
                             }
+                            (Asked::Guide, Ok(Answer::Guide(g))) => self.update(Update::Guide(g)),
                             (Asked::Tickets, Ok(Answer::Tickets(s))) => self.update(Update::Tickets(s)),
                             (Asked::Ticket, Ok(Answer::Ticket(d))) => self.update(Update::Detail(d)),
                             (Asked::Change { id }, Ok(Answer::TicketSaved(t))) => {

@@ -124,6 +124,9 @@ enum Command {
     Seat(crate::commands::seat::SeatArgs),
     /// The 场控's block list: export it (CSV or JSON)
     Moderation(crate::commands::moderation::ModerationArgs),
+    /// 办事攻略: the questions answered on air and in writing over a period, by
+    /// topic, with materials and where to go; HTML for a WeChat article, Word
+    Guide(crate::commands::guide::GuideArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +229,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Ask(args)) => crate::commands::stt::ask(args, cli.config.as_deref()),
         Some(Command::Media(args)) => crate::commands::media::run(args),
         Some(Command::Seat(args)) => crate::commands::seat::run(args),
+        Some(Command::Guide(args)) => {
+            crate::commands::guide::run(args, cli.config.as_deref(), cli.journal.clone())
+        }
         Some(Command::Moderation(args)) => {
             crate::commands::moderation::run(args, cli.config.as_deref())
         }

@@ -142,6 +142,8 @@ pub enum Page {
     Plan,
     /// 知识库: search, edit, add, retire, the review queue.
     Kb,
+    /// 办事攻略: guides compiled from the questions answered.
+    Guides,
 }
 
 /// A knowledge-base entry open in the editor.
@@ -253,6 +255,10 @@ pub struct SeatModel {
     /// The segment selected in the plan editor, and its fields as typed.
     pub(crate) plan_selected: Option<u32>,
     pub(crate) plan_form: PlanForm,
+    /// The 办事攻略 being edited, and the period asked for.
+    pub(crate) guide: Option<airbridge_runtime::guides::Guide>,
+    pub(crate) guide_from: String,
+    pub(crate) guide_to: String,
 }
 
 /// The plan editor's fields for the selected segment and the new phrase.
@@ -344,6 +350,9 @@ impl SeatModel {
             flag_heard: 0,
             plan_selected: None,
             plan_form: PlanForm::default(),
+            guide: None,
+            guide_from: String::new(),
+            guide_to: String::new(),
         })
     }
 
@@ -502,6 +511,10 @@ impl SeatModel {
                     history,
                 } => self.kb_draft = Some(KbDraft::of(*entry, Some(version), history)),
                 Update::KbReview(items) => self.kb_review = Some(items),
+                Update::Guide(g) => {
+                    self.toast(format!("办事攻略已生成：{} 问", g.len()));
+                    self.guide = Some(*g);
+                }
             }
         }
         self.toasts
@@ -664,6 +677,56 @@ impl SeatModel {
     /// The open entry (for tests).
     pub fn kb_draft(&self) -> Option<&KbDraft> {
         self.kb_draft.as_ref()
+    }
+
+    /// Compiles the guide for the period typed (default: the last 7 days).
+    pub fn build_guide(&mut self) {
+        let today = chrono::DateTime::from_timestamp_millis(self.now_ms())
+            .map(|d| d.with_timezone(&self.config.station.time_zone).date_naive())
+            .unwrap_or_default();
+        if self.guide_to.trim().is_empty() {
+            self.guide_to = today.to_string();
+        }
+        if self.guide_from.trim().is_empty() {
+            self.guide_from = (today - chrono::Duration::days(6)).to_string();
+        }
+        self.command(Command::BuildGuide {
+            from: self.guide_from.trim().to_owned(),
+            to: self.guide_to.trim().to_owned(),
+        });
+    }
+
+    /// Writes the guide (as edited) as HTML and Word beside the exports;
+    /// returns the files written.
+    pub fn export_guide(&mut self) -> Vec<PathBuf> {
+        let Some(g) = &self.guide else {
+            self.toast("先生成办事攻略");
+            return Vec::new();
+        };
+        let dir = self.link.exports_dir();
+        let stem = format!("{}-guide-{}-{}", g.show_id, g.from, g.to);
+        let html = dir.join(format!("{stem}.html"));
+        let docx = dir.join(format!("{stem}.docx"));
+        let json = dir.join(format!("{stem}.json"));
+        let written = std::fs::create_dir_all(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| std::fs::write(&html, g.to_html()).map_err(|e| e.to_string()))
+            .and_then(|()| g.write_docx(&docx))
+            .and_then(|()| {
+                serde_json::to_vec_pretty(g)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| std::fs::write(&json, b).map_err(|e| e.to_string()))
+            });
+        match written {
+            Ok(()) => {
+                self.toast(format!("办事攻略已导出：{}（及 .docx）", html.display()));
+                vec![html, docx, json]
+            }
+            Err(e) => {
+                self.toast(format!("办事攻略导出失败（{}）：{e}", dir.display()));
+                Vec::new()
+            }
+        }
     }
 
     /// Dumps the broadcast delay (the newest seconds never go out).
@@ -1204,5 +1267,45 @@ mod tests {
         m.refresh_kb_review();
         until(&mut m, "the review queue", |m| m.kb_review.is_some());
         rt.stop();
+    }
+
+    #[test]
+    fn a_guide_is_compiled_edited_and_exported_through_the_seat() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut m, rt) = model(dir.path());
+        let msg = ShowEvent::AudienceMessage {
+            source: "wechat".into(),
+            id: "wx:9".into(),
+            kind: airbridge_show::MessageKind::Question,
+            author: "听众".into(),
+            text: "退休了公积金怎么提取".into(),
+            cluster: None,
+            test: false,
+            moderation: airbridge_show::Moderation::default(),
+            author_key: String::new(),
+        };
+        rt.journal().append("feeds", msg).unwrap();
+        rt.execute(
+            "backoffice",
+            Action::AnswerInWriting {
+                item: ItemRef::Message("wx:9".into()),
+                text: "可一次性提取。所需材料：身份证、退休证明。".into(),
+            },
+        )
+        .unwrap();
+        m.build_guide();
+        until(&mut m, "the guide", |m| {
+            m.guide.as_ref().is_some_and(|g| g.len() == 1)
+        });
+        // the producer edits the wording before it is published
+        if let Some(g) = &mut m.guide {
+            g.topics[0].items[0].question = "退休后住房公积金如何提取？".into();
+        }
+        let files = m.export_guide();
+        assert_eq!(files.len(), 3, "{}", last_toast(&m));
+        let html = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(html.contains("退休后住房公积金如何提取？"));
+        assert!(html.contains("<li>退休证明</li>"));
+        assert!(std::fs::read(&files[1]).unwrap().starts_with(b"PK"));
     }
 }

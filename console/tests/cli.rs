@@ -464,3 +464,81 @@ fn studio_init_writes_a_station_that_config_check_opens_and_faults_are_named() {
     assert!(stderr(&o).contains("problem(s)"), "{}", stderr(&o));
     drop(busy);
 }
+
+/// `airbridge guide`: the 办事攻略 of a show journal over a period, as HTML
+/// and Word, read while nothing else runs; a bad range is one clear error.
+#[test]
+fn guide_writes_html_and_word_from_the_journal() {
+    use airbridge_show::{ItemRef, Journal, MessageKind, Moderation, ShowEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("show.db");
+    {
+        let j = Journal::open(&journal_path).unwrap();
+        j.append(
+            "feeds",
+            ShowEvent::AudienceMessage {
+                source: "wechat".into(),
+                id: "wx:1".into(),
+                kind: MessageKind::Question,
+                author: "听众".into(),
+                text: "低保申请多久能批下来".into(),
+                cluster: None,
+                test: false,
+                moderation: Moderation::default(),
+                author_key: String::new(),
+            },
+        )
+        .unwrap();
+        j.append(
+            "backoffice",
+            ShowEvent::AnsweredInWriting {
+                item: ItemRef::Message("wx:1".into()),
+                text: "一般在受理后 20 个工作日内审批。所需材料：身份证、户口簿。".into(),
+                sent_via: None,
+            },
+        )
+        .unwrap();
+    }
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .to_string();
+    let html = dir.path().join("guide.html");
+    let docx = dir.path().join("guide.docx");
+    let j = journal_path.to_str().unwrap();
+    let o = airbridge(
+        &[
+            "--journal",
+            j,
+            "guide",
+            "--from",
+            &today,
+            "--to",
+            &today,
+            "--html",
+            html.to_str().unwrap(),
+            "--docx",
+            docx.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 questions"), "{}", stdout(&o));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("低保申请多久能批下来") && page.contains("<li>户口簿</li>"));
+    assert!(std::fs::read(&docx).unwrap().starts_with(b"PK"));
+    let o = airbridge(
+        &[
+            "--journal",
+            j,
+            "guide",
+            "--from",
+            "2026-12-31",
+            "--to",
+            "2026-01-01",
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("is before --from"), "{}", stderr(&o));
+}

@@ -36,6 +36,9 @@ struct Seat {
 /// A seat over fresh stores, the journal and ticket desk on the fixed
 /// clock (as `tests/views.rs` sets them up), and the runtime's handle.
 fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Seat) {
+    // as the runtime does: stores made here are the user's only (else the
+    // runtime's privacy check fixes them at start and journals it)
+    airbridge_runtime::privacy::restrict_new_files();
     let dir = tempfile::tempdir().unwrap();
     let config = ConfigSet::embedded_demo().unwrap();
     let journal = Journal::open_with(

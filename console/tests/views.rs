@@ -47,6 +47,9 @@ fn seat_with_studio(
     with_kb: bool,
     studio: Option<&dyn Fn(&std::path::Path) -> String>,
 ) -> (Harness<'static, ConsoleApp>, Seat) {
+    // as the runtime does: stores made here are the user's only (else the
+    // runtime's privacy check fixes them at start and journals it)
+    airbridge_runtime::privacy::restrict_new_files();
     let dir = tempfile::tempdir().unwrap();
     let config = ConfigSet::embedded_demo().unwrap();
     let journal = Journal::open_with(

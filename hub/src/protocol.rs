@@ -70,6 +70,11 @@ pub enum Ask {
     KbReview {
         today: String,
     },
+    /// The 办事攻略 guide of the show from `from` to `to` (YYYY-MM-DD, inclusive).
+    Guide {
+        from: String,
+        to: String,
+    },
 }
 
 /// What the runtime answers a question with.
@@ -100,6 +105,7 @@ pub enum Answer {
         history: Vec<airbridge_kb::Version>,
     },
     KbReview(Vec<airbridge_kb::ReviewItem>),
+    Guide(Box<airbridge_runtime::guides::Guide>),
 }
 
 /// From the runtime to a seat (adjacently tagged, see [`Answer`]).

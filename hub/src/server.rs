@@ -705,6 +705,15 @@ fn answer(rt: &Runtime, seat: &SeatId, ask: Ask) -> Result<Answer, String> {
                 history,
             }),
         Ask::KbReview { today } => Ok(Answer::KbReview(rt.kb_review(&today, KB_REVIEW_DAYS))),
+        Ask::Guide { .. } if seat.role == airbridge_runtime::Role::Observer => deny("生成办事攻略"),
+        Ask::Guide { from, to } => {
+            let day = |s: &str| {
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| format!("“{s}”不是日期（YYYY-MM-DD）"))
+            };
+            rt.guide(day(&from)?, day(&to)?)
+                .map(|g| Answer::Guide(Box::new(g)))
+        }
         Ask::Kb => match rt.kb().try_get() {
             Some(Ok(kb)) => Ok(Answer::Kb {
                 describe: format!("知识库 {} 条 · {}", kb.entries.len(), kb.name),
@@ -739,6 +748,11 @@ fn answer(rt: &Runtime, seat: &SeatId, ask: Ask) -> Result<Answer, String> {
             Some(r) => r.map(|d| Answer::Ticket(Box::new(d))),
             None => Err("本节目没有工单库".into()),
         },
+        // an attachment is recorded with its file, on the runtime's PC only
+        Ask::TicketChange {
+            change: airbridge_tickets::Change::Attach { .. },
+            ..
+        } => deny("远程添加附件（请在运行节目的电脑上添加）"),
         Ask::TicketChange {
             id,
             based_on,

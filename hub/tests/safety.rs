@@ -106,6 +106,30 @@ fn a_remote_seat_dumps_and_sees_the_delay_on_the_meter_stream() {
         Answer::KbReview(_) => {}
         other => panic!("{other:?}"),
     }
+    // the 办事攻略 of the day, compiled by the runtime for a remote seat
+    match host
+        .ask_wait(
+            Ask::Guide {
+                from: "2026-01-01".into(),
+                to: "2026-12-31".into(),
+            },
+            t,
+        )
+        .unwrap()
+    {
+        Answer::Guide(g) => assert!(g.title.contains("办事攻略")),
+        other => panic!("{other:?}"),
+    }
+    let refused = watch
+        .ask_wait(
+            Ask::Guide {
+                from: "2026-01-01".into(),
+                to: "bad".into(),
+            },
+            t,
+        )
+        .unwrap_err();
+    assert!(!refused.is_empty());
     drop(hub);
     rt.stop();
 }

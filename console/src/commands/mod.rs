@@ -3,6 +3,7 @@
 //! [`crate::station`].
 
 pub mod feeds;
+pub mod guide;
 pub mod kb;
 pub mod media;
 pub mod model;
