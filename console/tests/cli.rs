@@ -308,6 +308,48 @@ fn a_ticket_from_creation_to_export() {
         );
     }
     assert_eq!(v["satisfaction_rate"], 1.0);
+    // the month for the station's leadership: XLSX and PDF (LibreOffice)
+    let book = dir.path().join("month.xlsx");
+    let pdf = dir.path().join("month.pdf");
+    let o = airbridge(
+        &[
+            "tickets",
+            "--store",
+            store,
+            "report",
+            "--date",
+            "2026-03-15",
+            "--by",
+            "department",
+            "--xlsx",
+            book.to_str().unwrap(),
+            "--pdf",
+            pdf.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let soffice = ["soffice", "libreoffice"].into_iter().any(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let required = std::env::var("AIRBRIDGE_REQUIRE_LIBREOFFICE").as_deref() == Ok("1");
+    assert!(
+        soffice || !required,
+        "LibreOffice required but not installed"
+    );
+    assert!(std::fs::metadata(&book).unwrap().len() > 1000);
+    if soffice {
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    } else {
+        assert!(
+            stderr(&o).contains("PDF needs LibreOffice"),
+            "{}",
+            stderr(&o)
+        );
+    }
     let o = airbridge(
         &[
             "tickets",

@@ -172,6 +172,19 @@ fn export_xlsx(
 
     let stats = wb.add_worksheet();
     stats.set_name("统计").map_err(e)?;
+    write_figures(stats, report, &bold, 0).map_err(e)?;
+    stats.set_column_width(0, 18).map_err(e)?;
+    wb.save(path).map_err(e)
+}
+
+/// The figures of `report` from row `top` down: one metric per row, then
+/// one row per group.
+fn write_figures(
+    stats: &mut rust_xlsxwriter::Worksheet,
+    report: &Report,
+    bold: &Format,
+    top: u32,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
     let f = &report.figures;
     let rows: Vec<(&str, Option<f64>)> = vec![
         ("受理", Some(f.received as f64)),
@@ -188,30 +201,25 @@ fn export_xlsx(
         ("满意率", f.satisfaction_rate),
         ("平均办理工作小时", f.avg_handling_business_hours),
     ];
-    stats
-        .write_string_with_format(0, 0, "指标", &bold)
-        .map_err(e)?;
-    stats
-        .write_string_with_format(0, 1, "数值", &bold)
-        .map_err(e)?;
-    stats
-        .write_string(
-            0,
-            3,
-            format!("统计区间 {} 至 {}（不含）", report.from, report.to),
-        )
-        .map_err(e)?;
+    stats.write_string_with_format(top, 0, "指标", bold)?;
+    stats.write_string_with_format(top, 1, "数值", bold)?;
+    stats.write_string(
+        top,
+        3,
+        format!("统计区间 {} 至 {}（不含）", report.from, report.to),
+    )?;
     for (i, (k, v)) in rows.iter().enumerate() {
-        stats.write_string(i as u32 + 1, 0, *k).map_err(e)?;
+        let r = top + i as u32 + 1;
+        stats.write_string(r, 0, *k)?;
         match v {
-            Some(v) => stats.write_number(i as u32 + 1, 1, *v).map_err(e)?,
+            Some(v) => stats.write_number(r, 1, *v)?,
             // nothing to divide by: left empty, not 0 %
-            None => stats.write_string(i as u32 + 1, 1, "—").map_err(e)?,
+            None => stats.write_string(r, 1, "—")?,
         };
     }
     // one row per group (department, topic, channel or station)
     if !report.groups.is_empty() {
-        let top = rows.len() as u32 + 3;
+        let top = top + rows.len() as u32 + 3;
         let head = [
             "分组",
             "受理",
@@ -222,14 +230,12 @@ fn export_xlsx(
             "超期率",
         ];
         for (c, h) in head.iter().enumerate() {
-            stats
-                .write_string_with_format(top, c as u16, *h, &bold)
-                .map_err(e)?;
+            stats.write_string_with_format(top, c as u16, *h, bold)?;
         }
         for (i, g) in report.groups.iter().enumerate() {
             let r = top + 1 + i as u32;
             let g_f = &g.figures;
-            stats.write_string(r, 0, &g.key).map_err(e)?;
+            stats.write_string(r, 0, &g.key)?;
             let cells = [
                 Some(g_f.received as f64),
                 Some(g_f.resolved as f64),
@@ -240,12 +246,84 @@ fn export_xlsx(
             ];
             for (c, v) in cells.iter().enumerate() {
                 match v {
-                    Some(v) => stats.write_number(r, c as u16 + 1, *v).map_err(e)?,
-                    None => stats.write_string(r, c as u16 + 1, "—").map_err(e)?,
+                    Some(v) => stats.write_number(r, c as u16 + 1, *v)?,
+                    None => stats.write_string(r, c as u16 + 1, "—")?,
                 };
             }
         }
     }
-    stats.set_column_width(0, 18).map_err(e)?;
+    Ok(())
+}
+
+/// The report a station hands to its leadership: one sheet, a title
+/// (station, period), the figures and one row per group — no citizen's
+/// contact in it.
+pub fn report_xlsx(report: &Report, station: &str, path: &Path) -> Result<(), TicketError> {
+    let e = |x: rust_xlsxwriter::XlsxError| export_err(path, x);
+    let bold = Format::new().set_bold();
+    let title = Format::new().set_bold().set_font_size(16);
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("工单办理情况").map_err(e)?;
+    let last = report.to.pred_opt().unwrap_or(report.to);
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{station} 热线工单办理情况（{} 至 {}）", report.from, last),
+        &title,
+    )
+    .map_err(e)?;
+    write_figures(ws, report, &bold, 2).map_err(e)?;
+    ws.set_column_width(0, 22).map_err(e)?;
+    for c in 1..=6 {
+        ws.set_column_width(c, 12).map_err(e)?;
+    }
     wb.save(path).map_err(e)
+}
+
+/// Converts a workbook to PDF with LibreOffice (headless), as the station's
+/// office PCs print it. A missing LibreOffice is a clear error.
+pub fn xlsx_to_pdf(xlsx: &Path, pdf: &Path) -> Result<(), TicketError> {
+    let soffice = ["soffice", "libreoffice"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .ok_or_else(|| {
+            export_err(
+                pdf,
+                "PDF needs LibreOffice (Debian: apt install libreoffice-calc-nogui); the XLSX was written",
+            )
+        })?;
+    let work = tempfile::tempdir().map_err(|e| export_err(pdf, e))?;
+    let out = std::process::Command::new(soffice)
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            work.path().join("profile").display()
+        ))
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(work.path())
+        .arg(xlsx)
+        .output()
+        .map_err(|e| export_err(pdf, e))?;
+    let stem = xlsx
+        .file_stem()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    let made = work.path().join(stem).with_extension("pdf");
+    if !out.status.success() || !made.is_file() {
+        return Err(export_err(
+            pdf,
+            format!(
+                "LibreOffice could not convert {}: {}",
+                xlsx.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    std::fs::copy(&made, pdf).map_err(|e| export_err(pdf, e))?;
+    Ok(())
 }

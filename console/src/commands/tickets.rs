@@ -225,6 +225,12 @@ enum TicketAction {
         by: Option<ByArg>,
         #[arg(long)]
         json: bool,
+        /// Also write the report for the station's leadership as XLSX (no contacts)
+        #[arg(long)]
+        xlsx: Option<PathBuf>,
+        /// ... and as PDF (converted with LibreOffice)
+        #[arg(long)]
+        pdf: Option<PathBuf>,
     },
     /// Export tickets received from --from to --to (inclusive) with their statistics
     Export {
@@ -601,6 +607,8 @@ pub fn tickets(
             to,
             by,
             json,
+            xlsx,
+            pdf,
         } => {
             let (from, to) = match (from, to) {
                 (Some(f), Some(t)) => {
@@ -630,6 +638,24 @@ pub fn tickets(
                 ByArg::Station => report::GroupBy::Station,
             });
             let r = period_report_by(&mut desk, config, from, to, now, by)?.1;
+            if xlsx.is_some() || pdf.is_some() {
+                let scratch = std::env::temp_dir()
+                    .join(format!("airbridge-report-{}.xlsx", std::process::id()));
+                let book = xlsx.clone().unwrap_or_else(|| scratch.clone());
+                let station = &config.station.name;
+                airbridge_tickets::export::report_xlsx(&r, station, &book)?;
+                if xlsx.is_some() {
+                    writeln!(out, "wrote {}", book.display())?;
+                }
+                if let Some(pdf) = &pdf {
+                    let made = airbridge_tickets::export::xlsx_to_pdf(&book, pdf);
+                    if xlsx.is_none() {
+                        let _ = std::fs::remove_file(&scratch);
+                    }
+                    made?;
+                    writeln!(out, "wrote {}", pdf.display())?;
+                }
+            }
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
             } else {
