@@ -314,6 +314,14 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
     let data_dir: String = s.or("data_dir", String::new());
     let tickets_store: String = s.or("tickets_store", String::new());
     let speech_model: String = s.or("speech_model", String::new());
+    let code: String = s.or("code", String::new());
+    let code = code.trim().to_owned();
+    if !code.is_empty() && !is_station_code(&code) {
+        s.issue(
+            "code",
+            format!("{code:?}: 1 to 16 of a-z, 0-9, - and _, starting with a letter or digit (it prefixes ticket numbers in a shared database)"),
+        );
+    }
     if let Some(n) = &name
         && n.trim().is_empty()
     {
@@ -330,8 +338,22 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
         data_dir: (!data_dir.is_empty()).then(|| PathBuf::from(data_dir)),
         tickets_store: (!tickets_store.is_empty()).then_some(tickets_store),
         speech_model: (!speech_model.trim().is_empty()).then(|| PathBuf::from(speech_model.trim())),
+        code: (!code.is_empty()).then_some(code),
     })
     .filter(|_| ok)
+}
+
+/// A station code: 1 to 16 of `a-z 0-9 - _`, starting with a letter or digit.
+pub fn is_station_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 16
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && code
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 fn parse_weekday(n: u8) -> Option<Weekday> {

@@ -21,6 +21,10 @@ pub struct Station {
     /// Ticket store: a SQLite file path or a PostgreSQL connection string;
     /// `None` = `tickets.db` in the data directory.
     pub tickets_store: Option<String>,
+    /// The station's code in a database shared by several stations
+    /// (1+5+N): every ticket carries it, numbers are prefixed with it and
+    /// queues show this station's only. `None`: a station on its own.
+    pub code: Option<String>,
     /// A whisper.cpp ggml model of the station's choice (tiny … large-v3);
     /// `None` = the base model `airbridge model fetch` prepares. A relative
     /// name is looked up in the data directory's `models/`.

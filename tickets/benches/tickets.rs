@@ -1,7 +1,10 @@
-//! Tickets at scale: a store holding N tickets (default 1,000,000), then
-//! create latency (durable, through the desk), the overdue queue and a
-//! monthly report, on SQLite and — when `AIRBRIDGE_TEST_PG` names a server —
-//! PostgreSQL, side by side in one run.
+//! Tickets at scale: a store holding N tickets (default 1,000,000) of six
+//! stations sharing one database (1+5+N), then create latency (durable,
+//! through a station's desk), the overdue queue of one station (its
+//! back office) beside the same queue over every station (the baseline: a
+//! single shared queue), and a monthly city report across the stations,
+//! on SQLite and — when `AIRBRIDGE_TEST_PG` names a server — PostgreSQL,
+//! side by side in one run.
 //!
 //! `cargo bench -p airbridge-tickets --bench tickets [-- --tickets N]`
 
@@ -53,8 +56,10 @@ fn synth(i: u64, calendar: &WorkCalendar, config: &ConfigSet) -> (Ticket, AuditE
     };
     let resolved = (state == TicketState::Closed)
         .then(|| received + chrono::Duration::hours(20 + (i % 50) as i64));
+    // (i / 4): every station gets its share of the open tickets (i % 4 == 0)
+    let station = STATIONS[((i / 4) % STATIONS.len() as u64) as usize];
     let t = Ticket {
-        id: format!("B{i:09}"),
+        id: format!("{station}-B{i:09}"),
         version: 1,
         source: Source::ALL[(i % 5) as usize],
         journal_refs: vec![i],
@@ -82,6 +87,7 @@ fn synth(i: u64, calendar: &WorkCalendar, config: &ConfigSet) -> (Ticket, AuditE
         reopened: 0,
         created_by: "bench".into(),
         updated_at: received,
+        station: station.to_owned(),
     };
     let audit = AuditEntry {
         ticket_id: t.id.clone(),
@@ -93,6 +99,9 @@ fn synth(i: u64, calendar: &WorkCalendar, config: &ConfigSet) -> (Ticket, AuditE
     };
     (t, audit)
 }
+
+/// One city station and five county stations.
+const STATIONS: [&str; 6] = ["city", "c1", "c2", "c3", "c4", "c5"];
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
     v.sort();
@@ -117,22 +126,33 @@ fn run(name: &str, mut store: Box<dyn TicketStore>, n: u64, config: &ConfigSet) 
     let load = t.elapsed();
     assert_eq!(store.count().unwrap_or_else(|e| panic!("{e}")), n);
 
-    // Overdue queue, as the back office opens it.
-    let mut overdue_times = Vec::new();
-    let mut overdue_n = 0;
-    for _ in 0..20 {
-        let t = Instant::now();
-        overdue_n = store
-            .query(&Query::Overdue {
-                now: clock(),
-                limit: 500,
-            })
-            .unwrap_or_else(|e| panic!("{e}"))
-            .len();
-        overdue_times.push(t.elapsed());
-    }
+    // Overdue queue, as one station's back office opens it, beside the
+    // same queue over every station's tickets.
+    let overdue = |store: &mut Box<dyn TicketStore>| {
+        let mut times = Vec::new();
+        let mut rows = 0;
+        for _ in 0..20 {
+            let t = Instant::now();
+            rows = store
+                .query(&Query::Overdue {
+                    now: clock(),
+                    limit: 500,
+                })
+                .unwrap_or_else(|e| panic!("{e}"))
+                .len();
+            times.push(t.elapsed());
+        }
+        (times, rows)
+    };
+    store
+        .set_scope(Some("c3".into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut station_times, station_n) = overdue(&mut store);
+    store.set_scope(None).unwrap_or_else(|e| panic!("{e}"));
+    let (mut overdue_times, overdue_n) = overdue(&mut store);
 
-    // Monthly report: fetch October 2026 and compute the figures.
+    // Monthly city report: fetch October 2026 of every station and compute
+    // the figures, per station.
     let tz = calendar.time_zone();
     let from = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap_or_default();
     let to = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default();
@@ -149,12 +169,24 @@ fn run(name: &str, mut store: Box<dyn TicketStore>, n: u64, config: &ConfigSet) 
                 .with_timezone(&Utc),
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    let r = report::build(&month, &calendar, from, to, clock()).unwrap_or_else(|e| panic!("{e}"));
+    let r = report::build_by(
+        &month,
+        &calendar,
+        from,
+        to,
+        clock(),
+        Some(report::GroupBy::Station),
+        "",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let report_time = t.elapsed();
     assert_eq!(r.received as usize, month.len());
+    assert_eq!(r.groups.len(), STATIONS.len());
 
-    // Durable creates through the desk, on top of the full store.
-    let mut desk = TicketDesk::new(store, config, None).with_clock(clock);
+    // Durable creates through one station's desk, on top of the full store.
+    let mut station_config = config.clone();
+    station_config.station.code = Some("c3".into());
+    let mut desk = TicketDesk::new(store, &station_config, None).with_clock(clock);
     let mut create_times = Vec::new();
     for k in 0..300 {
         let mut new = NewTicket::new(Source::Call, format!("基准新建工单 {k}"), clock());
@@ -175,12 +207,17 @@ fn run(name: &str, mut store: Box<dyn TicketStore>, n: u64, config: &ConfigSet) 
         ms(pct(&mut create_times, 0.99))
     );
     println!(
-        "  overdue queue (first 500 of the overdue): p50 {:.2} ms  p99 {:.2} ms  ({overdue_n} rows)",
+        "  overdue queue of one station (first 500): p50 {:.2} ms  p99 {:.2} ms  ({station_n} rows)",
+        ms(pct(&mut station_times.clone(), 0.5)),
+        ms(pct(&mut station_times, 0.99))
+    );
+    println!(
+        "  overdue queue over all six stations (baseline, first 500): p50 {:.2} ms  p99 {:.2} ms  ({overdue_n} rows)",
         ms(pct(&mut overdue_times.clone(), 0.5)),
         ms(pct(&mut overdue_times, 0.99))
     );
     println!(
-        "  monthly report (Oct 2026, {} tickets, fetch + figures): {:.0} ms  办结率 {:.1}%  满意率 {:.1}%",
+        "  monthly city report (Oct 2026, 6 stations, {} tickets, fetch + figures per station): {:.0} ms  办结率 {:.1}%  满意率 {:.1}%",
         r.received,
         ms(report_time),
         r.resolution_rate.unwrap_or(0.0) * 100.0,

@@ -99,7 +99,17 @@ impl std::fmt::Debug for TicketDesk {
 const QUEUE_LIMIT: usize = 500;
 
 impl TicketDesk {
-    pub fn new(store: Box<dyn TicketStore>, config: &ConfigSet, journal: Option<Journal>) -> Self {
+    pub fn new(
+        mut store: Box<dyn TicketStore>,
+        config: &ConfigSet,
+        journal: Option<Journal>,
+    ) -> Self {
+        // a station in a shared database sees and numbers its own tickets
+        if let Some(code) = &config.station.code
+            && let Err(e) = store.set_scope(Some(code.clone()))
+        {
+            tracing::warn!("ticket store scope: {e}");
+        }
         Self {
             store,
             calendar: WorkCalendar::from_config(config),
@@ -108,6 +118,63 @@ impl TicketDesk {
             reminded: BTreeSet::new(),
             clock: Utc::now,
         }
+    }
+
+    /// Every station's tickets (a city-level view over a shared database),
+    /// not only this station's.
+    pub fn all_stations(mut self) -> Result<Self, TicketError> {
+        self.store.set_scope(None)?;
+        Ok(self)
+    }
+
+    /// Every ticket in the desk's scope with its whole audit trail, oldest
+    /// first (for moving a station's data into another store).
+    pub fn export_all(&mut self) -> Result<Vec<(Ticket, Vec<AuditEntry>)>, TicketError> {
+        let far = DateTime::<Utc>::from_timestamp_millis(i64::MAX / 4).unwrap_or_else(Utc::now);
+        let tickets = self.store.query(&crate::store::Query::ReceivedBetween {
+            from: DateTime::<Utc>::UNIX_EPOCH,
+            to: far,
+        })?;
+        tickets
+            .into_iter()
+            .map(|t| {
+                let audit = self.store.audit(&t.id)?;
+                Ok((t, audit))
+            })
+            .collect()
+    }
+
+    /// Moves tickets made by a station on its own into this (shared) store
+    /// as `station`'s: every ticket and audit entry, all or nothing. Ids
+    /// get the station's prefix (`yy-T20261126-0001`) so that numbers two
+    /// stations gave on their own cannot collide; returns how many moved.
+    pub fn import_station(
+        &mut self,
+        station: &str,
+        items: Vec<(Ticket, Vec<AuditEntry>)>,
+    ) -> Result<usize, TicketError> {
+        if !airbridge_configs::is_station_code(station) {
+            return Err(TicketError::Invalid {
+                field: "station",
+                reason: format!("{station:?} is not a station code"),
+            });
+        }
+        let prefix = format!("{station}-");
+        let moved: Vec<(Ticket, Vec<AuditEntry>)> = items
+            .into_iter()
+            .map(|(mut t, mut audit)| {
+                if !t.id.starts_with(&prefix) {
+                    t.id = format!("{prefix}{}", t.id);
+                }
+                t.station = station.to_owned();
+                for a in &mut audit {
+                    a.ticket_id = t.id.clone();
+                }
+                (t, audit)
+            })
+            .collect();
+        self.store.insert_with_audit(&moved)?;
+        Ok(moved.len())
     }
 
     /// "Now" by the desk's clock (a ticket's receipt time when made by hand).
@@ -182,7 +249,12 @@ impl TicketDesk {
         let tz = self.calendar.time_zone();
         let received = new.received_at.with_timezone(&tz);
         let deadlines = Deadlines::compute(&self.calendar, &policy, new.class, received)?;
-        let prefix = format!("T{}-", received.format("%Y%m%d"));
+        let station = self.config.station.code.clone().unwrap_or_default();
+        let prefix = if station.is_empty() {
+            format!("T{}-", received.format("%Y%m%d"))
+        } else {
+            format!("{station}-T{}-", received.format("%Y%m%d"))
+        };
         let mut ticket = Ticket {
             id: String::new(),
             version: 1,
@@ -211,6 +283,7 @@ impl TicketDesk {
             reopened: 0,
             created_by: who.to_owned(),
             updated_at: (self.clock)(),
+            station,
         };
         let mut next = self.store.count_prefix(&prefix)? + 1;
         // Another seat may take the same number at the same moment: try the next.

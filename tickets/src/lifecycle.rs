@@ -326,6 +326,7 @@ mod tests {
             reopened: 0,
             created_by: "t".into(),
             updated_at: now(),
+            station: String::new(),
         }
     }
 

@@ -229,6 +229,10 @@ pub struct Ticket {
     pub reopened: u32,
     pub created_by: String,
     pub updated_at: DateTime<Utc>,
+    /// The station the ticket belongs to in a database shared by several
+    /// (its `station.code`); empty for a station on its own.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub station: String,
 }
 
 impl Ticket {

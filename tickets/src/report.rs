@@ -145,7 +145,8 @@ pub enum GroupBy {
     Topic,
     /// Where the question came from (call, danmaku, WeChat, SMS, walk-in).
     Channel,
-    /// The station the ticket belongs to.
+    /// The station the ticket belongs to (tickets of a station on its own:
+    /// the name given to [`build_by`]).
     Station,
 }
 
@@ -167,7 +168,8 @@ impl GroupBy {
             GroupBy::Topic if t.topic.is_empty() => vec!["(未标注)".to_owned()],
             GroupBy::Topic => vec![t.topic.clone()],
             GroupBy::Channel => vec![t.source.as_str().to_owned()],
-            GroupBy::Station => vec![station.to_owned()],
+            GroupBy::Station if t.station.is_empty() => vec![station.to_owned()],
+            GroupBy::Station => vec![t.station.clone()],
         }
     }
 }

@@ -86,6 +86,7 @@ fn ticket(
         reopened: 0,
         created_by: "screener".into(),
         updated_at: received_at,
+        station: String::new(),
     }
 }
 

@@ -74,6 +74,11 @@ pub struct TicketsArgs {
     #[arg(long = "as", global = true, value_name = "NAME")]
     who: Option<String>,
 
+    /// Every station's tickets in a shared database (a city-level view),
+    /// not only this station's (`code` in station.toml)
+    #[arg(long, global = true)]
+    all_stations: bool,
+
     #[command(subcommand)]
     action: TicketAction,
 }
@@ -245,6 +250,14 @@ enum TicketAction {
         with_contact: bool,
         file: PathBuf,
     },
+    /// Move this station's tickets (with their audit trails) into a database
+    /// shared by several stations: all or nothing; numbers get the station's
+    /// code as prefix (`code` in station.toml is required)
+    Migrate {
+        /// The shared store: a PostgreSQL connection string (or a SQLite file)
+        #[arg(long)]
+        to: String,
+    },
     /// Report deadlines that passed or come within the horizon (also into the journal)
     Remind {
         #[arg(long, default_value_t = 4)]
@@ -402,6 +415,9 @@ pub fn tickets(
 ) -> anyhow::Result<()> {
     let store = open_store(args.store.as_deref(), config, data_dir)?;
     let mut desk = TicketDesk::new(store, config, journal);
+    if args.all_stations {
+        desk = desk.all_stations()?;
+    }
     let who = args
         .who
         .or_else(|| std::env::var("USER").ok())
@@ -685,6 +701,24 @@ pub fn tickets(
                 "exported {} tickets to {}",
                 tickets.len(),
                 file.display()
+            )?;
+        }
+        TicketAction::Migrate { to } => {
+            let Some(code) = config.station.code.clone() else {
+                bail!(
+                    "set `code` in station.toml first (e.g. code = \"yy\"): it marks this station's tickets in the shared database"
+                );
+            };
+            let items = desk.export_all()?;
+            let target = open_store(Some(&to), config, data_dir)?;
+            let described = target.describe();
+            let mut shared = TicketDesk::new(target, config, None);
+            let n = shared
+                .import_station(&code, items)
+                .with_context(|| format!("nothing was moved into {described}"))?;
+            writeln!(
+                out,
+                "moved {n} tickets of station {code} into {described} (numbers now start with {code}-)"
             )?;
         }
         TicketAction::Remind { within_hours } => {

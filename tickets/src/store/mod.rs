@@ -61,6 +61,35 @@ pub trait TicketStore: Send {
     /// How many ticket ids start with `prefix` (for numbering within a day).
     fn count_prefix(&mut self, prefix: &str) -> Result<u64, TicketError>;
     fn count(&mut self) -> Result<u64, TicketError>;
+    /// Limits every query (not `get`, which is by id) to one station's
+    /// tickets; `None`: every station (a city-level view). The code must
+    /// pass [`airbridge_configs::is_station_code`].
+    fn set_scope(&mut self, station: Option<String>) -> Result<(), TicketError>;
+    /// Inserts tickets with their whole audit trails, all or nothing
+    /// (moving a station's data into a shared database).
+    fn insert_with_audit(&mut self, items: &[(Ticket, Vec<AuditEntry>)])
+    -> Result<(), TicketError>;
+}
+
+/// The SQL condition of a scope (`AND station = '…'`), empty for all
+/// stations. Codes are checked when the scope is set, so inlining is safe.
+pub(crate) fn scope_sql(scope: Option<&str>) -> String {
+    match scope {
+        Some(code) => format!(" AND station = '{code}'"),
+        None => String::new(),
+    }
+}
+
+/// Checks a scope before it reaches SQL.
+pub(crate) fn check_scope(store: &str, station: Option<&String>) -> Result<(), TicketError> {
+    match station {
+        Some(c) if !airbridge_configs::is_station_code(c) => Err(TicketError::Store {
+            store: store.to_owned(),
+            op: "scope",
+            detail: format!("{c:?} is not a station code"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// States still waiting for resolution, as stored strings.
@@ -86,8 +115,8 @@ pub(crate) fn departments_column(t: &Ticket) -> String {
 /// in spelling). Taking an existing id inserts nothing.
 pub(crate) const INSERT_TICKET: &str =
     "INSERT INTO tickets (id, version, state, departments, received_ms,
-        dispatch_due_ms, resolve_due_ms, updated_by, updated_ms, data)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+        dispatch_due_ms, resolve_due_ms, updated_by, updated_ms, data, station)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING";
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()

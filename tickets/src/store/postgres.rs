@@ -4,8 +4,8 @@
 use postgres::{Client, NoTls};
 
 use super::{
-    INSERT_TICKET, OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, decode, decode_audit,
-    departments_column, encode, in_list, ms,
+    INSERT_TICKET, OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, check_scope, decode,
+    decode_audit, departments_column, encode, in_list, ms, scope_sql,
 };
 use crate::error::TicketError;
 use crate::model::{AuditEntry, Ticket};
@@ -27,6 +27,9 @@ CREATE INDEX IF NOT EXISTS tickets_state_resolve ON tickets (state, resolve_due_
 CREATE INDEX IF NOT EXISTS tickets_state_dispatch ON tickets (state, dispatch_due_ms);
 CREATE INDEX IF NOT EXISTS tickets_received ON tickets (received_ms);
 CREATE INDEX IF NOT EXISTS tickets_id_prefix ON tickets (id text_pattern_ops);
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS station TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS tickets_station_state_resolve ON tickets (station, state, resolve_due_ms);
+CREATE INDEX IF NOT EXISTS tickets_station_received ON tickets (station, received_ms);
 CREATE TABLE IF NOT EXISTS audit (
     ticket_id TEXT NOT NULL,
     version   BIGINT NOT NULL,
@@ -41,6 +44,7 @@ CREATE TABLE IF NOT EXISTS audit (
 pub struct PostgresStore {
     client: Client,
     name: String,
+    scope: Option<String>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -64,10 +68,15 @@ fn redact(url: &str) -> String {
 }
 
 fn pg_err(store: &str, op: &'static str, e: &postgres::Error) -> TicketError {
+    // the server's own words ("db error" alone says nothing)
+    let detail = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    };
     TicketError::Store {
         store: store.to_owned(),
         op,
-        detail: e.to_string(),
+        detail,
     }
 }
 
@@ -93,10 +102,17 @@ impl PostgresStore {
                 ))
                 .map_err(|e| pg_err(&name, "select schema", &e))?;
         }
+        // stations starting at the same time create the tables one at a time
         client
-            .batch_execute(SCHEMA)
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock(hashtext('airbridge-tickets-schema')); {SCHEMA} COMMIT;"
+            ))
             .map_err(|e| pg_err(&name, "create schema", &e))?;
-        Ok(Self { client, name })
+        Ok(Self {
+            client,
+            name,
+            scope: None,
+        })
     }
 
     fn tickets(
@@ -136,6 +152,7 @@ fn insert_ticket(
                 &who,
                 &ms(t.updated_at),
                 &json,
+                &t.station,
             ],
         )
         .map_err(|e| pg_err(store, "insert ticket", &e))?;
@@ -268,36 +285,41 @@ impl TicketStore for PostgresStore {
     fn query(&mut self, query: &Query) -> Result<Vec<Ticket>, TicketError> {
         let open = in_list(&OPEN_STATES);
         let undispatched = in_list(&UNDISPATCHED_STATES);
+        let sc = scope_sql(self.scope.as_deref());
         match query {
             Query::Overdue { now, limit } => self.tickets(
                 &format!(
-                    "SELECT data, resolve_due_ms FROM tickets WHERE state IN ({open}) AND resolve_due_ms < $1
+                    "SELECT data, resolve_due_ms FROM tickets WHERE state IN ({open}) AND resolve_due_ms < $1{sc}
                      UNION
-                     SELECT data, resolve_due_ms FROM tickets WHERE state IN ({undispatched}) AND dispatch_due_ms < $1
+                     SELECT data, resolve_due_ms FROM tickets WHERE state IN ({undispatched}) AND dispatch_due_ms < $1{sc}
                      ORDER BY 2 LIMIT $2"
                 ),
                 &[&ms(*now), &(*limit as i64)],
             ),
             Query::DueSoon { now, until, limit } => self.tickets(
                 &format!(
-                    "SELECT data FROM tickets WHERE state IN ({open}) AND resolve_due_ms > $1 AND resolve_due_ms <= $2
+                    "SELECT data FROM tickets WHERE state IN ({open}) AND resolve_due_ms > $1 AND resolve_due_ms <= $2{sc}
                      ORDER BY resolve_due_ms LIMIT $3"
                 ),
                 &[&ms(*now), &ms(*until), &(*limit as i64)],
             ),
             Query::State { state, limit } => self.tickets(
-                "SELECT data FROM tickets WHERE state = $1 ORDER BY resolve_due_ms LIMIT $2",
+                &format!(
+                    "SELECT data FROM tickets WHERE state = $1{sc} ORDER BY resolve_due_ms LIMIT $2"
+                ),
                 &[&state.as_str(), &(*limit as i64)],
             ),
             Query::Department { department, limit } => self.tickets(
                 &format!(
-                    "SELECT data FROM tickets WHERE state IN ({open}) AND departments LIKE $1
+                    "SELECT data FROM tickets WHERE state IN ({open}) AND departments LIKE $1{sc}
                      ORDER BY resolve_due_ms LIMIT $2"
                 ),
                 &[&format!("%,{department},%"), &(*limit as i64)],
             ),
             Query::ReceivedBetween { from, to } => self.tickets(
-                "SELECT data FROM tickets WHERE received_ms >= $1 AND received_ms < $2 ORDER BY received_ms, id",
+                &format!(
+                    "SELECT data FROM tickets WHERE received_ms >= $1 AND received_ms < $2{sc} ORDER BY received_ms, id"
+                ),
                 &[&ms(*from), &ms(*to)],
             ),
         }
@@ -315,11 +337,45 @@ impl TicketStore for PostgresStore {
     }
 
     fn count(&mut self) -> Result<u64, TicketError> {
+        let sc = scope_sql(self.scope.as_deref());
         let row = self
             .client
-            .query_one("SELECT count(*) FROM tickets", &[])
+            .query_one(
+                &format!("SELECT count(*) FROM tickets WHERE 1 = 1{sc}"),
+                &[],
+            )
             .map_err(|e| pg_err(&self.name, "count", &e))?;
         Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn set_scope(&mut self, station: Option<String>) -> Result<(), TicketError> {
+        check_scope(&self.name, station.as_ref())?;
+        self.scope = station;
+        Ok(())
+    }
+
+    fn insert_with_audit(
+        &mut self,
+        items: &[(Ticket, Vec<AuditEntry>)],
+    ) -> Result<(), TicketError> {
+        let name = self.name.clone();
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| pg_err(&name, "begin", &e))?;
+        for (t, audits) in items {
+            let who = audits.last().map_or("migration", |a| a.who.as_str());
+            if !insert_ticket(&mut tx, &name, t, who, &encode(t)?)? {
+                return Err(TicketError::Invalid {
+                    field: "id",
+                    reason: format!("ticket {} already exists", t.id),
+                });
+            }
+            for a in audits {
+                insert_audit(&mut tx, &name, a)?;
+            }
+        }
+        tx.commit().map_err(|e| pg_err(&name, "commit", &e))
     }
 }
 

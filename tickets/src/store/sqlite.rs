@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    INSERT_TICKET, OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, decode, decode_audit,
-    departments_column, encode, in_list, ms,
+    INSERT_TICKET, OPEN_STATES, Query, TicketStore, UNDISPATCHED_STATES, check_scope, decode,
+    decode_audit, departments_column, encode, in_list, ms, scope_sql,
 };
 use crate::error::TicketError;
 use crate::model::{AuditEntry, Ticket};
@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     resolve_due_ms  INTEGER NOT NULL,
     updated_by      TEXT NOT NULL,
     updated_ms      INTEGER NOT NULL,
-    data            TEXT NOT NULL
+    data            TEXT NOT NULL,
+    station         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tickets_state_resolve ON tickets (state, resolve_due_ms);
 CREATE INDEX IF NOT EXISTS tickets_state_dispatch ON tickets (state, dispatch_due_ms);
@@ -44,6 +45,21 @@ CREATE TABLE IF NOT EXISTS audit (
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    scope: Option<String>,
+}
+
+/// Brings a file made by an older version up to this schema: the station
+/// column (tickets made then belong to no station: '').
+fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let has_station: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('tickets') WHERE name = 'station'")?
+        .exists([])?;
+    if !has_station {
+        conn.execute_batch("ALTER TABLE tickets ADD COLUMN station TEXT NOT NULL DEFAULT '';")?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS tickets_station_state_resolve ON tickets (station, state, resolve_due_ms);",
+    )
 }
 
 impl SqliteStore {
@@ -79,9 +95,11 @@ impl SqliteStore {
                 detail: "not an AirBridge ticket database (wrong file type)".into(),
             });
         }
+        upgrade(&conn).map_err(err("upgrade schema"))?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
+            scope: None,
         })
     }
 
@@ -150,7 +168,8 @@ fn insert_ticket(
             ms(t.resolve_due),
             who,
             ms(t.updated_at),
-            json
+            json,
+            t.station
         ])
         .map_err(|e| map_err(store, "insert ticket", e))?;
     Ok(n == 1)
@@ -285,36 +304,41 @@ impl TicketStore for SqliteStore {
     fn query(&mut self, query: &Query) -> Result<Vec<Ticket>, TicketError> {
         let open = in_list(&OPEN_STATES);
         let undispatched = in_list(&UNDISPATCHED_STATES);
+        let sc = scope_sql(self.scope.as_deref());
         match query {
             Query::Overdue { now, limit } => self.tickets(
                 &format!(
-                    "SELECT data, resolve_due_ms FROM tickets WHERE state IN ({open}) AND resolve_due_ms < ?1
+                    "SELECT data, resolve_due_ms FROM tickets WHERE state IN ({open}) AND resolve_due_ms < ?1{sc}
                      UNION
-                     SELECT data, resolve_due_ms FROM tickets WHERE state IN ({undispatched}) AND dispatch_due_ms < ?1
+                     SELECT data, resolve_due_ms FROM tickets WHERE state IN ({undispatched}) AND dispatch_due_ms < ?1{sc}
                      ORDER BY 2 LIMIT ?2"
                 ),
                 params![ms(*now), *limit as i64],
             ),
             Query::DueSoon { now, until, limit } => self.tickets(
                 &format!(
-                    "SELECT data FROM tickets WHERE state IN ({open}) AND resolve_due_ms > ?1 AND resolve_due_ms <= ?2
+                    "SELECT data FROM tickets WHERE state IN ({open}) AND resolve_due_ms > ?1 AND resolve_due_ms <= ?2{sc}
                      ORDER BY resolve_due_ms LIMIT ?3"
                 ),
                 params![ms(*now), ms(*until), *limit as i64],
             ),
             Query::State { state, limit } => self.tickets(
-                "SELECT data FROM tickets WHERE state = ?1 ORDER BY resolve_due_ms LIMIT ?2",
+                &format!(
+                    "SELECT data FROM tickets WHERE state = ?1{sc} ORDER BY resolve_due_ms LIMIT ?2"
+                ),
                 params![state.as_str(), *limit as i64],
             ),
             Query::Department { department, limit } => self.tickets(
                 &format!(
-                    "SELECT data FROM tickets WHERE state IN ({open}) AND departments LIKE ?1
+                    "SELECT data FROM tickets WHERE state IN ({open}) AND departments LIKE ?1{sc}
                      ORDER BY resolve_due_ms LIMIT ?2"
                 ),
                 params![format!("%,{department},%"), *limit as i64],
             ),
             Query::ReceivedBetween { from, to } => self.tickets(
-                "SELECT data FROM tickets WHERE received_ms >= ?1 AND received_ms < ?2 ORDER BY received_ms, id",
+                &format!(
+                    "SELECT data FROM tickets WHERE received_ms >= ?1 AND received_ms < ?2{sc} ORDER BY received_ms, id"
+                ),
                 params![ms(*from), ms(*to)],
             ),
         }
@@ -336,10 +360,45 @@ impl TicketStore for SqliteStore {
 
     fn count(&mut self) -> Result<u64, TicketError> {
         let name = self.name();
+        let sc = scope_sql(self.scope.as_deref());
         let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
+            .query_row(
+                &format!("SELECT count(*) FROM tickets WHERE 1 = 1{sc}"),
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| map_err(&name, "count", e))?;
         Ok(n as u64)
+    }
+
+    fn set_scope(&mut self, station: Option<String>) -> Result<(), TicketError> {
+        check_scope(&self.name(), station.as_ref())?;
+        self.scope = station;
+        Ok(())
+    }
+
+    fn insert_with_audit(
+        &mut self,
+        items: &[(Ticket, Vec<AuditEntry>)],
+    ) -> Result<(), TicketError> {
+        let name = self.name();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| map_err(&name, "begin", e))?;
+        for (t, audits) in items {
+            let who = audits.last().map_or("migration", |a| a.who.as_str());
+            if !insert_ticket(&tx, &name, t, who, &encode(t)?)? {
+                return Err(TicketError::Invalid {
+                    field: "id",
+                    reason: format!("ticket {} already exists", t.id),
+                });
+            }
+            for a in audits {
+                insert_audit(&tx, &name, a)?;
+            }
+        }
+        tx.commit().map_err(|e| map_err(&name, "commit", e))
     }
 }
