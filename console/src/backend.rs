@@ -54,6 +54,31 @@ pub enum Command {
     ReloadKb,
     /// Compile the 办事攻略 guide from `from` to `to` (YYYY-MM-DD, inclusive).
     BuildGuide { from: String, to: String },
+    /// Write files made by a view (a printable plan, a guide) on this PC,
+    /// off the UI thread; `what` names them in the toast.
+    WriteFiles {
+        what: String,
+        files: Vec<(PathBuf, Vec<u8>)>,
+    },
+}
+
+/// Writes a view's files (folders made as needed); the paths written.
+fn write_files(files: Vec<(PathBuf, Vec<u8>)>) -> Result<Vec<PathBuf>, String> {
+    let mut done = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        // written whole, then named: a reader never sees half a file
+        let mut part = path.clone().into_os_string();
+        part.push(".part");
+        let part = PathBuf::from(part);
+        std::fs::write(&part, bytes)
+            .and_then(|()| std::fs::rename(&part, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        done.push(path);
+    }
+    Ok(done)
 }
 
 /// The knowledge base as the views need it.
@@ -86,6 +111,11 @@ pub enum Update {
     },
     KbReview(Vec<airbridge_kb::ReviewItem>),
     Guide(Box<airbridge_runtime::guides::Guide>),
+    /// Files a view asked for are written.
+    Written {
+        what: String,
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// Entries not reviewed for this long are due for review.
@@ -355,16 +385,14 @@ impl DeskThread {
                         self.update(Update::KbReady(kb_view(&kb)));
                     }
                 }
-                Command::BuildGuide { from, to } => {
-                    let day = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d");
-                    match (day(&from), day(&to)) {
-                        (Ok(f), Ok(t)) => match self.runtime.guide(f, t) {
-                            Ok(g) => self.update(Update::Guide(Box::new(g))),
-                            Err(e) => self.report(e),
-                        },
-                        _ => self.report(format!("日期须为 YYYY-MM-DD：{from} / {to}")),
-                    }
-                }
+                Command::BuildGuide { from, to } => match self.runtime.guide_between(&from, &to) {
+                    Ok(g) => self.update(Update::Guide(Box::new(g))),
+                    Err(e) => self.report(e),
+                },
+                Command::WriteFiles { what, files } => match write_files(files) {
+                    Ok(paths) => self.update(Update::Written { what, paths }),
+                    Err(e) => self.report(format!("{what}无法写入：{e}")),
+                },
             }
         }
     }
@@ -522,6 +550,10 @@ impl RemoteBridge {
                         Command::BuildGuide { from, to } => {
                             self.ask(Ask::Guide { from, to }, Asked::Guide);
                         }
+                        Command::WriteFiles { what, files } => match write_files(files) {
+                            Ok(paths) => self.update(Update::Written { what, paths }),
+                            Err(e) => self.report(format!("{what}无法写入：{e}")),
+                        },
                     }
                 }
                 recv(kb_queries) -> q => {

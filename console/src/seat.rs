@@ -511,6 +511,11 @@ impl SeatModel {
                     history,
                 } => self.kb_draft = Some(KbDraft::of(*entry, Some(version), history)),
                 Update::KbReview(items) => self.kb_review = Some(items),
+                Update::Written { what, paths } => {
+                    if let Some(first) = paths.first() {
+                        self.toast(format!("{what}已写入：{}", first.display()));
+                    }
+                }
                 Update::Guide(g) => {
                     self.toast(format!("办事攻略已生成：{} 问", g.len()));
                     self.guide = Some(*g);
@@ -607,7 +612,8 @@ impl SeatModel {
         self.plan_form.new_minutes.clear();
     }
 
-    /// Writes the show plan as a printable page; returns where.
+    /// Writes the show plan as a printable page (on the backend's thread);
+    /// returns where it will be.
     pub fn print_plan(&mut self) -> Option<PathBuf> {
         let plan = self.plan();
         let running = self
@@ -618,19 +624,15 @@ impl SeatModel {
             .unwrap_or_default();
         let html =
             airbridge_show::plan::to_html(&plan, &self.config.show.name, &date, running.as_ref());
-        let dir = self.link.exports_dir();
-        let path = dir.join(format!("{}-plan-{date}.html", self.config.show.id));
-        let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, html));
-        match written {
-            Ok(()) => {
-                self.toast(format!("节目单已生成：{}", path.display()));
-                Some(path)
-            }
-            Err(e) => {
-                self.toast(format!("节目单无法写入 {}：{e}", path.display()));
-                None
-            }
-        }
+        let path = self
+            .link
+            .exports_dir()
+            .join(format!("{}-plan-{date}.html", self.config.show.id));
+        self.command(Command::WriteFiles {
+            what: "节目单".into(),
+            files: vec![(path.clone(), html.into_bytes())],
+        });
+        Some(path)
     }
 
     /// Opens an entry for editing (its stored version and history come back).
@@ -696,8 +698,8 @@ impl SeatModel {
         });
     }
 
-    /// Writes the guide (as edited) as HTML and Word beside the exports;
-    /// returns the files written.
+    /// Writes the guide (as edited) as HTML, Word and JSON beside the
+    /// exports (on the backend's thread); returns where they will be.
     pub fn export_guide(&mut self) -> Vec<PathBuf> {
         let Some(g) = &self.guide else {
             self.toast("先生成办事攻略");
@@ -705,28 +707,28 @@ impl SeatModel {
         };
         let dir = self.link.exports_dir();
         let stem = format!("{}-guide-{}-{}", g.show_id, g.from, g.to);
-        let html = dir.join(format!("{stem}.html"));
-        let docx = dir.join(format!("{stem}.docx"));
-        let json = dir.join(format!("{stem}.json"));
-        let written = std::fs::create_dir_all(&dir)
-            .map_err(|e| e.to_string())
-            .and_then(|()| std::fs::write(&html, g.to_html()).map_err(|e| e.to_string()))
-            .and_then(|()| g.write_docx(&docx))
-            .and_then(|()| {
-                serde_json::to_vec_pretty(g)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| std::fs::write(&json, b).map_err(|e| e.to_string()))
-            });
-        match written {
-            Ok(()) => {
-                self.toast(format!("办事攻略已导出：{}（及 .docx）", html.display()));
-                vec![html, docx, json]
-            }
+        let made = g.to_docx().and_then(|docx| {
+            serde_json::to_vec_pretty(g)
+                .map(|json| (docx, json))
+                .map_err(|e| e.to_string())
+        });
+        let files = match made {
+            Ok((docx, json)) => vec![
+                (dir.join(format!("{stem}.html")), g.to_html().into_bytes()),
+                (dir.join(format!("{stem}.docx")), docx),
+                (dir.join(format!("{stem}.json")), json),
+            ],
             Err(e) => {
-                self.toast(format!("办事攻略导出失败（{}）：{e}", dir.display()));
-                Vec::new()
+                self.toast(format!("办事攻略导出失败：{e}"));
+                return Vec::new();
             }
-        }
+        };
+        let paths = files.iter().map(|(p, _)| p.clone()).collect();
+        self.command(Command::WriteFiles {
+            what: "办事攻略".into(),
+            files,
+        });
+        paths
     }
 
     /// Dumps the broadcast delay (the newest seconds never go out).
@@ -1214,6 +1216,7 @@ mod tests {
             m.board.plan.as_ref()
         );
         let page = m.print_plan().unwrap();
+        until(&mut m, "the printable page", |_| page.is_file());
         let html = std::fs::read_to_string(page).unwrap();
         assert!(html.contains("热线答疑") && html.contains("开场白"));
     }
@@ -1303,6 +1306,9 @@ mod tests {
         }
         let files = m.export_guide();
         assert_eq!(files.len(), 3, "{}", last_toast(&m));
+        until(&mut m, "the guide's files", |m| {
+            last_toast(m).contains("办事攻略已写入")
+        });
         let html = std::fs::read_to_string(&files[0]).unwrap();
         assert!(html.contains("退休后住房公积金如何提取？"));
         assert!(html.contains("<li>退休证明</li>"));

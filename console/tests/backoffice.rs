@@ -10,108 +10,22 @@
 
 use std::time::{Duration, Instant};
 
-use airbridge_configs::ConfigSet;
-use airbridge_console::app::{Clock, ConsoleApp, Role as SeatRole, Startup};
-use airbridge_runtime::Runtime;
-use airbridge_show::{Journal, JournalOptions, LineState, ShowEvent};
-use airbridge_tickets::{NewTicket, Satisfaction, Source, SqliteStore, TicketDesk, TicketState};
+use airbridge_console::app::{ConsoleApp, Role as SeatRole};
+use airbridge_show::{Journal, LineState, ShowEvent};
+use airbridge_tickets::{NewTicket, Satisfaction, Source, TicketState};
 use egui::accesskit::Role;
+use egui_kittest::Harness;
 use egui_kittest::kittest::{By, NodeT, Queryable};
-use egui_kittest::{Harness, SnapshotOptions};
 
-/// Thursday 2026-11-26 10:00 in Beijing time.
-const NOW_MS: i64 = 1_795_658_400_000;
-
-fn fixed_now() -> i64 {
-    NOW_MS
-}
-
-fn fixed_utc() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap()
-}
-
-struct Station {
-    dir: tempfile::TempDir,
-    journal: Journal,
-    runtime: Runtime,
-}
+mod common;
+use common::{Spec, Station, click, fixed_utc, step_until};
 
 /// A seat over fresh stores, everything on the fixed clock.
 fn seat(role: SeatRole) -> (Harness<'static, ConsoleApp>, Station) {
-    // as the runtime does: stores made here are the user's only (else the
-    // runtime's privacy check fixes them at start and journals it)
-    airbridge_runtime::privacy::restrict_new_files();
-    let dir = tempfile::tempdir().unwrap();
-    let config = ConfigSet::embedded_demo().unwrap();
-    let journal = Journal::open_with(
-        &dir.path().join("show.db"),
-        JournalOptions {
-            clock: fixed_now,
-            ..JournalOptions::default()
-        },
-    )
-    .unwrap();
-    let store = SqliteStore::open(&dir.path().join("tickets.db")).unwrap();
-    let desk =
-        TicketDesk::new(Box::new(store), &config, Some(journal.clone())).with_clock(fixed_utc);
-    let paths = airbridge_runtime::StationPaths::under(dir.path(), &config);
-    let runtime = Runtime::start(airbridge_runtime::RuntimeOptions {
-        journal: Some(journal.clone()),
-        desk: airbridge_runtime::DeskSource::Given(Box::new(desk)),
-        kb: airbridge_runtime::KbSource::None,
-        speech: false,
-        ..airbridge_runtime::RuntimeOptions::new(config, paths, Default::default())
+    common::seat(Spec {
+        height: 1000.0,
+        ..Spec::new(role)
     })
-    .unwrap();
-    let startup = Startup {
-        link: runtime.clone().into(),
-        notice: None,
-        role: Some(role),
-        model_status: "语音模型：ggml-base.bin (Whisper base, 多语种)".to_owned(),
-        screenshot: None,
-        clock: Clock::Fixed(NOW_MS),
-        live: None,
-        recordings: Some(dir.path().join("recordings")),
-    };
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1440.0, 1000.0))
-        .with_options(SnapshotOptions::new().threshold(0.6).max_failed_pixels(0))
-        .with_context_setup(|ctx| {
-            airbridge_console::fonts::install(ctx);
-            airbridge_console::app::style(ctx);
-        })
-        .build_ui_state(
-            |ui, app: &mut ConsoleApp| app.frame_ui(ui),
-            ConsoleApp::with_font(startup, airbridge_console::fonts::find(), || {}).unwrap(),
-        );
-    (
-        harness,
-        Station {
-            dir,
-            journal,
-            runtime,
-        },
-    )
-}
-
-/// Steps the UI until `done` holds (backends deliver on their own threads).
-#[allow(clippy::disallowed_methods)] // pacing a test, not product code
-fn step_until(h: &mut Harness<'_, ConsoleApp>, what: &str, done: impl Fn(&ConsoleApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn click(h: &mut Harness<'_, ConsoleApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(2);
 }
 
 /// Types into the text field showing `placeholder` while empty.

@@ -5,115 +5,23 @@
 //! `tests/snapshots/`; `UPDATE_SNAPSHOTS=1` rewrites them.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::time::{Duration, Instant};
-
-use airbridge_configs::ConfigSet;
-use airbridge_console::app::{Clock, ConsoleApp, Role as Seat_, Startup};
+use airbridge_console::app::{ConsoleApp, Role as Seat_};
 use airbridge_kb::Status;
-use airbridge_runtime::Runtime;
-use airbridge_show::{Journal, JournalOptions, ShowPlan};
-use airbridge_tickets::{SqliteStore, TicketDesk};
+use airbridge_show::ShowPlan;
 use egui::accesskit::Role;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::{Harness, SnapshotOptions};
 
-/// Thursday 2026-11-26 10:00 in Beijing time.
-const NOW_MS: i64 = 1_795_658_400_000;
+mod common;
+use common::{NOW_MS, Spec, Station, click, step_until};
 
-fn fixed_now() -> i64 {
-    NOW_MS
-}
-
-fn fixed_utc() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap()
-}
-
-struct Seat {
-    _dir: tempfile::TempDir,
-    runtime: Runtime,
-}
-
-/// A seat over fresh stores, the journal and ticket desk on the fixed
-/// clock (as `tests/views.rs` sets them up), and the runtime's handle.
-fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Seat) {
-    // as the runtime does: stores made here are the user's only (else the
-    // runtime's privacy check fixes them at start and journals it)
-    airbridge_runtime::privacy::restrict_new_files();
-    let dir = tempfile::tempdir().unwrap();
-    let config = ConfigSet::embedded_demo().unwrap();
-    let journal = Journal::open_with(
-        &dir.path().join("show.db"),
-        JournalOptions {
-            clock: fixed_now,
-            ..JournalOptions::default()
-        },
-    )
-    .unwrap();
-    let store = SqliteStore::open(&dir.path().join("tickets.db")).unwrap();
-    let desk =
-        TicketDesk::new(Box::new(store), &config, Some(journal.clone())).with_clock(fixed_utc);
-    let mut paths = airbridge_runtime::StationPaths::under(dir.path(), &config);
-    paths.kb = dir.path().join("kb.sqlite");
-    let runtime = Runtime::start(airbridge_runtime::RuntimeOptions {
-        journal: Some(journal),
-        desk: airbridge_runtime::DeskSource::Given(Box::new(desk)),
-        kb: if with_kb {
-            airbridge_runtime::KbSource::FromPaths
-        } else {
-            airbridge_runtime::KbSource::None
-        },
-        speech: false,
-        ..airbridge_runtime::RuntimeOptions::new(config, paths, Default::default())
+/// A seat over fresh stores (see `common::seat`).
+fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Station) {
+    common::seat(Spec {
+        with_kb,
+        model_status: "",
+        ..Spec::new(role)
     })
-    .unwrap();
-    let startup = Startup {
-        link: runtime.clone().into(),
-        notice: None,
-        role: Some(role),
-        model_status: String::new(),
-        screenshot: None,
-        clock: Clock::Fixed(NOW_MS),
-        live: None,
-        recordings: None,
-    };
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1440.0, 900.0))
-        .with_options(snapshot_options())
-        .with_context_setup(|ctx| {
-            airbridge_console::fonts::install(ctx);
-            airbridge_console::app::style(ctx);
-        })
-        .build_ui_state(
-            |ui, app: &mut ConsoleApp| app.frame_ui(ui),
-            ConsoleApp::with_font(startup, airbridge_console::fonts::find(), || {}).unwrap(),
-        );
-    (harness, Seat { _dir: dir, runtime })
-}
-
-/// The image-comparison thresholds, as `tests/views.rs` sets them.
-fn snapshot_options() -> SnapshotOptions {
-    SnapshotOptions::new().threshold(0.6).max_failed_pixels(0)
-}
-
-/// Steps the UI until `done` holds (the runtime and backends answer on
-/// their own threads).
-#[allow(clippy::disallowed_methods)] // pacing a test, not product code
-fn step_until(h: &mut Harness<'_, ConsoleApp>, what: &str, done: impl Fn(&ConsoleApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn click(h: &mut Harness<'_, ConsoleApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(2);
 }
 
 /// Replaces the text of the field labelled `label` (click, select all, type).
@@ -209,6 +117,12 @@ fn a_producer_edits_the_rundown_adds_a_segment_and_starts_it() {
     // 打印预览 writes the printable rundown where exports go.
     click(&mut h, "打印预览");
     let exports = seat.runtime.paths().data_dir.join("exports");
+    step_until(&mut h, "the page written", |_| {
+        std::fs::read_dir(&exports).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "html"))
+        })
+    });
     let page = std::fs::read_dir(&exports)
         .unwrap()
         .map(|e| e.unwrap().path())

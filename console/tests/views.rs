@@ -5,39 +5,22 @@
 //! [`snapshot_options`]). `UPDATE_SNAPSHOTS=1` rewrites them.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::time::{Duration, Instant};
-
-use airbridge_configs::ConfigSet;
-use airbridge_console::app::{Clock, ConsoleApp, Role as Seat_, Startup};
-use airbridge_show::{
-    CallerNote, ItemRef, Journal, JournalOptions, KbHit, LineState, MessageKind, ShowEvent,
-};
-use airbridge_tickets::{SqliteStore, TicketDesk, TicketState};
+use airbridge_console::app::{ConsoleApp, Role as Seat_};
+use airbridge_show::{CallerNote, ItemRef, Journal, KbHit, LineState, MessageKind, ShowEvent};
+use airbridge_tickets::{SqliteStore, TicketState};
 use egui::accesskit::Role;
+use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use egui_kittest::{Harness, SnapshotOptions};
 
-/// Thursday 2026-11-26 10:00 in Beijing time.
-const NOW_MS: i64 = 1_795_658_400_000;
+mod common;
+use common::{Spec, Station, click, step_until};
 
-fn fixed_now() -> i64 {
-    NOW_MS
-}
-
-fn fixed_utc() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap()
-}
-
-struct Seat {
-    _dir: tempfile::TempDir,
-    journal: Journal,
-    tickets: std::path::PathBuf,
-}
-
-/// A seat over fresh stores. The journal and ticket desk use the fixed
-/// clock so deadlines and screenshots are reproducible.
-fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Seat) {
-    seat_with_studio(role, with_kb, None)
+/// A seat over fresh stores (see `common::seat`).
+fn seat(role: Seat_, with_kb: bool) -> (Harness<'static, ConsoleApp>, Station) {
+    common::seat(Spec {
+        with_kb,
+        ..Spec::new(role)
+    })
 }
 
 /// A seat over fresh stores and, with `studio`, a studio.toml's audio
@@ -46,97 +29,12 @@ fn seat_with_studio(
     role: Seat_,
     with_kb: bool,
     studio: Option<&dyn Fn(&std::path::Path) -> String>,
-) -> (Harness<'static, ConsoleApp>, Seat) {
-    // as the runtime does: stores made here are the user's only (else the
-    // runtime's privacy check fixes them at start and journals it)
-    airbridge_runtime::privacy::restrict_new_files();
-    let dir = tempfile::tempdir().unwrap();
-    let config = ConfigSet::embedded_demo().unwrap();
-    let journal = Journal::open_with(
-        &dir.path().join("show.db"),
-        JournalOptions {
-            clock: fixed_now,
-            ..JournalOptions::default()
-        },
-    )
-    .unwrap();
-    let tickets = dir.path().join("tickets.db");
-    let store = SqliteStore::open(&tickets).unwrap();
-    let desk =
-        TicketDesk::new(Box::new(store), &config, Some(journal.clone())).with_clock(fixed_utc);
-    let mut paths = airbridge_runtime::StationPaths::under(dir.path(), &config);
-    paths.kb = dir.path().join("kb.sqlite");
-    let studio = match studio {
-        Some(make) => airbridge_configs::studio::parse_studio(
-            "studio.toml",
-            &make(dir.path()),
-            dir.path(),
-            config.show.lines,
-        ),
-        None => Default::default(),
-    };
-    let runtime = airbridge_runtime::Runtime::start(airbridge_runtime::RuntimeOptions {
-        journal: Some(journal.clone()),
-        desk: airbridge_runtime::DeskSource::Given(Box::new(desk)),
-        kb: if with_kb {
-            airbridge_runtime::KbSource::FromPaths
-        } else {
-            airbridge_runtime::KbSource::None
-        },
-        speech: false,
-        ..airbridge_runtime::RuntimeOptions::new(config, paths, studio)
+) -> (Harness<'static, ConsoleApp>, Station) {
+    common::seat(Spec {
+        with_kb,
+        studio,
+        ..Spec::new(role)
     })
-    .unwrap();
-    let live = airbridge_console::live::Live::of_runtime(&runtime);
-    let startup = Startup {
-        link: runtime.into(),
-        notice: None,
-        role: Some(role),
-        model_status: "语音模型：ggml-base.bin (Whisper base, 多语种)".to_owned(),
-        screenshot: None,
-        clock: Clock::Fixed(NOW_MS),
-        live,
-        recordings: Some(dir.path().join("recordings")),
-    };
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1440.0, 900.0))
-        .with_options(snapshot_options())
-        .with_context_setup(|ctx| {
-            airbridge_console::fonts::install(ctx);
-            airbridge_console::app::style(ctx);
-        })
-        .build_ui_state(
-            |ui, app: &mut ConsoleApp| app.frame_ui(ui),
-            ConsoleApp::with_font(startup, airbridge_console::fonts::find(), || {}).unwrap(),
-        );
-    (
-        harness,
-        Seat {
-            _dir: dir,
-            journal,
-            tickets,
-        },
-    )
-}
-
-/// The one place the image-comparison thresholds are set.
-fn snapshot_options() -> SnapshotOptions {
-    SnapshotOptions::new().threshold(0.6).max_failed_pixels(0)
-}
-
-/// Steps the UI until `done` holds (backends deliver on their own threads).
-#[allow(clippy::disallowed_methods)] // pacing a test, not product code
-fn step_until(h: &mut Harness<'_, ConsoleApp>, what: &str, done: impl Fn(&ConsoleApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn ring(journal: &Journal, line: u8, number_masked: &str, key: &str) -> u64 {
@@ -177,11 +75,6 @@ fn states(journal: &Journal, line: u8) -> Vec<LineState> {
             _ => None,
         })
         .collect()
-}
-
-fn click(h: &mut Harness<'_, ConsoleApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(2);
 }
 
 #[test]
