@@ -706,14 +706,9 @@ fn answer(rt: &Runtime, seat: &SeatId, ask: Ask) -> Result<Answer, String> {
             }),
         Ask::KbReview { today } => Ok(Answer::KbReview(rt.kb_review(&today, KB_REVIEW_DAYS))),
         Ask::Guide { .. } if seat.role == airbridge_runtime::Role::Observer => deny("生成办事攻略"),
-        Ask::Guide { from, to } => {
-            let day = |s: &str| {
-                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| format!("“{s}”不是日期（YYYY-MM-DD）"))
-            };
-            rt.guide(day(&from)?, day(&to)?)
-                .map(|g| Answer::Guide(Box::new(g)))
-        }
+        Ask::Guide { from, to } => rt
+            .guide_between(&from, &to)
+            .map(|g| Answer::Guide(Box::new(g))),
         Ask::Kb => match rt.kb().try_get() {
             Some(Ok(kb)) => Ok(Answer::Kb {
                 describe: format!("知识库 {} 条 · {}", kb.entries.len(), kb.name),

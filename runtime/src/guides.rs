@@ -229,20 +229,8 @@ fn topic_of(src: &GuideSources<'_>, item: &GuideItem) -> String {
     }
 }
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// HTML escaping, as the show plan's printable page does it.
+use airbridge_show::plan::html::escape as esc;
 
 impl Guide {
     /// Questions in the guide.
@@ -320,6 +308,12 @@ impl Guide {
 
     /// Writes the guide as a Word document.
     pub fn write_docx(&self, path: &Path) -> Result<(), String> {
+        let bytes = self.to_docx()?;
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The guide as a Word document, in memory.
+    pub fn to_docx(&self) -> Result<Vec<u8>, String> {
         use docx_rs::{Docx, Paragraph, Run};
         let para = |text: &str, size: usize, bold: bool| {
             let mut run = Run::new().add_text(text).size(size);
@@ -366,10 +360,11 @@ impl Guide {
                 doc = doc.add_paragraph(para(&it.provenance(&self.show_id), 18, false));
             }
         }
-        let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut out = std::io::Cursor::new(Vec::new());
         doc.build()
-            .pack(file)
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .pack(&mut out)
+            .map_err(|e| format!("Word document: {e}"))?;
+        Ok(out.into_inner())
     }
 }
 
@@ -396,6 +391,16 @@ impl GuideItem {
 }
 
 impl crate::Runtime {
+    /// [`Runtime::guide`](crate::Runtime::guide) for dates as a seat types
+    /// them (`YYYY-MM-DD`), refused with a message when they are not dates.
+    pub fn guide_between(&self, from: &str, to: &str) -> Result<Guide, String> {
+        let day = |s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| format!("“{s}”不是日期（YYYY-MM-DD）"))
+        };
+        self.guide(day(from)?, day(to)?)
+    }
+
     /// The guide of this show's journal from `from` to `to` (inclusive).
     pub fn guide(&self, from: NaiveDate, to: NaiveDate) -> Result<Guide, String> {
         let kb = match self.kb().try_get() {
