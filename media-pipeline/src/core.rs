@@ -454,7 +454,6 @@ impl Core {
         let meters = self.mixer.meters();
         self.delay.publish(&meters.delay);
         if let Some(frames) = change.dumped_frames {
-            crate::delay::BroadcastDelay::count_dump(&meters.delay);
             let rate = u64::from(self.mixer.config().sample_rate.max(1));
             let ms = u32::try_from(frames * 1000 / rate).unwrap_or(u32::MAX);
             let _ = self.event_tx.push(AudioEvent::DelayDumped { ms });

@@ -87,7 +87,7 @@ const SILENCE_RMS: f32 = 0.005_6;
 const SOUND_STRETCH: f64 = 0.03;
 /// Read-speed change while a block is a pause (50 %).
 const PAUSE_STRETCH: f64 = 0.5;
-/// Crossfade across a dump cut, in frames at 48 kHz (2.5 ms; scaled with the rate).
+/// Crossfade across a dump cut, milliseconds.
 const CROSSFADE_MS: f64 = 2.5;
 
 /// The delay state shared with the control side (lock-free).
@@ -159,6 +159,8 @@ pub struct BroadcastDelay {
     fade_left: usize,
     fade_back: u64,
     fade_len: usize,
+    /// Dumps cut so far.
+    dumps: u32,
     out: Vec<f32>,
 }
 
@@ -186,6 +188,7 @@ impl BroadcastDelay {
             fade_left: 0,
             fade_back: 0,
             fade_len: ((f64::from(rate) * CROSSFADE_MS / 1000.0) as usize).max(1),
+            dumps: 0,
             out: vec![0.0; block],
         }
     }
@@ -345,6 +348,7 @@ impl BroadcastDelay {
                 self.fade_left = self.fade_len;
                 self.fade_back = skip;
                 change.dumped_frames = Some(skip);
+                self.dumps = self.dumps.saturating_add(1);
                 if self.mode == DelayMode::Full && self.target > 0 {
                     self.mode = DelayMode::Building;
                 }
@@ -382,11 +386,7 @@ impl BroadcastDelay {
         meter
             .target_ms
             .store(ms(self.configured), Ordering::Relaxed);
-    }
-
-    /// Counts a dump (control side reading it on the meter).
-    pub fn count_dump(meter: &DelayMeter) {
-        meter.dumps.fetch_add(1, Ordering::Relaxed);
+        meter.dumps.store(self.dumps, Ordering::Relaxed);
     }
 }
 
