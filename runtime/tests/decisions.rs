@@ -10,6 +10,9 @@ use airbridge_runtime::{
 };
 use airbridge_show::{CallerNote, ItemRef, JournalReader, LineState, ShowEvent};
 
+mod common;
+use common::tone;
+
 fn runtime(dir: &std::path::Path, studio: &str) -> Runtime {
     let config = ConfigSet::embedded_demo().unwrap();
     let paths = StationPaths::under(dir, &config);
@@ -32,21 +35,6 @@ fn events(rt: &Runtime) -> Vec<ShowEvent> {
         .unwrap()
         .map(|e| e.unwrap().event)
         .collect()
-}
-
-fn tone(path: &std::path::Path) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..48_000 {
-        let x = 0.2 * (std::f32::consts::TAU * 440.0 * i as f32 / 48_000.0).sin();
-        w.write_sample((x * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
 }
 
 #[test]

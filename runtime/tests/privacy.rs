@@ -12,23 +12,11 @@ use airbridge_configs::studio::parse_studio;
 use airbridge_runtime::{Action, DeskSource, KbSource, Runtime, RuntimeOptions, StationPaths};
 use airbridge_show::{LineState, ShowEvent};
 
+mod common;
+use common::tone;
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
-
-fn tone(path: &Path) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..24_000 {
-        let x = 0.2 * (std::f32::consts::TAU * 440.0 * i as f32 / 48_000.0).sin();
-        w.write_sample((x * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
 }
 
 #[test]

@@ -12,6 +12,9 @@ use airbridge_tickets::{
 };
 use chrono::{DateTime, Duration, Utc};
 
+mod common;
+use common::pg_url;
+
 fn config() -> ConfigSet {
     ConfigSet::embedded_demo().unwrap()
 }
@@ -253,20 +256,6 @@ fn sqlite_desk_conformance() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tickets.db");
     conformance(&|| Box::new(SqliteStore::open(&path).unwrap()));
-}
-
-fn pg_url() -> Option<String> {
-    match std::env::var("AIRBRIDGE_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("AIRBRIDGE_REQUIRE_PG").as_deref() != Ok("1"),
-                "AIRBRIDGE_REQUIRE_PG=1 but AIRBRIDGE_TEST_PG is not set"
-            );
-            eprintln!("PostgreSQL tests skipped: set AIRBRIDGE_TEST_PG (scripts/test.sh does)");
-            None
-        }
-    }
 }
 
 #[test]

@@ -15,6 +15,9 @@ use airbridge_tickets::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
+mod common;
+use common::pg_url;
+
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -87,20 +90,6 @@ fn stations_share_a_sqlite_file_without_seeing_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.db");
     scoping(&|| Box::new(SqliteStore::open(&path).unwrap()));
-}
-
-fn pg_url() -> Option<String> {
-    match std::env::var("AIRBRIDGE_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("AIRBRIDGE_REQUIRE_PG").as_deref() != Ok("1"),
-                "AIRBRIDGE_REQUIRE_PG=1 but AIRBRIDGE_TEST_PG is not set"
-            );
-            eprintln!("PostgreSQL tests skipped: set AIRBRIDGE_TEST_PG (scripts/test.sh does)");
-            None
-        }
-    }
 }
 
 fn schema(tag: &str) -> String {
