@@ -148,6 +148,26 @@ fn drain(rx: &mut rtrb::Consumer<f32>, into: &mut Vec<f32>) {
     }
 }
 
+/// What the program and air taps delivered so far.
+struct Taps {
+    prog_rx: rtrb::Consumer<f32>,
+    air_rx: rtrb::Consumer<f32>,
+    prog: Vec<f32>,
+    air: Vec<f32>,
+}
+
+impl Taps {
+    /// Keeps both taps drained for `ms` milliseconds.
+    fn pump(&mut self, ms: u64) {
+        let until = Instant::now() + Duration::from_millis(ms);
+        while Instant::now() < until {
+            drain(&mut self.prog_rx, &mut self.prog);
+            drain(&mut self.air_rx, &mut self.air);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
 fn first_block_with(s: &[f32], hz: f32) -> Option<usize> {
     blocks_with(s, hz).first().copied()
 }
@@ -166,48 +186,25 @@ fn the_live_engine_delays_air_by_n_seconds_and_a_dump_clears_it() {
     .unwrap();
     assert_eq!(engine.delay().mode, DelayMode::Full);
     assert_eq!(engine.delay().target_ms, 1_000);
-    let (_, mut prog_rx) = engine.add_tap(TapPoint::Program, 10.0).unwrap();
-    let (_, mut air_rx) = engine.add_tap(TapPoint::Air, 10.0).unwrap();
-    let (mut prog, mut air) = (Vec::new(), Vec::new());
-    let pump = |prog: &mut Vec<f32>, air: &mut Vec<f32>, prog_rx: &mut _, air_rx: &mut _, d| {
-        let until = Instant::now() + d;
-        while Instant::now() < until {
-            drain(prog_rx, prog);
-            drain(air_rx, air);
-            std::thread::sleep(Duration::from_millis(5));
-        }
+    let mut taps = Taps {
+        prog_rx: engine.add_tap(TapPoint::Program, 10.0).unwrap().1,
+        air_rx: engine.add_tap(TapPoint::Air, 10.0).unwrap().1,
+        prog: Vec::new(),
+        air: Vec::new(),
     };
-    pump(
-        &mut prog,
-        &mut air,
-        &mut prog_rx,
-        &mut air_rx,
-        Duration::from_millis(300),
-    );
+    taps.pump(300);
 
     // 1) a 500 Hz word from the host: on air 1 s later (±1 block)
     engine
         .set_source(Input::Host, Box::new(Tone::new(48_000, 500.0, 0.3)))
         .unwrap();
-    pump(
-        &mut prog,
-        &mut air,
-        &mut prog_rx,
-        &mut air_rx,
-        Duration::from_millis(300),
-    );
+    taps.pump(300);
     engine
         .with_controller(|c| c.clear_source(Input::Host))
         .unwrap();
-    pump(
-        &mut prog,
-        &mut air,
-        &mut prog_rx,
-        &mut air_rx,
-        Duration::from_millis(1_500),
-    );
-    let p = first_block_with(&prog, 500.0).unwrap();
-    let a = first_block_with(&air, 500.0).unwrap();
+    taps.pump(1_500);
+    let p = first_block_with(&taps.prog, 500.0).unwrap();
+    let a = first_block_with(&taps.air, 500.0).unwrap();
     let offset = a as i64 - p as i64;
     // the two taps may have opened one block apart
     assert!(
@@ -219,36 +216,18 @@ fn the_live_engine_delays_air_by_n_seconds_and_a_dump_clears_it() {
     engine
         .set_source(Input::Host, Box::new(Tone::new(48_000, FLAG_HZ, 0.3)))
         .unwrap();
-    pump(
-        &mut prog,
-        &mut air,
-        &mut prog_rx,
-        &mut air_rx,
-        Duration::from_millis(300),
-    );
+    taps.pump(300);
     engine
         .with_controller(|c| c.clear_source(Input::Host))
         .unwrap();
-    pump(
-        &mut prog,
-        &mut air,
-        &mut prog_rx,
-        &mut air_rx,
-        Duration::from_millis(100),
-    );
+    taps.pump(100);
     engine.delay_dump(None).unwrap();
-    pump(
-        &mut prog,
-        &mut air,
-        &mut prog_rx,
-        &mut air_rx,
-        Duration::from_millis(1_500),
-    );
+    taps.pump(1_500);
     assert!(
-        !blocks_with(&prog, FLAG_HZ).is_empty(),
+        !blocks_with(&taps.prog, FLAG_HZ).is_empty(),
         "the studio heard it"
     );
-    let aired = blocks_with(&air, FLAG_HZ);
+    let aired = blocks_with(&taps.air, FLAG_HZ);
     assert!(
         aired.len() <= 1,
         "dumped audio went out in blocks {aired:?}"
@@ -262,9 +241,7 @@ fn the_live_engine_delays_air_by_n_seconds_and_a_dump_clears_it() {
     engine.delay_exit(true).unwrap();
     let until = Instant::now() + Duration::from_secs(10);
     while engine.delay().mode != DelayMode::Off && Instant::now() < until {
-        drain(&mut prog_rx, &mut prog);
-        drain(&mut air_rx, &mut air);
-        std::thread::sleep(Duration::from_millis(20));
+        taps.pump(20);
     }
     assert_eq!(engine.delay().mode, DelayMode::Off);
     assert_eq!(engine.delay().now_ms, 0);
