@@ -492,7 +492,6 @@ impl ConsoleApp {
                         }
                         ui.label(RichText::new("未开播").weak());
                     }
-                    ui.label(RichText::new("F1 帮助").weak());
                 });
             });
             if let Some(notice) = &self.notice {
@@ -516,6 +515,9 @@ impl ConsoleApp {
                 ui.label(RichText::new(format!("● {text}")).color(color));
             }
             ui.horizontal_wrapped(|ui| {
+                // the key hint lives here: the top bar is full of seats and pages
+                ui.label(RichText::new("F1 帮助").small());
+                ui.separator();
                 ui.label(RichText::new(format!("日志 #{}", self.board.last_seq)).small());
                 ui.label(RichText::new(&self.journal_desc).small().weak());
                 ui.separator();

@@ -130,6 +130,13 @@ fn a_producer_edits_the_rundown_adds_a_segment_and_starts_it() {
         .expect("the printed plan");
     let html = std::fs::read_to_string(page).unwrap();
     assert!(html.contains("开场 · 本期嘉宾介绍"));
+
+    // the host reads the edited rundown (5 minutes now, not the config's 3)
+    click(&mut h, "主持人");
+    assert!(
+        h.query_by_label_contains("5′ 开场 · 本期嘉宾介绍").is_some(),
+        "the host's rundown is the plan"
+    );
 }
 
 #[test]

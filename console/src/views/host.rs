@@ -205,23 +205,39 @@ impl ConsoleApp {
         self.rundown_ui(ui);
     }
 
+    /// The show plan's rundown (as edited in 节目准备): the segment on air
+    /// is the one started last, else the one the clock since 开播 is in.
     pub(crate) fn rundown_ui(&self, ui: &mut egui::Ui) {
         ui.heading("节目串联单");
+        let plan = self.plan();
+        let running = self
+            .board
+            .running_order(u64::try_from(self.now_ms()).unwrap_or(0));
+        let started = running.as_ref().and_then(|r| r.current);
         let elapsed_min = self
             .board
             .opened_at_ms
             .map(|t| (self.now_ms() - t) / 60_000);
         let mut start = 0i64;
-        for item in &self.config.show.rundown {
-            let end = start + i64::from(item.minutes);
-            let current = elapsed_min.is_some_and(|m| m >= start && m < end);
-            let text = RichText::new(format!("{:>3}′ {}", item.minutes, item.title));
+        for seg in &plan.segments {
+            let end = start + i64::from(seg.minutes);
+            let current = match started {
+                Some(id) => id == seg.id,
+                None => elapsed_min.is_some_and(|m| m >= start && m < end),
+            };
+            let text = RichText::new(format!("{:>3}′ {}", seg.minutes, seg.title));
             ui.label(if current {
                 text.strong().color(Color32::from_rgb(255, 90, 90))
             } else {
                 text
             });
             start = end;
+        }
+        if let Some(r) = running.filter(|r| r.current.is_some()) {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("累计超/欠时").weak());
+                ui.label(super::plan::over_text(r.over_secs));
+            });
         }
     }
 }

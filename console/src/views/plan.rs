@@ -38,7 +38,7 @@ fn signed_mss(secs: i64) -> String {
     format!("{sign}{}:{:02}", a / 60, a % 60)
 }
 
-fn over_text(secs: i64) -> RichText {
+pub(super) fn over_text(secs: i64) -> RichText {
     let text = RichText::new(signed_mss(secs)).monospace();
     match secs.signum() {
         1 => text.color(OVER),
