@@ -134,7 +134,8 @@ fn a_producer_edits_the_rundown_adds_a_segment_and_starts_it() {
     // the host reads the edited rundown (5 minutes now, not the config's 3)
     click(&mut h, "主持人");
     assert!(
-        h.query_by_label_contains("5′ 开场 · 本期嘉宾介绍").is_some(),
+        h.query_by_label_contains("5′ 开场 · 本期嘉宾介绍")
+            .is_some(),
         "the host's rundown is the plan"
     );
 }
