@@ -178,6 +178,7 @@ pub fn entries() -> Result<Vec<Entry>, KbError> {
                 expiry: None,
                 reviewed: Some("2025-10-15".into()),
                 status: Status::Active,
+                station: String::new(),
             });
         }
     }

@@ -127,9 +127,9 @@ pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-/// The first `kb-<n>` after every `kb-<n>` id in `entries`.
-pub fn next_id_number<'a>(ids: impl Iterator<Item = &'a str>) -> u64 {
-    ids.filter_map(|id| id.strip_prefix(NEW_ID_PREFIX)?.parse::<u64>().ok())
+/// The first `<prefix><n>` after every `<prefix><n>` id in `ids` (prefix `kb-`).
+pub fn next_id_number<'a>(prefix: &str, ids: impl Iterator<Item = &'a str>) -> u64 {
+    ids.filter_map(|id| id.strip_prefix(prefix)?.parse::<u64>().ok())
         .max()
         .map_or(1, |n| n.saturating_add(1))
 }
@@ -222,9 +222,9 @@ mod tests {
 
     #[test]
     fn fresh_ids_follow_the_highest_kb_number() {
-        assert_eq!(next_id_number(["demo-1", "x"].into_iter()), 1);
+        assert_eq!(next_id_number("kb-", ["demo-1", "x"].into_iter()), 1);
         assert_eq!(
-            next_id_number(["kb-2", "kb-10", "kb-x", "kb-3"].into_iter()),
+            next_id_number("kb-", ["kb-2", "kb-10", "kb-x", "kb-3"].into_iter()),
             11
         );
     }

@@ -68,6 +68,11 @@ pub struct Entry {
     pub reviewed: Option<String>,
     /// Active or retired.
     pub status: Status,
+    /// In a knowledge base shared by several stations (1+5+N): the code of
+    /// the station this entry is local to, or empty for an entry shared by
+    /// every station. A station on its own leaves it empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub station: String,
 }
 
 impl Entry {

@@ -16,6 +16,40 @@ pub enum KbError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+    /// The shared PostgreSQL database failed (or refused a statement).
+    #[error("knowledge base {store}: {op}: {detail}")]
+    Database {
+        /// Which database, without credentials.
+        store: String,
+        /// What was being done.
+        op: &'static str,
+        /// The server's own words.
+        detail: String,
+    },
+    /// An entry that belongs to another station of a shared knowledge
+    /// base: this station may read shared entries and its own, and write
+    /// only those. Nothing was written.
+    #[error(
+        "entry {id} belongs to station {owner:?}; station {station:?} may only edit shared entries and its own; nothing was saved"
+    )]
+    OtherStation {
+        /// Entry id.
+        id: String,
+        /// The station that owns it.
+        owner: String,
+        /// The station that tried.
+        station: String,
+    },
+    /// Moving a station's knowledge base into the shared one would change
+    /// entries that are already there. Nothing was moved.
+    #[error(
+        "{} entries have ids already used in the shared knowledge base with different content ({}{}); nothing was moved (use --rename to give them the station's prefix)",
+        ids.len(), ids.iter().take(5).cloned().collect::<Vec<_>>().join(", "), if ids.len() > 5 { ", …" } else { "" }
+    )]
+    MigrateClash {
+        /// The clashing ids.
+        ids: Vec<String>,
+    },
     /// The file is not a knowledge base of this program (or a newer one).
     #[error("{path}: {reason}")]
     NotAKb {

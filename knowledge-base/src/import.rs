@@ -664,6 +664,7 @@ fn table_to_entries(path: &Path, table: &Table, map: &FieldMap) -> Result<Parsed
             expiry,
             reviewed,
             status,
+            station: String::new(),
         });
     }
     if entries.is_empty() && problems.is_empty() {

@@ -12,7 +12,8 @@
 //!
 //! # Layout
 //! - [`entry`]: the entry model.
-//! - [`store`]: SQLite storage (current entries + every version).
+//! - [`store`]: storage (current entries + every version): one SQLite file,
+//!   or a PostgreSQL database shared by several stations.
 //! - [`edit`]: validation of edits, who made each version, fresh ids.
 //! - [`review`]: the needs-review queue (expired, review overdue).
 //! - [`import`]: CSV / XLSX / JSONL import with field mapping, and export.
@@ -44,8 +45,13 @@ pub use error::{ImportError, KbError, Problem};
 pub use import::{FieldMap, Format, NearDuplicate};
 pub use review::{ReviewItem, ReviewReason};
 pub use search::{Hit, SearchIndex};
-pub use store::WriteSummary;
+pub use store::{KbListener, KbStore, PostgresStore, SqliteStore, StoredVersion, WriteSummary};
 pub use text::{Analyzer, Mode};
+
+/// A database's name for messages: the connection string without its password.
+pub fn store_name(url: &str) -> String {
+    format!("postgres:{}", store::redact_url(url))
+}
 
 /// Counts for `kb stats`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -80,44 +86,235 @@ pub struct ImportReport {
 /// An open knowledge base: its store and a search index over its active entries.
 #[derive(Debug)]
 pub struct Kb {
-    store: store::Store,
+    store: Box<dyn KbStore>,
     all: Vec<Entry>,
     index: Arc<SearchIndex>,
+    /// The store's revision the entries were read at (shared store).
+    rev: u64,
+}
+
+/// What moving a station's knowledge base into a shared one did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrateReport {
+    /// Entries moved, with every version.
+    pub moved: usize,
+    /// Entries already in the shared knowledge base with the same content
+    /// (e.g. the same built-in demo content at two stations): left alone.
+    pub already_there: usize,
+    /// Entries given the station's prefix because their id was taken.
+    pub renamed: Vec<(String, String)>,
 }
 
 impl Kb {
     /// Opens the knowledge base at `path`, creating an empty one if the file
     /// does not exist.
     pub fn open(path: &Path) -> Result<Kb, KbError> {
-        let (store, _) = store::Store::open(path)?;
-        Kb::from_store(store)
+        let (store, _) = SqliteStore::open(path)?;
+        Kb::from_store(Box::new(store))
+    }
+
+    /// Opens station `station`'s view of the knowledge base shared on a
+    /// PostgreSQL database (`url`: a connection string; `schema` isolates
+    /// one system from another in one database). `station: None` sees and
+    /// writes every entry (the city's tools). An empty shared knowledge base
+    /// is seeded with the built-in demo content, shared, when `seed_demo`.
+    pub fn open_postgres(
+        url: &str,
+        schema: Option<&str>,
+        station: Option<&str>,
+        seed_demo: bool,
+    ) -> Result<Kb, KbError> {
+        let (mut store, empty) = PostgresStore::connect(url, schema, station)?;
+        if empty && seed_demo {
+            store.write(&demo::entries()?, "built-in demo content", false)?;
+            store.set_meta("seeded_from", "built-in demo content")?;
+        }
+        Kb::from_store(Box::new(store))
     }
 
     /// Opens the knowledge base at `path`; a new file is filled with the
     /// built-in demo content (the station's default knowledge base on first use).
     pub fn open_or_seed_demo(path: &Path) -> Result<Kb, KbError> {
-        let (mut store, created) = store::Store::open(path)?;
+        let (mut store, created) = SqliteStore::open(path)?;
         if created {
             let entries = demo::entries()?;
             store.write(&entries, "built-in demo content", false)?;
             store.set_meta("seeded_from", "built-in demo content")?;
         }
-        Kb::from_store(store)
+        Kb::from_store(Box::new(store))
     }
 
-    fn from_store(store: store::Store) -> Result<Kb, KbError> {
-        let all = store.load_all()?;
+    /// A knowledge base over any store.
+    pub fn from_store(store: Box<dyn KbStore>) -> Result<Kb, KbError> {
+        let (rev, all) = store.load_all()?;
         let index = Arc::new(SearchIndex::build(
             Analyzer::embedded()?,
             all.clone(),
             Mode::Full,
         ));
-        Ok(Kb { store, all, index })
+        Ok(Kb {
+            store,
+            all,
+            index,
+            rev,
+        })
     }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
+    /// The file, for a knowledge base that is one.
+    pub fn path(&self) -> Option<&Path> {
         self.store.path()
+    }
+
+    /// Where the knowledge base is, for messages (no credentials).
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    /// A short name for status lines: the file name, or the database.
+    pub fn name(&self) -> String {
+        match self.store.path().and_then(Path::file_name) {
+            Some(n) => n.to_string_lossy().into_owned(),
+            None => self.store.describe(),
+        }
+    }
+
+    /// The station whose view this is, in a shared knowledge base.
+    pub fn station(&self) -> Option<&str> {
+        self.store.station()
+    }
+
+    /// Applies what other stations (or processes) wrote since this
+    /// knowledge base was read: changed entries replace theirs, new ones are
+    /// added, retired ones leave the search. Returns the ids that changed
+    /// (empty: nothing to do, and nothing was rebuilt). A handful of changes
+    /// re-analyse only those entries; many rebuild the index.
+    pub fn refresh(&mut self) -> Result<Vec<String>, KbError> {
+        let (rev, changed) = self.store.changes_since(self.rev)?;
+        self.rev = self.rev.max(rev);
+        let mut ids = Vec::new();
+        let mut next = self.all.clone();
+        for e in changed {
+            match next.iter_mut().find(|x| x.id == e.id) {
+                Some(old) if *old == e => continue,
+                Some(old) => *old = e.clone(),
+                None => next.push(e.clone()),
+            }
+            ids.push(e.id);
+        }
+        if ids.is_empty() {
+            return Ok(ids);
+        }
+        if ids.len() <= 8 {
+            // the index is refreshed one entry at a time, from the entries
+            // it was built from with only that entry changed
+            let mut all = self.all.clone();
+            let mut index = Arc::clone(&self.index);
+            for id in &ids {
+                let Some(e) = next.iter().find(|x| &x.id == id) else {
+                    continue;
+                };
+                match all.iter_mut().find(|x| &x.id == id) {
+                    Some(old) => *old = e.clone(),
+                    None => all.push(e.clone()),
+                }
+                index = Arc::new(index.refreshed(&all, id));
+            }
+            self.index = index;
+        } else {
+            self.index = Arc::new(SearchIndex::build(
+                Analyzer::embedded()?,
+                next.clone(),
+                Mode::Full,
+            ));
+        }
+        self.all = next;
+        Ok(ids)
+    }
+
+    /// Every version of every entry this knowledge base sees, oldest
+    /// version first within an entry (moving it to another store).
+    pub fn versions_of_all(&self) -> Result<Vec<Vec<StoredVersion>>, KbError> {
+        self.all
+            .iter()
+            .map(|e| {
+                let mut v = self.store.history(&e.id)?;
+                v.reverse();
+                Ok(v)
+            })
+            .collect()
+    }
+
+    /// Moves every entry of this knowledge base, with its history, into
+    /// `target` (a station's file into the shared database), all or nothing.
+    /// Entries become local to `station`, or keep their own `station`
+    /// (shared, when they come from a station's file) with `station: None`.
+    /// An id already in `target` with the same content is left alone; with
+    /// other content the move is refused ([`KbError::MigrateClash`]) unless
+    /// `rename`, which gives such entries the id `<station>-<id>`.
+    pub fn migrate_into(
+        &self,
+        target: &mut Kb,
+        station: Option<&str>,
+        rename: bool,
+    ) -> Result<MigrateReport, KbError> {
+        let mut report = MigrateReport::default();
+        let mut items = Vec::new();
+        let mut clashes = Vec::new();
+        for mut versions in self.versions_of_all()? {
+            let Some(last) = versions.last() else {
+                continue;
+            };
+            let id = last.entry.id.clone();
+            let mut content = last.entry.clone();
+            if let Some(code) = station {
+                code.clone_into(&mut content.station);
+            }
+            let mut new_id = id.clone();
+            // a clash: the id is taken in the shared database (by anyone)
+            if let Some((_, there)) = target.store.current(&id)? {
+                let mut same = there.clone();
+                same.station = content.station.clone();
+                if same == content {
+                    report.already_there += 1;
+                    continue;
+                }
+                match station {
+                    Some(code) if rename => {
+                        new_id = format!("{code}-{id}");
+                        report.renamed.push((id.clone(), new_id.clone()));
+                    }
+                    _ => {
+                        clashes.push(id.clone());
+                        continue;
+                    }
+                }
+            }
+            for v in &mut versions {
+                v.entry.id = new_id.clone();
+                v.entry.station = content.station.clone();
+            }
+            items.push(versions);
+        }
+        if !clashes.is_empty() {
+            return Err(KbError::MigrateClash { ids: clashes });
+        }
+        match target.store.insert_with_history(&items) {
+            // taken by an entry this view does not see (another station's)
+            Err(KbError::IdTaken { id, .. }) => {
+                return Err(KbError::MigrateClash { ids: vec![id] });
+            }
+            r => r?,
+        }
+        report.moved = items.len();
+        let (rev, all) = target.store.load_all()?;
+        target.index = Arc::new(SearchIndex::build(
+            Analyzer::embedded()?,
+            all.clone(),
+            Mode::Full,
+        ));
+        target.all = all;
+        target.rev = rev;
+        Ok(report)
     }
 
     /// The `k` best active entries for `query`, best first.
@@ -182,7 +379,8 @@ impl Kb {
     }
 
     /// Imports `path` (all-or-nothing) and rebuilds the index. With
-    /// `replace`, active entries not in the file are retired.
+    /// `replace`, active entries not in the file are retired (in a
+    /// station's view of a shared knowledge base: only the station's own).
     pub fn import(
         &mut self,
         path: &Path,
@@ -190,12 +388,24 @@ impl Kb {
         map: &FieldMap,
         replace: bool,
     ) -> Result<ImportReport, KbError> {
-        let parsed = import::parse_file(path, format, map)?;
+        let mut parsed = import::parse_file(path, format, map)?;
+        // in a station's view of a shared knowledge base, new entries are
+        // the station's own and existing ones keep their owner (the
+        // every-station view imports shared entries)
+        if let Some(code) = self.store.station() {
+            for e in &mut parsed.entries {
+                e.station = match self.all.iter().find(|x| x.id == e.id) {
+                    Some(old) => old.station.clone(),
+                    None => code.to_owned(),
+                };
+            }
+        }
         let origin = format!("import {}", path.display());
         let written = self.store.write(&parsed.entries, &origin, replace)?;
-        let fresh = Kb::from_store_ref(&self.store)?;
-        self.all = fresh.0;
-        self.index = Arc::new(fresh.1);
+        let (rev, all, index) = Kb::from_store_ref(self.store.as_ref())?;
+        self.all = all;
+        self.index = Arc::new(index);
+        self.rev = rev;
         Ok(ImportReport {
             written,
             rows: parsed.entries.len(),
@@ -204,19 +414,20 @@ impl Kb {
         })
     }
 
-    fn from_store_ref(store: &store::Store) -> Result<(Vec<Entry>, SearchIndex), KbError> {
-        let all = store.load_all()?;
+    fn from_store_ref(store: &dyn KbStore) -> Result<(u64, Vec<Entry>, SearchIndex), KbError> {
+        let (rev, all) = store.load_all()?;
         let index = SearchIndex::build(Analyzer::embedded()?, all.clone(), Mode::Full);
-        Ok((all, index))
+        Ok((rev, all, index))
     }
 
     /// Adds or edits entries (matched by id; a changed entry gets a new
     /// version, retiring is an edit with `Status::Retired`) and rebuilds the index.
     pub fn save(&mut self, entries: &[Entry], origin: &str) -> Result<WriteSummary, KbError> {
         let written = self.store.write(entries, origin, false)?;
-        let (all, index) = Kb::from_store_ref(&self.store)?;
+        let (rev, all, index) = Kb::from_store_ref(self.store.as_ref())?;
         self.all = all;
         self.index = Arc::new(index);
+        self.rev = rev;
         Ok(written)
     }
 
@@ -266,7 +477,9 @@ impl Kb {
     }
 
     /// Adds a new entry and returns its id. An empty `entry.id` gets a fresh
-    /// `kb-<n>` id (after the highest `kb-<n>` in use); a given id that is
+    /// `kb-<n>` id (after the highest `kb-<n>` in use; `<code>-kb-<n>` at a
+    /// station of a shared knowledge base, where `entry.station` says whether
+    /// the entry is the station's own or shared by all); a given id that is
     /// already used is refused with [`KbError::IdTaken`]. Validated as in
     /// [`Kb::update`]; searchable at once.
     pub fn add(&mut self, entry: Entry, by: &str) -> Result<String, KbError> {
@@ -277,10 +490,16 @@ impl Kb {
             self.write_edit(entry, by, store::Expect::Absent)?;
             return Ok(id);
         }
-        let mut n = edit::next_id_number(self.all.iter().map(|e| e.id.as_str()));
+        // a station of a shared knowledge base numbers its own (`yy-kb-<n>`):
+        // it does not see the other stations' entries
+        let prefix = match self.store.station() {
+            Some(code) => format!("{code}-{}", edit::NEW_ID_PREFIX),
+            None => edit::NEW_ID_PREFIX.to_owned(),
+        };
+        let mut n = edit::next_id_number(&prefix, self.all.iter().map(|e| e.id.as_str()));
         // Another process may take ids meanwhile: try the next few.
         for _ in 0..100 {
-            entry.id = format!("{}{n}", edit::NEW_ID_PREFIX);
+            entry.id = format!("{prefix}{n}");
             match self.write_edit(entry.clone(), by, store::Expect::Absent) {
                 Ok(_) => return Ok(entry.id),
                 Err(KbError::IdTaken { .. }) => n = n.saturating_add(1),

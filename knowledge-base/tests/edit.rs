@@ -235,7 +235,7 @@ fn incremental_index_ranks_like_a_fresh_build() {
         "王编导",
     )
     .unwrap();
-    let fresh = Kb::open(kb.path()).unwrap();
+    let fresh = Kb::open(kb.path().unwrap()).unwrap();
     for q in [
         "设保卡丢了",
         "电子社保卡",

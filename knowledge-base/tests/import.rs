@@ -35,7 +35,7 @@ fn import_err(kb: &mut Kb, file: &Path, format: Format, map: &FieldMap) -> Strin
     assert!(matches!(err, KbError::Import(_)), "{err:?}");
     // Nothing imported: the KB on disk still has exactly the seed entry.
     assert_eq!(kb.stats().entries, 1);
-    let reopened = Kb::open(kb.path()).unwrap();
+    let reopened = Kb::open(kb.path().unwrap()).unwrap();
     assert_eq!(reopened.stats().entries, 1);
     err.to_string()
 }
@@ -304,7 +304,7 @@ fn saving_an_edit_keeps_the_old_version_and_updates_search() {
     kb.save(std::slice::from_ref(&e), "retire").unwrap();
     assert_eq!(kb.stats().entries, 0);
     assert_eq!(
-        Kb::open(kb.path()).unwrap().entries()[0].status,
+        Kb::open(kb.path().unwrap()).unwrap().entries()[0].status,
         Status::Retired
     );
 }

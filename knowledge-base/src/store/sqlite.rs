@@ -1,11 +1,10 @@
-//! Durable storage: one SQLite file. `entries` holds the current version of
-//! every entry; `entry_versions` keeps every version ever written (edits are
-//! versioned, nothing is deleted: an entry is retired instead).
+//! The knowledge base in one SQLite file (a station on its own).
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::{Expect, KbStore, StoredVersion, WriteSummary, now_string};
 use crate::entry::Entry;
 use crate::error::KbError;
 
@@ -33,54 +32,17 @@ CREATE TABLE IF NOT EXISTS entry_versions (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
 ";
 
-/// What a write changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteSummary {
-    /// Entries that did not exist.
-    pub added: usize,
-    /// Entries whose content changed (a new version was written).
-    pub updated: usize,
-    /// Entries that were identical (nothing written).
-    pub unchanged: usize,
-    /// Entries retired because a replacing import did not contain them.
-    pub retired: usize,
-}
-
-/// What an edit expects to find stored before it writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expect {
-    /// No entry with this id (adding).
-    Absent,
-    /// Exactly this current version (the editor's starting point).
-    Version(u32),
-    /// Anything: the entry may exist or not.
-    Any,
-}
-
-/// One row of `entry_versions`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredVersion {
-    /// 1 for the first version.
-    pub version: u32,
-    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
-    pub changed_at: String,
-    /// Who or what wrote it (see [`crate::Version::by`]).
-    pub origin: String,
-    /// The entry as written.
-    pub entry: Entry,
-}
-
 /// The SQLite file.
 #[derive(Debug)]
-pub struct Store {
+pub struct SqliteStore {
     path: PathBuf,
     conn: Connection,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the knowledge base at `path`.
     /// Returns the store and whether it was newly created.
-    pub fn open(path: &Path) -> Result<(Store, bool), KbError> {
+    pub fn open(path: &Path) -> Result<(SqliteStore, bool), KbError> {
         let err = |source| KbError::Store {
             path: path.to_path_buf(),
             source,
@@ -134,17 +96,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
         Ok((
-            Store {
+            SqliteStore {
                 path: path.to_path_buf(),
                 conn,
             },
             created,
         ))
-    }
-
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn err(&self, source: rusqlite::Error) -> KbError {
@@ -154,8 +111,26 @@ impl Store {
         }
     }
 
+    fn decode(&self, id: &str, data: &str) -> Result<Entry, KbError> {
+        serde_json::from_str(data).map_err(|e| KbError::Corrupt {
+            path: self.path.clone(),
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl KbStore for SqliteStore {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+
     /// Every entry (active and retired), ordered by id.
-    pub fn load_all(&self) -> Result<Vec<Entry>, KbError> {
+    fn load_all(&self) -> Result<(u64, Vec<Entry>), KbError> {
         let mut stmt = self
             .conn
             .prepare("SELECT id, data FROM entries ORDER BY rowid")
@@ -173,13 +148,13 @@ impl Store {
             })?;
             out.push(entry);
         }
-        Ok(out)
+        Ok((0, out))
     }
 
     /// Writes `entries` in one transaction: new ids are added, changed ones
     /// get a new version, identical ones are left alone. With `replace`,
     /// active entries not in `entries` are retired (also as a new version).
-    pub fn write(
+    fn write(
         &mut self,
         entries: &[Entry],
         origin: &str,
@@ -270,7 +245,7 @@ impl Store {
     }
 
     /// The stored current version of entry `id`, if it exists.
-    pub fn current_version(&self, id: &str) -> Result<Option<u32>, KbError> {
+    fn current_version(&self, id: &str) -> Result<Option<u32>, KbError> {
         self.conn
             .query_row(
                 "SELECT version FROM entries WHERE id = ?1",
@@ -282,7 +257,7 @@ impl Store {
     }
 
     /// The current version of entry `id` and its content, if it exists.
-    pub fn current(&self, id: &str) -> Result<Option<(u32, Entry)>, KbError> {
+    fn current(&self, id: &str) -> Result<Option<(u32, Entry)>, KbError> {
         let row: Option<(u32, String)> = self
             .conn
             .query_row(
@@ -296,25 +271,12 @@ impl Store {
             .transpose()
     }
 
-    fn decode(&self, id: &str, data: &str) -> Result<Entry, KbError> {
-        serde_json::from_str(data).map_err(|e| KbError::Corrupt {
-            path: self.path.clone(),
-            id: id.to_string(),
-            reason: e.to_string(),
-        })
-    }
-
     /// Writes one edited entry in its own transaction, after checking what
     /// is stored (the check and the write hold SQLite's write lock together,
     /// so two editors, even in two processes, cannot both pass the check).
     /// Returns the entry's version afterwards; an entry identical to the
     /// stored one writes nothing and returns the stored version.
-    pub fn write_edit(
-        &mut self,
-        entry: &Entry,
-        origin: &str,
-        expect: Expect,
-    ) -> Result<u32, KbError> {
+    fn write_edit(&mut self, entry: &Entry, origin: &str, expect: Expect) -> Result<u32, KbError> {
         let path = self.path.clone();
         let err = |source| KbError::Store {
             path: path.clone(),
@@ -383,7 +345,7 @@ impl Store {
 
     /// Every stored version of entry `id`, newest first (empty when the id
     /// was never stored).
-    pub fn history(&self, id: &str) -> Result<Vec<StoredVersion>, KbError> {
+    fn history(&self, id: &str) -> Result<Vec<StoredVersion>, KbError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -415,7 +377,7 @@ impl Store {
     }
 
     /// How many versions entry `id` has.
-    pub fn version_count(&self, id: &str) -> Result<u32, KbError> {
+    fn version_count(&self, id: &str) -> Result<u32, KbError> {
         self.conn
             .query_row(
                 "SELECT count(*) FROM entry_versions WHERE id = ?1",
@@ -426,7 +388,7 @@ impl Store {
     }
 
     /// Reads a metadata value.
-    pub fn meta(&self, key: &str) -> Result<Option<String>, KbError> {
+    fn meta(&self, key: &str) -> Result<Option<String>, KbError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
                 r.get(0)
@@ -436,7 +398,7 @@ impl Store {
     }
 
     /// Writes a metadata value.
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), KbError> {
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), KbError> {
         self.conn
             .execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) \
@@ -446,8 +408,67 @@ impl Store {
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
-}
 
-fn now_string() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    fn changes_since(&self, _since: u64) -> Result<(u64, Vec<Entry>), KbError> {
+        // one station, one process writing: its own edits are applied as
+        // they are made
+        Ok((0, Vec::new()))
+    }
+
+    fn insert_with_history(&mut self, items: &[Vec<StoredVersion>]) -> Result<(), KbError> {
+        let path = self.path.clone();
+        let err = |source| KbError::Store {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        for versions in items {
+            let Some(last) = versions.last() else {
+                continue;
+            };
+            let e = &last.entry;
+            let data = serde_json::to_string(e).map_err(|x| KbError::Corrupt {
+                path: path.clone(),
+                id: e.id.clone(),
+                reason: x.to_string(),
+            })?;
+            let taken: Option<u32> = tx
+                .query_row(
+                    "SELECT version FROM entries WHERE id = ?1",
+                    params![e.id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            if let Some(version) = taken {
+                return Err(KbError::IdTaken {
+                    id: e.id.clone(),
+                    version,
+                });
+            }
+            tx.execute(
+                "INSERT INTO entries (id, version, status, data, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![e.id, last.version, e.status.as_str(), data, last.changed_at],
+            )
+            .map_err(err)?;
+            for v in versions {
+                let data = serde_json::to_string(&v.entry).map_err(|x| KbError::Corrupt {
+                    path: path.clone(),
+                    id: e.id.clone(),
+                    reason: x.to_string(),
+                })?;
+                tx.execute(
+                    "INSERT INTO entry_versions (id, version, data, changed_at, origin) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![e.id, v.version, data, v.changed_at, v.origin],
+                )
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
 }
