@@ -313,6 +313,7 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
     }
     let data_dir: String = s.or("data_dir", String::new());
     let tickets_store: String = s.or("tickets_store", String::new());
+    let kb_store: String = s.or("kb_store", String::new());
     let speech_model: String = s.or("speech_model", String::new());
     let code: String = s.or("code", String::new());
     let code = code.trim().to_owned();
@@ -337,6 +338,7 @@ fn parse_station(src: &Source, issues: &mut Vec<ConfigIssue>) -> Option<Station>
         business_hours,
         data_dir: (!data_dir.is_empty()).then(|| PathBuf::from(data_dir)),
         tickets_store: (!tickets_store.is_empty()).then_some(tickets_store),
+        kb_store: (!kb_store.trim().is_empty()).then(|| kb_store.trim().to_owned()),
         speech_model: (!speech_model.trim().is_empty()).then(|| PathBuf::from(speech_model.trim())),
         code: (!code.is_empty()).then_some(code),
     })

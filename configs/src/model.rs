@@ -21,6 +21,9 @@ pub struct Station {
     /// Ticket store: a SQLite file path or a PostgreSQL connection string;
     /// `None` = `tickets.db` in the data directory.
     pub tickets_store: Option<String>,
+    /// Knowledge base shared by several stations: a PostgreSQL connection
+    /// string; `None` = the station's own SQLite file.
+    pub kb_store: Option<String>,
     /// The station's code in a database shared by several stations
     /// (1+5+N): every ticket carries it, numbers are prefixed with it and
     /// queues show this station's only. `None`: a station on its own.

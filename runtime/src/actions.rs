@@ -707,7 +707,7 @@ impl Runtime {
         }
     }
 
-    fn loaded_kb(&self) -> Result<crate::LoadedKb, Refusal> {
+    pub(crate) fn loaded_kb(&self) -> Result<crate::LoadedKb, Refusal> {
         match self.inner.kb.try_get() {
             Some(Ok(kb)) => Ok(kb),
             Some(Err(e)) => Err(Refusal(format!("知识库不可用：{e}"))),
@@ -717,7 +717,7 @@ impl Runtime {
 
     /// Publishes a knowledge base after an edit: seats and the speech
     /// worker search the new snapshot from now on.
-    fn publish_kb(&self, kb: crate::LoadedKb) {
+    pub(crate) fn publish_kb(&self, kb: crate::LoadedKb) {
         if let Some(part) = self
             .inner
             .speech

@@ -27,14 +27,26 @@ impl LoadedKb {
         Ok(Self::of(kb))
     }
 
-    fn of(kb: Kb) -> Self {
+    /// Opens station `station`'s view of the knowledge base shared on the
+    /// PostgreSQL database `url` (seeding the demo content, shared, into an
+    /// empty one).
+    pub fn open_shared(url: &str, station: Option<&str>) -> Result<Self, airbridge_kb::KbError> {
+        let kb = Kb::open_postgres(url, None, station, true)?;
+        Ok(Self::of(kb))
+    }
+
+    /// Applies what other stations wrote since the last look; `Some` with
+    /// the new snapshot and the changed ids when anything changed.
+    pub(crate) fn refresh(&self) -> Result<Option<(LoadedKb, Vec<String>)>, airbridge_kb::KbError> {
+        let (next, ids) = self.edit(Kb::refresh)?;
+        Ok((!ids.is_empty()).then_some((next, ids)))
+    }
+
+    pub(crate) fn of(kb: Kb) -> Self {
         Self {
             searcher: kb.searcher(),
             entries: Arc::new(kb.entries().to_vec()),
-            name: kb
-                .path()
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            name: kb.name(),
             store: Arc::new(Mutex::new(kb)),
         }
     }

@@ -90,6 +90,10 @@ pub use roles::Role;
 /// The seat the runtime writes its own events as.
 pub const SEAT: &str = "runtime";
 
+/// How often a station looks for other stations' edits of a shared
+/// knowledge base when no notification woke it.
+pub const KB_REFRESH_EVERY: Duration = Duration::from_secs(5);
+
 /// How one part of the show started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartReport {
@@ -331,13 +335,20 @@ impl Runtime {
             KbSource::None => (KbHandle::none(), None),
             KbSource::FromPaths => {
                 let h = KbHandle::default();
+                let place = match &paths.kb_shared {
+                    Some(url) => airbridge_kb::store_name(url),
+                    None => paths.kb.display().to_string(),
+                };
                 reports.push(PartReport {
                     name: "knowledge base".into(),
                     component: "kb".into(),
-                    status: PartStatus::Starting(paths.kb.display().to_string()),
-                    zh: Some(format!("加载知识库 {}", paths.kb.display())),
+                    status: PartStatus::Starting(place.clone()),
+                    zh: Some(format!("加载知识库 {place}")),
                 });
-                (h.clone(), Some((h, paths.kb.clone())))
+                (
+                    h.clone(),
+                    Some((h, paths.kb.clone(), paths.kb_shared.clone())),
+                )
             }
         };
         let caller_key = match callers::CallerKey::load_or_create(&paths.caller_key_file()) {
@@ -446,8 +457,16 @@ impl Runtime {
         if open_show {
             let _ = rt.execute(SEAT, Action::Show { open: true });
         }
-        if let Some((handle, path)) = kb_load {
-            rt.spawn("runtime-kb", move |rt| rt.load_kb(&handle, &path));
+        if let Some((handle, path, shared)) = kb_load {
+            let code = rt.inner.config.station.code.clone();
+            rt.spawn("runtime-kb", move |rt| match shared {
+                Some(url) => {
+                    if rt.load_shared_kb(&handle, &url, code.as_deref()) {
+                        rt.follow_shared_kb(&url);
+                    }
+                }
+                None => rt.load_kb(&handle, &path),
+            });
         }
         // 9. Speech, in the background (a model takes seconds to load).
         if speech && rt.inner.engine.is_some() && rt.has_lines() {
@@ -502,6 +521,97 @@ impl Runtime {
                 "runtime",
                 &format!("cannot start thread: {e}"),
             )),
+        }
+    }
+
+    /// Opens this station's view of the shared knowledge base; whether it opened.
+    fn load_shared_kb(&self, handle: &KbHandle, url: &str, code: Option<&str>) -> bool {
+        match LoadedKb::open_shared(url, code) {
+            Ok(kb) => {
+                let station = code.unwrap_or("全部");
+                self.report(
+                    ok(
+                        "knowledge base",
+                        "kb",
+                        &format!("{} entries, shared: {}", kb.entries.len(), kb.name),
+                    )
+                    .zh(format!(
+                        "{} 条，共享知识库 {}（本台 {station}）",
+                        kb.entries.len(),
+                        kb.name
+                    )),
+                );
+                handle.set(Ok(kb));
+                true
+            }
+            Err(e) => {
+                self.report(failed("knowledge base", "kb", &e.to_string()));
+                handle.set(Err(e.to_string()));
+                false
+            }
+        }
+    }
+
+    /// Keeps the shared knowledge base's index current while the runtime
+    /// runs: woken by any station's write (`LISTEN`), and every
+    /// [`KB_REFRESH_EVERY`] in any case (a lost connection is reopened).
+    #[allow(clippy::disallowed_methods)] // waits on its own thread (runtime-kb) while the database is away
+    fn follow_shared_kb(&self, url: &str) {
+        let mut listener: Option<airbridge_kb::KbListener> = None;
+        let mut broken_reported = false;
+        let mut looked = Instant::now();
+        // short waits, so that stopping the runtime never waits long
+        let step = Duration::from_millis(500);
+        while !self.stopping() {
+            if listener.is_none() {
+                match airbridge_kb::KbListener::connect(url, None) {
+                    Ok(l) => listener = Some(l),
+                    Err(e) if !broken_reported => {
+                        broken_reported = true;
+                        self.report(failed(
+                            "knowledge base",
+                            "kb",
+                            &format!("cannot follow other stations' edits: {e}"),
+                        ));
+                    }
+                    Err(_) => {}
+                }
+            }
+            let woke = match listener.as_mut() {
+                Some(l) => l.wait(step).unwrap_or_else(|_| {
+                    listener = None;
+                    false
+                }),
+                None => {
+                    std::thread::sleep(step);
+                    false
+                }
+            };
+            if self.stopping() {
+                break;
+            }
+            if !woke && looked.elapsed() < KB_REFRESH_EVERY {
+                continue;
+            }
+            looked = Instant::now();
+            let Ok(kb) = self.loaded_kb() else {
+                continue;
+            };
+            match kb.refresh() {
+                Ok(Some((next, ids))) => {
+                    self.publish_kb(next);
+                    let _ = self
+                        .journal()
+                        .append(SEAT, ShowEvent::KbRefreshed { ids: ids.clone() });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    if !broken_reported {
+                        broken_reported = true;
+                        self.report(failed("knowledge base", "kb", &e.to_string()));
+                    }
+                }
+            }
         }
     }
 

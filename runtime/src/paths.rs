@@ -10,6 +10,7 @@
 //! | data directory | — | `AIRBRIDGE_DATA_DIR` | `data_dir` | the user's data directory |
 //! | journal | `--journal` | `AIRBRIDGE_JOURNAL` | — | `<data>/journal/<show id>.db` |
 //! | knowledge base | `--kb` | `AIRBRIDGE_KB` | — | `<data>/kb/knowledge-base.db` |
+//! | shared knowledge base | `--kb` (a connection string) | `AIRBRIDGE_KB_STORE` | `kb_store` | — (the file above) |
 //! | ticket store | `--store` | `AIRBRIDGE_TICKETS_STORE` | `tickets_store` | `<data>/tickets.db` |
 //! | speech model | — | `AIRBRIDGE_MODEL` | `speech_model` | `<data>/models/ggml-base.bin` |
 //! | recordings | — | — | `studio.toml [recording] dir` | `<data>/recordings` |
@@ -33,7 +34,12 @@ pub struct StationPaths {
     pub config_dir: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub journal: PathBuf,
+    /// The station's own knowledge-base file (when `kb_shared` is set: the
+    /// file `kb migrate` moves into the shared database).
     pub kb: PathBuf,
+    /// A PostgreSQL connection string: the knowledge base shared by several
+    /// stations, in place of the file.
+    pub kb_shared: Option<String>,
     /// A SQLite file path or a PostgreSQL connection string.
     pub tickets_store: TicketStoreSpec,
     pub model: PathBuf,
@@ -108,10 +114,21 @@ impl StationPaths {
                     .join("journal")
                     .join(format!("{}.db", config.show.id))
             });
-        let kb = overrides
+        let kb_flag = overrides
             .kb
             .clone()
-            .or_else(|| env("AIRBRIDGE_KB").map(PathBuf::from))
+            .or_else(|| env("AIRBRIDGE_KB").map(PathBuf::from));
+        // `--kb` naming a database instead of a file
+        let kb_flag_db = kb_flag
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|s| is_postgres(s));
+        let kb_shared = kb_flag_db
+            .clone()
+            .or_else(|| env("AIRBRIDGE_KB_STORE"))
+            .or_else(|| config.station.kb_store.clone());
+        let kb = kb_flag
+            .filter(|_| kb_flag_db.is_none())
             .unwrap_or_else(|| data_dir.join("kb").join("knowledge-base.db"));
         let store = overrides
             .tickets_store
@@ -130,6 +147,7 @@ impl StationPaths {
             data_dir,
             journal,
             kb,
+            kb_shared,
             tickets_store,
             model,
         })
@@ -145,6 +163,7 @@ impl StationPaths {
                 .join("journal")
                 .join(format!("{}.db", config.show.id)),
             kb: data_dir.join("kb").join("knowledge-base.db"),
+            kb_shared: None,
             tickets_store: TicketStoreSpec::Sqlite(data_dir.join("tickets.db")),
             model: data_dir
                 .join("models")

@@ -620,7 +620,9 @@ impl Projection for ShowBoard {
                     self.flags.pop_front();
                 }
             }
-            ShowEvent::DelayCommand { .. } | ShowEvent::KbEdited { .. } => {}
+            ShowEvent::DelayCommand { .. }
+            | ShowEvent::KbEdited { .. }
+            | ShowEvent::KbRefreshed { .. } => {}
         }
     }
 }

@@ -280,10 +280,6 @@ pub enum ShowEvent {
         by: Seat,
         command: DelayCommand,
     },
-    /// The speech worker heard something that should not go out: a phone,
-    /// ID or bank-card number, or a word from the station's list. `text` is
-    /// the masked transcript; `dump_within_secs`: how long until it goes
-    /// out, while a broadcast delay runs and the line was on air.
     /// A seat edited the knowledge base: entry `id` is at `version` now
     /// (`retired`: taken out of search). The store keeps every version.
     KbEdited {
@@ -294,6 +290,15 @@ pub enum ShowEvent {
         #[serde(default)]
         retired: bool,
     },
+    /// Another station (or process) changed these entries of the shared
+    /// knowledge base; this station's search has them now.
+    KbRefreshed {
+        ids: Vec<String>,
+    },
+    /// The speech worker heard something that should not go out: a phone,
+    /// ID or bank-card number, or a word from the station's list. `text` is
+    /// the masked transcript; `dump_within_secs`: how long until it goes
+    /// out, while a broadcast delay runs and the line was on air.
     SpeechFlagged {
         line: LineNo,
         utterance: u64,
@@ -350,6 +355,7 @@ impl ShowEvent {
             ShowEvent::DelayCommand { .. } => "delay_command",
             ShowEvent::SpeechFlagged { .. } => "speech_flagged",
             ShowEvent::KbEdited { .. } => "kb_edited",
+            ShowEvent::KbRefreshed { .. } => "kb_refreshed",
         }
     }
 }
@@ -414,6 +420,9 @@ mod tests {
                 version: 2,
                 question: "社保卡怎么补办".into(),
                 retired: false,
+            },
+            ShowEvent::KbRefreshed {
+                ids: vec!["yy-kb-1".into()],
             },
             ShowEvent::SpeechFlagged {
                 line: 2,
