@@ -476,7 +476,7 @@ impl SeatModel {
                             "kb answer on screen"
                         );
                     }
-                    if let ShowEvent::KbEdited { .. } = ev.event {
+                    if let ShowEvent::KbEdited { .. } | ShowEvent::KbRefreshed { .. } = ev.event {
                         // seats search and show the edited knowledge base
                         let _ = self.backend.send(Command::ReloadKb);
                     }
@@ -642,7 +642,13 @@ impl SeatModel {
 
     /// Starts a new entry.
     pub fn new_kb_entry(&mut self) {
-        self.kb_draft = Some(KbDraft::default());
+        let mut d = KbDraft::default();
+        // at a station of a shared knowledge base a new entry is the
+        // station's own until the producer shares it
+        if let Some(code) = &self.config.station.code {
+            d.entry.station.clone_from(code);
+        }
+        self.kb_draft = Some(d);
     }
 
     /// Saves the open entry as a new version (or a new entry).

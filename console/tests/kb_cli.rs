@@ -113,3 +113,81 @@ fn import_with_mapping_and_a_refused_import() {
     .unwrap();
     assert_eq!(stats["entries"], 2);
 }
+
+/// A station's file moves into a knowledge base shared on PostgreSQL, and
+/// the tools then work on the shared one (`kb_store`). Needs
+/// `AIRBRIDGE_TEST_PG` (scripts/test.sh starts a server).
+#[test]
+fn migrate_into_a_shared_knowledge_base() {
+    let url = match std::env::var("AIRBRIDGE_TEST_PG") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            assert!(std::env::var("AIRBRIDGE_REQUIRE_PG").as_deref() != Ok("1"));
+            return;
+        }
+    };
+    let schema = format!("kbcli_{}", std::process::id());
+    let made = Command::new("psql")
+        .args([url.as_str(), "-q", "-c", &format!("CREATE SCHEMA {schema}")])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let shared = format!("{url} options='-c search_path={schema}'");
+    let dir = tempfile::tempdir().unwrap();
+    let stats = |o: Output| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["entries"].as_u64().unwrap()
+    };
+    let local = stats(airbridge(dir.path(), &["kb", "stats", "--json"]));
+
+    // the demo station has no code: its entries can only move as shared
+    let o = airbridge(dir.path(), &["kb", "migrate", "--to", &shared]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("code"));
+    let o = airbridge(dir.path(), &["kb", "migrate", "--to", &shared, "--shared"]);
+    let out = stdout(&o);
+    assert!(out.contains(&format!("moved {local} entries")), "{out}");
+    // a second move finds them all there already
+    let out = stdout(&airbridge(
+        dir.path(),
+        &["kb", "migrate", "--to", &shared, "--shared"],
+    ));
+    assert!(
+        out.contains("moved 0 entries") && out.contains(&format!("{local} already there")),
+        "{out}"
+    );
+
+    // with kb_store set, the tools use the shared knowledge base
+    let on_pg = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_airbridge"))
+            .args(args)
+            .env("AIRBRIDGE_DATA_DIR", dir.path())
+            .env("AIRBRIDGE_KB_STORE", &shared)
+            .env_remove("AIRBRIDGE_KB")
+            .env_remove("AIRBRIDGE_CONFIG")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(stats(on_pg(&["kb", "stats", "--json"])), local);
+    let hits: serde_json::Value = serde_json::from_str(&stdout(&on_pg(&[
+        "kb",
+        "search",
+        "设保卡丢了咋补",
+        "-k",
+        "3",
+        "--json",
+    ])))
+    .unwrap();
+    assert!(
+        hits[0]["question"].as_str().unwrap().contains("社会保障卡"),
+        "{hits}"
+    );
+    let _ = Command::new("psql")
+        .args([
+            url.as_str(),
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA {schema} CASCADE"),
+        ])
+        .output();
+}

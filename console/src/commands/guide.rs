@@ -47,10 +47,15 @@ pub fn run(
     let paths = crate::paths::station(config_dir, &set, journal)?;
     let reader = airbridge_show::JournalReader::open(&paths.journal)
         .with_context(|| format!("show journal {}", paths.journal.display()))?;
-    let kb = if paths.kb.is_file() {
-        Some(airbridge_kb::Kb::open(&paths.kb)?)
-    } else {
-        None
+    let kb = match &paths.kb_shared {
+        Some(url) => Some(airbridge_kb::Kb::open_postgres(
+            url,
+            None,
+            set.station.code.as_deref(),
+            false,
+        )?),
+        None if paths.kb.is_file() => Some(airbridge_kb::Kb::open(&paths.kb)?),
+        None => None,
     };
     let searcher = kb.as_ref().map(airbridge_kb::Kb::searcher);
     let src = airbridge_runtime::guides::GuideSources {

@@ -12,9 +12,15 @@ use clap::{Args, Subcommand};
 /// `airbridge kb` arguments.
 #[derive(Debug, Args)]
 pub struct KbArgs {
-    /// Knowledge-base file [default: <data dir>/kb/knowledge-base.db, created from the built-in demo content on first use]
+    /// Knowledge-base file, or a PostgreSQL connection string for a knowledge base shared by several stations [default: `kb_store` of station.toml, else <data dir>/kb/knowledge-base.db, created from the built-in demo content on first use]
     #[arg(long, global = true, env = "AIRBRIDGE_KB", value_name = "PATH")]
     kb: Option<PathBuf>,
+
+    /// On a shared knowledge base: work on every station's entries, and
+    /// import new entries as shared by all (default: this station's view,
+    /// new entries its own)
+    #[arg(long, global = true)]
+    shared: bool,
 
     #[command(subcommand)]
     action: KbAction,
@@ -45,6 +51,19 @@ enum KbAction {
         /// File format [default: from the extension]
         #[arg(long, value_name = "csv|xlsx|jsonl")]
         format: Option<String>,
+    },
+    /// Move this station's knowledge-base file, with every version of every
+    /// entry, into the shared PostgreSQL knowledge base (all or nothing).
+    /// Entries become this station's own (`code` in station.toml), or shared
+    /// by all with --shared; entries already there with the same content
+    /// are left alone
+    Migrate {
+        /// The shared knowledge base: a PostgreSQL connection string
+        #[arg(long)]
+        to: String,
+        /// Give entries whose id is taken there (with other content) the id `<code>-<id>`
+        #[arg(long)]
+        rename: bool,
     },
     /// Search: ranked entries with highlighted snippets
     Search {
@@ -91,17 +110,38 @@ fn format_of(file: &Path, given: Option<&str>) -> anyhow::Result<Format> {
     }
 }
 
-fn open(path: Option<PathBuf>, config_dir: Option<&Path>) -> anyhow::Result<Kb> {
+fn open(path: Option<PathBuf>, shared: bool, config_dir: Option<&Path>) -> anyhow::Result<Kb> {
+    let set = crate::cli::load_config(config_dir)?;
+    let paths = airbridge_runtime::StationPaths::resolve(
+        config_dir,
+        &set,
+        &airbridge_runtime::PathOverrides {
+            kb: path.clone(),
+            ..Default::default()
+        },
+    )?;
+    if let Some(url) = &paths.kb_shared {
+        let station = if shared {
+            None
+        } else {
+            set.station.code.as_deref()
+        };
+        return Kb::open_postgres(url, None, station, true).with_context(|| {
+            format!(
+                "cannot open the shared knowledge base {}",
+                airbridge_kb::store_name(url)
+            )
+        });
+    }
+    if shared {
+        bail!("--shared is for a knowledge base shared on PostgreSQL (kb_store in station.toml)");
+    }
     match path {
         Some(p) => {
             Kb::open(&p).with_context(|| format!("cannot open the knowledge base {}", p.display()))
         }
-        None => {
-            let set = crate::cli::load_config(config_dir)?;
-            let p = crate::paths::station(config_dir, &set, None)?.kb;
-            Kb::open_or_seed_demo(&p)
-                .with_context(|| format!("cannot open the knowledge base {}", p.display()))
-        }
+        None => Kb::open_or_seed_demo(&paths.kb)
+            .with_context(|| format!("cannot open the knowledge base {}", paths.kb.display())),
     }
 }
 
@@ -117,10 +157,10 @@ pub fn run(args: KbArgs, config_dir: Option<&Path>) -> anyhow::Result<()> {
         } => {
             let format = format_of(&file, format.as_deref())?;
             let map = FieldMap::from_args(&fields).map_err(anyhow::Error::msg)?;
-            let mut kb = open(args.kb, config_dir)?;
+            let mut kb = open(args.kb, args.shared, config_dir)?;
             let report = kb
                 .import(&file, format, &map, replace)
-                .with_context(|| format!("import into {} refused", kb.path().display()))?;
+                .with_context(|| format!("import into {} refused", kb.describe()))?;
             let mapping: Vec<String> = report
                 .mapping
                 .iter()
@@ -154,20 +194,68 @@ pub fn run(args: KbArgs, config_dir: Option<&Path>) -> anyhow::Result<()> {
             writeln!(
                 out,
                 "knowledge base {}: {} active entries",
-                kb.path().display(),
+                kb.describe(),
                 s.entries
             )?;
         }
         KbAction::Export { file, format } => {
             let format = format_of(&file, format.as_deref())?;
-            let kb = open(args.kb, config_dir)?;
+            let kb = open(args.kb, args.shared, config_dir)?;
             let n = kb
                 .export(&file, format)
-                .with_context(|| format!("cannot export {}", kb.path().display()))?;
+                .with_context(|| format!("cannot export {}", kb.describe()))?;
             writeln!(out, "exported {n} entries to {}", file.display())?;
         }
+        KbAction::Migrate { to, rename } => {
+            if !airbridge_runtime::paths::is_postgres(&to) {
+                bail!(
+                    "--to {to:?} is not a PostgreSQL connection string (host=… dbname=… or postgres://…)"
+                );
+            }
+            let set = crate::cli::load_config(config_dir)?;
+            let code = set.station.code.clone();
+            if code.is_none() && !args.shared {
+                bail!(
+                    "set `code` in station.toml first (e.g. code = \"yy\"): it marks this station's own entries in the shared knowledge base (or pass --shared to share them all)"
+                );
+            }
+            let station = if args.shared { None } else { code.as_deref() };
+            let from = match args.kb {
+                Some(p) if !airbridge_runtime::paths::is_postgres(&p.to_string_lossy()) => p,
+                _ => crate::paths::station(config_dir, &set, None)?.kb,
+            };
+            if !from.is_file() {
+                bail!("{}: no knowledge-base file to move", from.display());
+            }
+            let local = Kb::open(&from)
+                .with_context(|| format!("cannot open the knowledge base {}", from.display()))?;
+            let mut target = Kb::open_postgres(&to, None, code.as_deref(), false)
+                .with_context(|| format!("cannot open {}", airbridge_kb::store_name(&to)))?;
+            let r = local
+                .migrate_into(&mut target, station, rename)
+                .with_context(|| format!("nothing was moved into {}", target.describe()))?;
+            let whose = match station {
+                Some(c) => format!("station {c}'s own"),
+                None => "shared by all stations".into(),
+            };
+            writeln!(
+                out,
+                "moved {} entries with every version from {} into {} ({whose}); {} already there unchanged",
+                r.moved,
+                from.display(),
+                target.describe(),
+                r.already_there
+            )?;
+            for (old, new) in &r.renamed {
+                writeln!(out, "  renamed {old} → {new}")?;
+            }
+            writeln!(
+                out,
+                "set kb_store in station.toml to this connection string to use it"
+            )?;
+        }
         KbAction::Search { query, k, json } => {
-            let kb = open(args.kb, config_dir)?;
+            let kb = open(args.kb, args.shared, config_dir)?;
             let hits = kb.search(&query, k);
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)?;
@@ -182,12 +270,12 @@ pub fn run(args: KbArgs, config_dir: Option<&Path>) -> anyhow::Result<()> {
             }
         }
         KbAction::Stats { json } => {
-            let kb = open(args.kb, config_dir)?;
+            let kb = open(args.kb, args.shared, config_dir)?;
             let s = kb.stats();
             if json {
                 writeln!(out, "{}", serde_json::to_string(&s)?)?;
             } else {
-                writeln!(out, "knowledge base {}", kb.path().display())?;
+                writeln!(out, "knowledge base {}", kb.describe())?;
                 writeln!(
                     out,
                     "  entries: {} active, {} retired",
@@ -209,14 +297,14 @@ pub fn run(args: KbArgs, config_dir: Option<&Path>) -> anyhow::Result<()> {
             if qs.is_empty() {
                 bail!("{}: no queries", queries.display());
             }
-            let kb = open(args.kb, config_dir)?;
+            let kb = open(args.kb, args.shared, config_dir)?;
             let base = kb.baseline_index()?;
             let full = eval::evaluate(kb.index(), &qs, k);
             let plain = eval::evaluate(&base, &qs, k);
             writeln!(
                 out,
                 "knowledge base {} ({} active entries), {} queries, k={k}",
-                kb.path().display(),
+                kb.describe(),
                 kb.index().len(),
                 qs.len()
             )?;

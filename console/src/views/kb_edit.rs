@@ -201,6 +201,7 @@ impl ConsoleApp {
     /// The open entry: its fields, save / retire / close, and its history.
     fn kb_entry_ui(&mut self, ui: &mut egui::Ui) {
         let tz = self.config.station.time_zone;
+        let code = self.config.station.code.clone();
         let Some(d) = &mut self.seat.kb_draft else {
             ui.heading("条目");
             weak(ui, "在左侧检索结果或待复核中点选一条，或按“新建条目”");
@@ -252,6 +253,24 @@ impl ConsoleApp {
                 let l = ui.label(label);
                 ui.add(egui::TextEdit::singleline(text).desired_width(f32::INFINITY))
                     .labelled_by(l.id);
+                ui.end_row();
+            }
+            if let Some(code) = &code {
+                // 1+5+N: an entry for every station, or this station's own
+                ui.label("适用范围");
+                let own = code.clone();
+                let mut shared = e.station.is_empty();
+                let foreign = !shared && e.station != own;
+                ui.add_enabled_ui(!foreign, |ui| {
+                    let text = if foreign {
+                        format!("{} 台专用", e.station)
+                    } else {
+                        format!("全市共享（不勾选：仅本台 {own}）")
+                    };
+                    if ui.checkbox(&mut shared, text).changed() {
+                        e.station = if shared { String::new() } else { own };
+                    }
+                });
                 ui.end_row();
             }
             let l = ui.label("标签");
