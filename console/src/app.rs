@@ -10,7 +10,6 @@ use airbridge_runtime::Action;
 use airbridge_show::{LineState, ShowEvent};
 use egui::{Color32, RichText};
 
-use crate::backend::Command;
 use crate::fonts::CjkFont;
 use crate::live::Live;
 pub use crate::seat::{
@@ -286,7 +285,7 @@ impl ConsoleApp {
                 .is_none_or(|t| t.elapsed() > Duration::from_secs(5));
             if stale {
                 self.last_refresh = Some(Instant::now());
-                self.command(Command::RefreshTickets);
+                self.refresh_tickets();
             }
         }
         self.top_bar_ui(ui);

@@ -21,6 +21,7 @@ use airbridge_kb::{Entry, Hit};
 pub use airbridge_runtime::backoffice::{QueueKind, TicketDetail, TicketSnapshot};
 use airbridge_runtime::{Action, KbHandle, Outcome, Runtime};
 use airbridge_show::StoredEvent;
+use airbridge_tickets::report::{GroupBy, Report};
 use airbridge_tickets::{Change, Ticket};
 use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
@@ -54,6 +55,12 @@ pub enum Command {
     ReloadKb,
     /// Compile the 办事攻略 guide from `from` to `to` (YYYY-MM-DD, inclusive).
     BuildGuide { from: String, to: String },
+    /// Ticket statistics from `from` to `to` (YYYY-MM-DD, inclusive), grouped.
+    TicketReport {
+        from: String,
+        to: String,
+        by: Option<GroupBy>,
+    },
     /// Write files made by a view (a printable plan, a guide) on this PC,
     /// off the UI thread; `what` names them in the toast.
     WriteFiles {
@@ -111,6 +118,7 @@ pub enum Update {
     },
     KbReview(Vec<airbridge_kb::ReviewItem>),
     Guide(Box<airbridge_runtime::guides::Guide>),
+    TicketReport(Box<Report>),
     /// Files a view asked for are written.
     Written {
         what: String,
@@ -389,6 +397,14 @@ impl DeskThread {
                     Ok(g) => self.update(Update::Guide(Box::new(g))),
                     Err(e) => self.report(e),
                 },
+                Command::TicketReport { from, to, by } => {
+                    let now = DateTime::from_timestamp_millis(self.clock.now_ms())
+                        .unwrap_or_else(Utc::now);
+                    match self.runtime.ticket_report(&from, &to, by, now) {
+                        Ok(r) => self.update(Update::TicketReport(Box::new(r))),
+                        Err(e) => self.report(e),
+                    }
+                }
                 Command::WriteFiles { what, files } => match write_files(files) {
                     Ok(paths) => self.update(Update::Written { what, paths }),
                     Err(e) => self.report(format!("{what}无法写入：{e}")),
@@ -475,6 +491,7 @@ enum Asked {
     KbEntry,
     KbReview,
     Guide,
+    TicketReport,
 }
 
 struct RemoteBridge {
@@ -550,6 +567,9 @@ impl RemoteBridge {
                         Command::BuildGuide { from, to } => {
                             self.ask(Ask::Guide { from, to }, Asked::Guide);
                         }
+                        Command::TicketReport { from, to, by } => {
+                            self.ask(Ask::TicketReport { from, to, by }, Asked::TicketReport);
+                        }
                         Command::WriteFiles { what, files } => match write_files(files) {
                             Ok(paths) => self.update(Update::Written { what, paths }),
                             Err(e) => self.report(format!("{what}无法写入：{e}")),
@@ -601,6 +621,9 @@ impl RemoteBridge {
                                 self.update(Update::KbReview(items));
                             }
                             (Asked::Guide, Ok(Answer::Guide(g))) => self.update(Update::Guide(g)),
+                            (Asked::TicketReport, Ok(Answer::TicketReport(r))) => {
+                                self.update(Update::TicketReport(r));
+                            }
                             (Asked::Tickets, Ok(Answer::Tickets(s))) => self.update(Update::Tickets(s)),
                             (Asked::Ticket, Ok(Answer::Ticket(d))) => self.update(Update::Detail(d)),
                             (Asked::Change { id }, Ok(Answer::TicketSaved(t))) => {

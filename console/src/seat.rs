@@ -17,6 +17,7 @@ use airbridge_configs::ConfigSet;
 use airbridge_kb::Hit;
 use airbridge_runtime::{Action, LineInfo, MixInput, Runtime};
 use airbridge_show::{CallerNote, ItemRef, LineNo, LineState, Projection, ShowBoard, ShowEvent};
+use airbridge_tickets::report::{GroupBy, Report};
 
 use crate::app::transition_zh;
 use crate::backend::{Backend, Command, KbView, QueueKind, TicketDetail, TicketSnapshot, Update};
@@ -259,6 +260,65 @@ pub struct SeatModel {
     pub(crate) guide: Option<airbridge_runtime::guides::Guide>,
     pub(crate) guide_from: String,
     pub(crate) guide_to: String,
+    /// The back office's statistics: the period (local dates, both
+    /// included), the grouping, and the report as last computed.
+    pub(crate) stats_from: String,
+    pub(crate) stats_to: String,
+    pub(crate) stats_by: GroupBy,
+    pub(crate) stats: Option<Report>,
+}
+
+/// The periods the statistics offer at one click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsPeriod {
+    ThisWeek,
+    ThisMonth,
+    LastMonth,
+    Last30Days,
+}
+
+impl StatsPeriod {
+    pub const ALL: [StatsPeriod; 4] = [
+        StatsPeriod::ThisWeek,
+        StatsPeriod::ThisMonth,
+        StatsPeriod::LastMonth,
+        StatsPeriod::Last30Days,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StatsPeriod::ThisWeek => "本周",
+            StatsPeriod::ThisMonth => "本月",
+            StatsPeriod::LastMonth => "上月",
+            StatsPeriod::Last30Days => "近30天",
+        }
+    }
+
+    /// First and last day (both included) of the period as of `today`.
+    pub fn days(self, today: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
+        use airbridge_tickets::report::Period;
+        let day = chrono::Duration::days(1);
+        match self {
+            StatsPeriod::ThisWeek => (Period::Week.bounds(today).0, today),
+            StatsPeriod::ThisMonth => (Period::Month.bounds(today).0, today),
+            StatsPeriod::LastMonth => {
+                let (start, _) = Period::Month.bounds(today);
+                let (prev, _) = Period::Month.bounds(start - day);
+                (prev, start - day)
+            }
+            StatsPeriod::Last30Days => (today - chrono::Duration::days(29), today),
+        }
+    }
+}
+
+/// A grouping of the statistics as the back office reads it.
+pub fn group_label(by: GroupBy) -> &'static str {
+    match by {
+        GroupBy::Department => "部门",
+        GroupBy::Topic => "话题",
+        GroupBy::Channel => "渠道",
+        GroupBy::Station => "电台",
+    }
 }
 
 /// The plan editor's fields for the selected segment and the new phrase.
@@ -353,6 +413,10 @@ impl SeatModel {
             guide: None,
             guide_from: String::new(),
             guide_to: String::new(),
+            stats_from: String::new(),
+            stats_to: String::new(),
+            stats_by: GroupBy::Department,
+            stats: None,
         })
     }
 
@@ -364,6 +428,11 @@ impl SeatModel {
     /// The ticket opened in the back office (for tests).
     pub fn ticket_detail(&self) -> Option<&TicketDetail> {
         self.detail.as_ref()
+    }
+
+    /// The statistics as last computed (for tests).
+    pub fn stats_report(&self) -> Option<&Report> {
+        self.stats.as_ref()
     }
 
     /// The back-office snapshot (for tests).
@@ -520,6 +589,7 @@ impl SeatModel {
                     self.toast(format!("办事攻略已生成：{} 问", g.len()));
                     self.guide = Some(*g);
                 }
+                Update::TicketReport(r) => self.stats = Some(*r),
             }
         }
         self.toasts
@@ -685,6 +755,49 @@ impl SeatModel {
     /// The open entry (for tests).
     pub fn kb_draft(&self) -> Option<&KbDraft> {
         self.kb_draft.as_ref()
+    }
+
+    /// Reloads the back office's queues, and its statistics for the period
+    /// and grouping chosen.
+    pub fn refresh_tickets(&mut self) {
+        self.command(Command::RefreshTickets);
+        self.request_stats();
+    }
+
+    /// Computes the statistics for the period typed (default: this month)
+    /// and the grouping chosen.
+    pub fn request_stats(&mut self) {
+        if self.stats_from.trim().is_empty() || self.stats_to.trim().is_empty() {
+            let (from, to) = StatsPeriod::ThisMonth.days(self.today());
+            self.stats_from = from.to_string();
+            self.stats_to = to.to_string();
+        }
+        self.command(Command::TicketReport {
+            from: self.stats_from.trim().to_owned(),
+            to: self.stats_to.trim().to_owned(),
+            by: Some(self.stats_by),
+        });
+    }
+
+    /// Statistics for one of the usual periods.
+    pub fn stats_period(&mut self, period: StatsPeriod) {
+        let (from, to) = period.days(self.today());
+        self.stats_from = from.to_string();
+        self.stats_to = to.to_string();
+        self.request_stats();
+    }
+
+    /// Statistics grouped another way.
+    pub fn stats_group(&mut self, by: GroupBy) {
+        self.stats_by = by;
+        self.request_stats();
+    }
+
+    /// Today at the station.
+    fn today(&self) -> chrono::NaiveDate {
+        chrono::DateTime::from_timestamp_millis(self.now_ms())
+            .map(|d| d.with_timezone(&self.config.station.time_zone).date_naive())
+            .unwrap_or_default()
     }
 
     /// Compiles the guide for the period typed (default: the last 7 days).

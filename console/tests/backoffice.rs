@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use airbridge_console::app::{ConsoleApp, Role as SeatRole};
 use airbridge_show::{Journal, LineState, ShowEvent};
-use airbridge_tickets::{NewTicket, Satisfaction, Source, TicketState};
+use airbridge_tickets::{Change, NewTicket, Satisfaction, Source, TicketState};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, NodeT, Queryable};
@@ -324,4 +324,83 @@ fn an_overdue_ticket_raises_a_red_banner_until_acknowledged() {
         .command(airbridge_console::backend::Command::RefreshTickets);
     h.run_steps(10);
     assert!(h.query_by_label_contains("超期提醒").is_none());
+}
+
+/// The statistics answer for the period and grouping the seat picks, with
+/// the desk's own figures (the formulas are tested in the tickets crate).
+#[test]
+fn statistics_by_period_and_grouping() {
+    let (mut h, st) = seat(SeatRole::Screener);
+    let now = fixed_utc();
+    let make = |topic: &str, source: Source, days_ago: i64, resolve: bool| {
+        st.runtime
+            .with_desk(|d| {
+                let mut t =
+                    NewTicket::new(source, "测试问题", now - chrono::Duration::days(days_ago));
+                t.topic = topic.into();
+                t.departments = vec!["zjj".into()];
+                let t = d.create(t, "screener")?;
+                if resolve {
+                    let mut t = t;
+                    for change in [
+                        Change::Classify {
+                            class: airbridge_configs::TicketClass::General,
+                            departments: vec!["zjj".into()],
+                        },
+                        Change::Dispatch { assignee: None },
+                        Change::Resolve {
+                            resolution: "已办结".into(),
+                        },
+                    ] {
+                        t = d.apply(&t.id, t.version, &change, "backoffice")?;
+                    }
+                }
+                Ok::<_, airbridge_tickets::TicketError>(())
+            })
+            .unwrap()
+            .unwrap();
+    };
+    make("公租房", Source::Call, 1, true);
+    make("公租房", Source::Wechat, 2, false);
+    make("路灯", Source::Danmaku, 3, true);
+    click(&mut h, "后台");
+    step_until(&mut h, "the statistics", |a| {
+        a.model().stats_report().is_some()
+    });
+
+    click(&mut h, "按话题");
+    step_until(&mut h, "by topic", |a| {
+        a.model()
+            .stats_report()
+            .is_some_and(|r| r.by == Some(airbridge_tickets::report::GroupBy::Topic))
+    });
+    let r = h.state().model().stats_report().unwrap().clone();
+    let keys: Vec<&str> = r.groups.iter().map(|g| g.key.as_str()).collect();
+    assert_eq!(keys, ["公租房", "路灯"]);
+    assert_eq!((r.received, r.resolved), (3, 2));
+    assert_eq!(r.groups[0].figures.resolution_rate, Some(0.5));
+    h.run_steps(3);
+    assert!(h.query_by_label("路灯").is_some());
+    assert!(
+        h.query_all_by_label("50.0%").next().is_some(),
+        "公租房's 办结率 in the table"
+    );
+
+    click(&mut h, "按渠道");
+    step_until(&mut h, "by channel", |a| {
+        a.model()
+            .stats_report()
+            .is_some_and(|r| r.by == Some(airbridge_tickets::report::GroupBy::Channel))
+    });
+    h.run_steps(3);
+    assert!(h.query_by_label("热线来电").is_some());
+    assert!(h.query_by_label("直播弹幕").is_some());
+
+    // last month had none of them
+    click(&mut h, "上月");
+    step_until(&mut h, "last month", |a| {
+        a.model().stats_report().is_some_and(|r| r.received == 0)
+    });
+    h.run_steps(3);
+    assert!(h.query_by_label("这段时间没有受理工单").is_some());
 }

@@ -75,6 +75,12 @@ pub enum Ask {
         from: String,
         to: String,
     },
+    /// Ticket statistics from `from` to `to` (YYYY-MM-DD, inclusive), grouped.
+    TicketReport {
+        from: String,
+        to: String,
+        by: Option<airbridge_tickets::report::GroupBy>,
+    },
 }
 
 /// What the runtime answers a question with.
@@ -106,6 +112,7 @@ pub enum Answer {
     },
     KbReview(Vec<airbridge_kb::ReviewItem>),
     Guide(Box<airbridge_runtime::guides::Guide>),
+    TicketReport(Box<airbridge_tickets::report::Report>),
 }
 
 /// From the runtime to a seat (adjacently tagged, see [`Answer`]).

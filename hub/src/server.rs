@@ -725,16 +725,24 @@ fn answer(rt: &Runtime, seat: &SeatId, ask: Ask) -> Result<Answer, String> {
             Some(Err(e)) => Err(format!("知识库不可用：{e}")),
             None => Err("知识库正在加载".into()),
         },
-        Ask::Tickets | Ask::Ticket { .. } | Ask::TicketChange { .. } | Ask::ExportTickets
+        Ask::Tickets
+        | Ask::Ticket { .. }
+        | Ask::TicketChange { .. }
+        | Ask::ExportTickets
+        | Ask::TicketReport { .. }
             if !seat.role.may_work_tickets() =>
         {
             deny(match ask {
+                Ask::TicketReport { .. } => "查看工单统计",
                 Ask::Ticket { .. } => "查看工单（含联系方式）",
                 Ask::TicketChange { .. } => "处理工单",
                 Ask::ExportTickets => "导出工单",
                 _ => "查看工单",
             })
         }
+        Ask::TicketReport { from, to, by } => rt
+            .ticket_report(&from, &to, by, chrono::Utc::now())
+            .map(|r| Answer::TicketReport(Box::new(r))),
         Ask::Tickets => rt
             .ticket_snapshot(chrono::Utc::now())
             .map(|(s, _)| Answer::Tickets(Box::new(s)))

@@ -181,6 +181,30 @@ fn tokens_and_roles_are_checked_by_the_runtime_and_refusals_journaled() {
         ),
         other => panic!("{other:?}"),
     }
+    // statistics for a typed period, grouped: the back office only
+    let today = chrono::Utc::now()
+        .with_timezone(&rt.config().station.time_zone)
+        .date_naive()
+        .to_string();
+    let report = Ask::TicketReport {
+        from: today.clone(),
+        to: today,
+        by: Some(airbridge_tickets::report::GroupBy::Channel),
+    };
+    assert!(host.ask_wait(report.clone(), t).is_err());
+    match bo.ask_wait(report, t).unwrap() {
+        Answer::TicketReport(r) => {
+            assert_eq!(r.received, 1);
+            assert_eq!(r.groups[0].key, "call");
+        }
+        other => panic!("{other:?}"),
+    }
+    let bad = Ask::TicketReport {
+        from: "昨天".into(),
+        to: "2026-13-01".into(),
+        by: None,
+    };
+    assert!(bo.ask_wait(bad, t).unwrap_err().contains("不是日期"));
     let r = refusals(&rt);
     for (seat, what) in [
         ("host1", "line 1"),

@@ -240,6 +240,47 @@ impl Runtime {
         })
     }
 
+    /// The statistics of the tickets received from `from` to `to` (local
+    /// dates as a seat types them, `YYYY-MM-DD`, both included) as of `now`,
+    /// grouped `by` department, topic, channel or station: the figures the
+    /// back-office seat plots, the same as `airbridge tickets report`.
+    pub fn ticket_report(
+        &self,
+        from: &str,
+        to: &str,
+        by: Option<airbridge_tickets::report::GroupBy>,
+        now: DateTime<Utc>,
+    ) -> Result<Report, String> {
+        let (from, to) = (
+            crate::guides::typed_day(from)?,
+            crate::guides::typed_day(to)?,
+        );
+        if to < from {
+            return Err(format!("结束日期 {to} 早于开始日期 {from}"));
+        }
+        let config = self.config();
+        let tz = config.station.time_zone;
+        let end = to + Duration::days(1);
+        let station = config.station.short_name.clone();
+        let result = self.with_desk(|desk| {
+            desk.tickets_received_between(local_midnight(from, tz), local_midnight(end, tz))
+                .map_err(|e| format!("工单读取失败：{e}"))
+                .and_then(|tickets| {
+                    airbridge_tickets::report::build_by(
+                        &tickets,
+                        desk.calendar(),
+                        from,
+                        end,
+                        now,
+                        by,
+                        &station,
+                    )
+                    .map_err(|e| format!("工作日历：{e}"))
+                })
+        });
+        result.unwrap_or_else(|| Err("工单库不可用 / ticket store unavailable".to_owned()))
+    }
+
     /// Exports the last 30 days of tickets (XLSX) to `path`; the number of rows.
     pub fn export_tickets(&self, now: DateTime<Utc>, path: &Path) -> Result<usize, String> {
         let tz = self.config().station.time_zone;

@@ -390,15 +390,17 @@ impl GuideItem {
     }
 }
 
+/// A date as a seat types it (`YYYY-MM-DD`), or a message saying it is not one.
+pub(crate) fn typed_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("“{s}”不是日期（YYYY-MM-DD）"))
+}
+
 impl crate::Runtime {
     /// [`Runtime::guide`](crate::Runtime::guide) for dates as a seat types
     /// them (`YYYY-MM-DD`), refused with a message when they are not dates.
     pub fn guide_between(&self, from: &str, to: &str) -> Result<Guide, String> {
-        let day = |s: &str| {
-            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| format!("“{s}”不是日期（YYYY-MM-DD）"))
-        };
-        self.guide(day(from)?, day(to)?)
+        self.guide(typed_day(from)?, typed_day(to)?)
     }
 
     /// The guide of this show's journal from `from` to `to` (inclusive).

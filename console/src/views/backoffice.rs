@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use airbridge_configs::TicketClass;
 use airbridge_runtime::backoffice::TicketSnapshot;
 use airbridge_show::ShowEvent;
+use airbridge_tickets::report::GroupBy;
 use airbridge_tickets::{
     CallbackOutcome, Change, Reminder, Satisfaction, Stage, Ticket, TicketState,
 };
@@ -23,6 +24,7 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 use super::weak;
 use crate::app::ConsoleApp;
 use crate::backend::{Command, QueueKind};
+use crate::seat::{StatsPeriod, group_label};
 
 const ALERT_RED: Color32 = Color32::from_rgb(255, 90, 90);
 
@@ -135,7 +137,7 @@ impl ConsoleApp {
         use egui::{Key, Modifiers};
         let ctrl = |k: Key| ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, k));
         if ctrl(Key::R) {
-            self.command(Command::RefreshTickets);
+            self.refresh_tickets();
         }
         if ctrl(Key::E) {
             self.export_tickets();
@@ -265,7 +267,7 @@ impl ConsoleApp {
         ui.horizontal(|ui| {
             ui.heading("工单");
             if ui.button("刷新 Ctrl+R").clicked() {
-                self.command(Command::RefreshTickets);
+                self.refresh_tickets();
             }
             if ui.button("导出 Excel Ctrl+E").clicked() {
                 self.export_tickets();
@@ -846,7 +848,7 @@ impl ConsoleApp {
                 forms.attach_path.clear();
                 self.toast(format!("工单 {} 已添加附件", t.id));
                 self.command(Command::OpenTicket { id: t.id });
-                self.command(Command::RefreshTickets);
+                self.refresh_tickets();
             }
             Err(e) => self.toast(e),
         }
@@ -914,60 +916,164 @@ impl ConsoleApp {
         }
     }
 
-    fn stats_ui(&mut self, ui: &mut egui::Ui) {
-        ui.heading("统计（近 30 天）");
-        let Some(snap) = &self.seat.tickets else {
-            weak(ui, "统计读取中…");
+    /// Period (one click, or typed dates) and grouping of the statistics.
+    fn stats_controls_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            for p in StatsPeriod::ALL {
+                if ui.button(p.label()).clicked() {
+                    self.stats_period(p);
+                }
+            }
+            let l = ui.label("从");
+            ui.add(egui::TextEdit::singleline(&mut self.seat.stats_from).desired_width(100.0))
+                .labelled_by(l.id);
+            let l = ui.label("至");
+            ui.add(egui::TextEdit::singleline(&mut self.seat.stats_to).desired_width(100.0))
+                .labelled_by(l.id);
+            if ui.button("查询").clicked() {
+                self.request_stats();
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("分组：");
+            for by in [
+                GroupBy::Department,
+                GroupBy::Topic,
+                GroupBy::Channel,
+                GroupBy::Station,
+            ] {
+                if ui
+                    .selectable_label(self.seat.stats_by == by, format!("按{}", group_label(by)))
+                    .clicked()
+                {
+                    self.stats_group(by);
+                }
+            }
+        });
+    }
+
+    /// One row of figures per group (the rates), and received and resolved
+    /// per group as bars.
+    fn stats_groups_ui(&mut self, ui: &mut egui::Ui, r: airbridge_tickets::report::Report) {
+        if r.groups.is_empty() {
+            weak(ui, "这段时间没有受理工单");
             return;
-        };
-        if let Some(r) = &snap.report {
+        }
+        let by = r.by.unwrap_or(GroupBy::Department);
+        let names: Vec<String> = r
+            .groups
+            .iter()
+            .map(|g| match by {
+                GroupBy::Department if !g.key.starts_with('(') => {
+                    self.department_names(std::slice::from_ref(&g.key))
+                }
+                GroupBy::Channel => g
+                    .key
+                    .parse::<airbridge_tickets::Source>()
+                    .map_or_else(|_| g.key.clone(), |s| s.label_zh().to_owned()),
+                _ => g.key.clone(),
+            })
+            .collect();
+        egui::Grid::new("stats-groups")
+            .striped(true)
+            .num_columns(8)
+            .show(ui, |ui| {
+                for h in [
+                    group_label(by),
+                    "受理数",
+                    "办结数",
+                    "办结率",
+                    "按期办结率",
+                    "满意率",
+                    "超期率",
+                    "平均办理（工作时）",
+                ] {
+                    ui.label(RichText::new(h).strong());
+                }
+                ui.end_row();
+                for (g, name) in r.groups.iter().zip(&names) {
+                    let f = &g.figures;
+                    ui.label(name);
+                    ui.label(f.received.to_string());
+                    ui.label(f.resolved.to_string());
+                    ui.label(airbridge_tickets::report::pct(f.resolution_rate));
+                    ui.label(airbridge_tickets::report::pct(f.on_time_rate));
+                    ui.label(airbridge_tickets::report::pct(f.satisfaction_rate));
+                    ui.label(airbridge_tickets::report::pct(f.overdue_rate));
+                    ui.label(hours(f.avg_handling_business_hours));
+                    ui.end_row();
+                }
+            });
+        let n = names.len().max(1) as f64;
+        let received: Vec<Bar> = r
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                Bar::new(i as f64 - 0.18, g.figures.received as f64)
+                    .name(&names[i])
+                    .width(0.34)
+            })
+            .collect();
+        let resolved: Vec<Bar> = r
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                Bar::new(i as f64 + 0.18, g.figures.resolved as f64)
+                    .name(&names[i])
+                    .width(0.34)
+            })
+            .collect();
+        let axis = names.clone();
+        Plot::new("by-group")
+            .height(160.0)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .include_x(-0.5)
+            .include_x(n - 0.5)
+            .include_y(0.0)
+            .legend(Legend::default())
+            .x_axis_formatter(move |mark, _| {
+                let i = mark.value.round();
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                    axis.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .show(ui, |plot| {
+                plot.bar_chart(BarChart::new("受理（件）", received));
+                plot.bar_chart(BarChart::new("办结（件）", resolved));
+            });
+    }
+
+    fn stats_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("统计");
+        self.stats_controls_ui(ui);
+        if let Some(r) = &self.seat.stats {
             ui.label(format!(
-                "受理 {} · 办结率 {} · 按期办结率 {} · 超期 {}（{}） · 满意率 {}",
+                "{} 至 {}：受理 {} · 办结 {} · 办结率 {} · 按期办结率 {} · 超期 {}（{}） · 满意率 {} · 平均办理 {}",
+                r.from,
+                r.to - chrono::Duration::days(1),
                 r.received,
+                r.resolved,
                 airbridge_tickets::report::pct(r.resolution_rate),
                 airbridge_tickets::report::pct(r.on_time_rate),
                 r.overdue(),
                 airbridge_tickets::report::pct(r.overdue_rate),
-                airbridge_tickets::report::pct(r.satisfaction_rate)
+                airbridge_tickets::report::pct(r.satisfaction_rate),
+                hours(r.avg_handling_business_hours),
             ));
-            let names: Vec<String> = r
-                .by_department
-                .keys()
-                .map(|d| {
-                    if d.is_empty() {
-                        "未分派".to_owned()
-                    } else {
-                        self.department_names(std::slice::from_ref(d))
-                    }
-                })
-                .collect();
-            let bars: Vec<Bar> = r
-                .by_department
-                .values()
-                .enumerate()
-                .map(|(i, n)| Bar::new(i as f64, *n as f64).name(&names[i]).width(0.6))
-                .collect();
-            let n = names.len().max(1) as f64;
-            Plot::new("by-department")
-                .height(150.0)
-                .allow_drag(false)
-                .allow_zoom(false)
-                .allow_scroll(false)
-                .include_x(-0.5)
-                .include_x(n - 0.5)
-                .include_y(0.0)
-                .x_axis_formatter(move |mark, _| {
-                    let i = mark.value.round();
-                    if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                        names.get(i as usize).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                })
-                .show(ui, |plot| {
-                    plot.bar_chart(BarChart::new("各部门工单", bars));
-                });
+            self.stats_groups_ui(ui, r.clone());
+        } else {
+            weak(ui, "统计读取中…");
         }
+        let Some(snap) = &self.seat.tickets else {
+            return;
+        };
+        ui.label("近 14 天");
         let received: PlotPoints = snap
             .by_day
             .iter()
@@ -1005,4 +1111,9 @@ impl ConsoleApp {
                 plot.line(Line::new("每日办结", resolved));
             });
     }
+}
+
+/// Mean handling time in business hours, or — when nothing was resolved.
+fn hours(h: Option<f64>) -> String {
+    h.map_or_else(|| "—".to_owned(), |h| format!("{h:.1} 小时"))
 }
