@@ -196,6 +196,12 @@ pub enum LineKind {
     /// A rehearsal caller: the file plays from its start when the call is
     /// answered.
     File { path: PathBuf, looping: bool },
+    /// A phone line answered over SIP (`[sip]`): an INVITE rings the first
+    /// free SIP line; the call's audio is RTP in the codec both sides chose.
+    Sip {
+        /// As for an RTP line.
+        jitter_ms: u32,
+    },
 }
 
 impl LineKind {
@@ -204,6 +210,7 @@ impl LineKind {
             LineKind::Hybrid { .. } => "hybrid",
             LineKind::Rtp { .. } => "rtp",
             LineKind::File { .. } => "file",
+            LineKind::Sip { .. } => "sip",
         }
     }
 }
@@ -306,6 +313,36 @@ pub struct Studio {
     /// `[flags] words`: words the speech worker flags to the producer
     /// (besides phone, ID and bank-card numbers, which are always flagged).
     pub flag_words: Vec<String>,
+    /// `[sip]`: how SIP lines take calls (defaults when absent).
+    pub sip: Option<SipSettings>,
+}
+
+/// `[sip]`: the station's SIP side, as a trunk endpoint: the PBX or the
+/// telephone company's SIP trunk sends INVITEs to `bind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipSettings {
+    /// UDP and TCP, `ADDRESS:PORT` (default `0.0.0.0:5060`).
+    pub bind: SocketAddr,
+    /// The address callers reach the station at (SDP behind NAT).
+    pub public_address: Option<std::net::IpAddr>,
+    /// In preference order (default opus, pcma, pcmu).
+    pub codecs: Vec<RtpCodec>,
+    /// Networks INVITEs are accepted from (`CIDR`); empty: any.
+    pub allow: Vec<ipnet::IpNet>,
+    /// INVITEs one address may send in 10 s (default 20).
+    pub invites_per_10s: u32,
+}
+
+impl Default for SipSettings {
+    fn default() -> Self {
+        SipSettings {
+            bind: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            public_address: None,
+            codecs: vec![RtpCodec::Opus, RtpCodec::Pcma, RtpCodec::Pcmu],
+            allow: Vec::new(),
+            invites_per_10s: 20,
+        }
+    }
 }
 
 /// Longest broadcast delay a station may configure, seconds (the engine's limit).
@@ -494,6 +531,7 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         moderation: BTreeMap::new(),
         overlay: None,
         delay: None,
+        sip: None,
         flag_words: Vec::new(),
     };
     let mut root = Section::new(file, "", table, &mut issues);
@@ -621,10 +659,22 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
                     looping,
                 })
             }
+            Some("sip") => {
+                let jitter_ms: u32 = s.or("jitter_ms", 40);
+                if !(10..=500).contains(&jitter_ms) {
+                    s.issue(
+                        "jitter_ms",
+                        format!("{jitter_ms} ms: use 10 to 500 (40 suits a PBX on the LAN)"),
+                    );
+                }
+                Some(LineKind::Sip { jitter_ms })
+            }
             Some(other) => {
                 s.issue(
                     "kind",
-                    format!("unknown line kind {other:?}: use \"hybrid\", \"rtp\" or \"file\""),
+                    format!(
+                        "unknown line kind {other:?}: use \"hybrid\", \"rtp\", \"sip\" or \"file\""
+                    ),
                 );
                 None
             }
@@ -822,6 +872,69 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
             None => {}
         }
         s.finish();
+    }
+
+    if let Some((path, t)) = root.table("sip") {
+        let mut s = Section::new(file, path, t, root.issues());
+        let mut sip = SipSettings::default();
+        if let Some(bind) = addr_key(&mut s, "bind", false) {
+            sip.bind = bind;
+        }
+        let public: Option<String> = s.or("public_address", None);
+        if let Some(p) = public {
+            match p.trim().parse() {
+                Ok(ip) => sip.public_address = Some(ip),
+                Err(_) => s.issue("public_address", format!("{p:?} is not an IP address")),
+            }
+        }
+        let codecs: Option<Vec<String>> = s.or("codecs", None);
+        if let Some(codecs) = codecs {
+            let mut parsed = Vec::new();
+            for c in codecs {
+                match RtpCodec::parse(c.trim()) {
+                    Some(codec) if !parsed.contains(&codec) => parsed.push(codec),
+                    Some(_) => {}
+                    None => s.issue(
+                        "codecs",
+                        format!("unknown codec {c:?}: use \"opus\", \"pcma\" or \"pcmu\""),
+                    ),
+                }
+            }
+            if parsed.is_empty() {
+                s.issue("codecs", "name at least one codec");
+            }
+            sip.codecs = parsed;
+        }
+        let allow: Vec<String> = s.or("allow", Vec::new());
+        for a in allow {
+            let a = a.trim();
+            // a bare address is a network of one
+            let net = a
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| a.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match net {
+                Ok(n) => sip.allow.push(n),
+                Err(_) => s.issue(
+                    "allow",
+                    format!("{a:?} is not a network (CIDR, e.g. \"10.20.0.0/16\") or an address"),
+                ),
+            }
+        }
+        sip.invites_per_10s = s.or("invites_per_10s", 20);
+        if sip.invites_per_10s == 0 {
+            s.issue("invites_per_10s", "at least 1");
+        }
+        for key in ["registrar", "user", "password_env", "password_file"] {
+            let v: Option<toml::Value> = s.or(key, None);
+            if v.is_some() {
+                s.issue(
+                    key,
+                    "registering to a PBX is not supported yet: point the PBX or trunk at `bind` and list its address in `allow`",
+                );
+            }
+        }
+        s.finish();
+        studio.sip = Some(sip);
     }
 
     if let Some((path, t)) = root.table("flags") {

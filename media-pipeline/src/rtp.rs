@@ -147,6 +147,9 @@ pub struct RtpLineConfig {
     /// Decoded audio waiting before the line plays, ms (rides out the
     /// decoder's bursts and the two clocks' phase).
     pub prefill_ms: u32,
+    /// The dynamic payload type Opus is sent with (a SIP call uses the
+    /// one its offer named; 96 otherwise). Any dynamic type is received.
+    pub opus_pt: u8,
 }
 
 impl RtpLineConfig {
@@ -157,6 +160,7 @@ impl RtpLineConfig {
             reply_to: None,
             jitter_ms: DEFAULT_JITTER_MS,
             prefill_ms: DEFAULT_PREFILL_MS,
+            opus_pt: 96,
         }
     }
 }
@@ -307,6 +311,15 @@ pub fn open(
     crate::gst::init()?;
     let (decode, dec_needs) = cfg.codec.decode_chain();
     let (encode, enc_needs) = cfg.codec.encode_chain();
+    // Opus goes out on the payload type the caller's SDP named for it
+    let encode = if cfg.codec == RtpCodec::Opus {
+        encode.replace(
+            "rtpopuspay pt=96",
+            &format!("rtpopuspay pt={}", cfg.opus_pt),
+        )
+    } else {
+        encode.to_owned()
+    };
     let mut needs = vec![
         ("appsrc", "gstreamer1.0-plugins-base"),
         ("rtpjitterbuffer", "gstreamer1.0-plugins-good"),

@@ -366,6 +366,16 @@ fn after_move(
     {
         let _ = engine.remove_tap(tap); // the recorder finishes the file
     }
+    if let Some(slot) = lines.slot_mut(line)
+        && let Some(id) = slot.sip_call
+    {
+        let ended = to == LineState::Ended || to == LineState::Idle;
+        if ended {
+            slot.sip_call = None;
+            slot.sip_rtp = None;
+        }
+        crate::sip::after_move(rt, id, line, answered, ended);
+    }
     if to == LineState::Idle {
         lines.clear_call(line);
     }

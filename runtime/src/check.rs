@@ -147,6 +147,10 @@ pub fn check_studio(studio: &Studio, paths: &StationPaths) -> Vec<PartReport> {
             LineKind::Rtp { listen, codec, .. } => {
                 udp_free(*listen).map(|()| format!("rtp {} on {listen}", codec.name()))
             }
+            LineKind::Sip { .. } => {
+                let bind = studio.sip.clone().unwrap_or_default().bind;
+                udp_free(bind).map(|()| format!("sip: calls to {bind}"))
+            }
             LineKind::File { path, .. } => {
                 if path
                     .extension()

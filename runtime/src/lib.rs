@@ -65,6 +65,7 @@ pub mod privacy;
 pub mod roles;
 pub mod script;
 pub mod secrets;
+mod sip;
 mod speech;
 mod studio;
 mod written;
@@ -270,6 +271,8 @@ pub(crate) struct Inner {
     pub(crate) safety: flags::Safety,
     /// WeChat customer-service messages, when `[feeds.wechat]` has an app secret.
     pub(crate) customer_service: Mutex<Option<Arc<airbridge_feeds::wechat_cs::CustomerService>>>,
+    /// The SIP lines, when the studio has `kind = "sip"` lines.
+    pub(crate) sip: Mutex<Option<airbridge_sip::SipLines>>,
 }
 
 impl Runtime {
@@ -405,6 +408,7 @@ impl Runtime {
             blocked: Mutex::new(blocked),
             safety,
             customer_service: Mutex::new(None),
+            sip: Mutex::new(None),
         });
         let rt = Runtime { inner };
         for r in &reports {
@@ -478,6 +482,11 @@ impl Runtime {
         {
             feeds::start(&rt, table, &s.base);
         }
+        // 10b. SIP lines: calls from the station's PBX or trunk.
+        sip::start(
+            &rt,
+            studio_load.studio.as_ref().and_then(|s| s.sip.as_ref()),
+        );
         // 11. The line watcher: RTP lines ring when packets start, end when they stop.
         rt.spawn("runtime-lines", lines::watch);
         // 12. The script.
@@ -837,6 +846,14 @@ impl Runtime {
         {
             f.shutdown();
         }
+        // SIP: no new calls (calls in progress end with the show)
+        drop(
+            self.inner
+                .sip
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         // speech: drop the backlog, finish the model call in progress
         if let Some(s) = self
             .inner
@@ -871,6 +888,21 @@ impl Runtime {
             }
         }
         s
+    }
+
+    /// RTP packets (received, sent) of the call on a network line: an RTP
+    /// line's, or the SIP call's in progress; `None` for other lines.
+    pub fn rtp_packets(&self, line: LineNo) -> Option<(u64, u64)> {
+        let lines = self
+            .inner
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let slot = lines.slot(line)?;
+        slot.rtp
+            .as_ref()
+            .or(slot.sip_rtp.as_ref())
+            .map(|a| (a.packets_in(), a.packets_out()))
     }
 
     /// The lines of the studio and what they are.

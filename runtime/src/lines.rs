@@ -27,6 +27,11 @@ pub(crate) struct LineSlot {
     pub rtp: Option<Arc<RtpActivity>>,
     /// RTP bursts already turned into calls.
     pub bursts_seen: u64,
+    /// The SIP call the line carries (a `kind = "sip"` line).
+    pub sip_call: Option<airbridge_sip::CallId>,
+    /// That call's RTP (opened per call; not watched for packets: the
+    /// signalling says when a SIP call starts and ends).
+    pub sip_rtp: Option<Arc<RtpActivity>>,
 }
 
 impl LineSlot {
@@ -35,6 +40,8 @@ impl LineSlot {
             kind,
             rtp: None,
             bursts_seen: 0,
+            sip_call: None,
+            sip_rtp: None,
         }
     }
 }
@@ -71,6 +78,10 @@ impl Lines {
 
     pub fn slot(&self, line: LineNo) -> Option<&LineSlot> {
         self.slots.get(&line)
+    }
+
+    pub fn slot_mut(&mut self, line: LineNo) -> Option<&mut LineSlot> {
+        self.slots.get_mut(&line)
     }
 
     pub fn numbers(&self) -> Vec<LineNo> {
@@ -117,6 +128,10 @@ impl Lines {
                         format!("{} {at}", codec.name())
                     }
                     LineKind::File { path, .. } => path.display().to_string(),
+                    LineKind::Sip { .. } => match &s.sip_call {
+                        Some(id) => format!("SIP {id}"),
+                        None => "SIP".to_owned(),
+                    },
                 },
             })
             .collect()

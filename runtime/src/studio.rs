@@ -337,6 +337,11 @@ fn start_lines(
                     LineSlot::new(spec.kind.clone()),
                 )
             }),
+            // its RTP opens per call, in the call's codec (crate::sip)
+            LineKind::Sip { .. } => Ok((
+                "sip: rings when a call comes".to_owned(),
+                LineSlot::new(spec.kind.clone()),
+            )),
         };
         match started {
             Ok((detail, slot)) => {
@@ -352,6 +357,7 @@ fn start_lines(
                         format!("网络线路 {} {at}，收到来电音频即振铃", c.name())
                     }
                     LineKind::File { path, .. } => format!("彩排来电 {}", path.display()),
+                    LineKind::Sip { .. } => "SIP 线路，来电即振铃".to_owned(),
                 };
                 reports.push(ok(&name, &component, &detail).zh(zh));
                 lines.insert(n, slot);

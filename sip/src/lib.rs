@@ -126,6 +126,8 @@ pub struct IncomingCall {
     pub source: IpAddr,
     /// The codec both sides speak.
     pub codec: Codec,
+    /// Its payload type in the caller's offer (what Opus is sent with).
+    pub payload_type: u8,
     /// Where the caller's RTP comes from and goes to.
     pub remote_rtp: SocketAddr,
     reply: Option<oneshot::Sender<Decision>>,
@@ -622,6 +624,7 @@ async fn on_invite(shared: &Arc<Shared>, mut tx: Transaction) {
         caller,
         source,
         codec,
+        payload_type: pt,
         remote_rtp: offer.rtp,
         reply: Some(reply),
     };

@@ -1,0 +1,322 @@
+//! SIP lines in the show: calls the station's PBX or trunk sends ring the
+//! first free `kind = "sip"` line with the caller's number (masked on
+//! screens, hashed for repeat callers, as every call); the call's audio is
+//! an RTP line of the engine opened for the call in the codec both sides
+//! chose, so the caller hears the line's mix-minus (talkback while screened,
+//! hold or program while waiting, the program without themselves on air).
+//! The screener answering sends `200 OK`; dropping sends `BYE`; the caller
+//! hanging up or giving up ends the line with the reason in the journal.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use airbridge_configs::studio::{LineKind, RtpCodec as ConfigCodec, SipSettings};
+use airbridge_media::rtp::{RtpCodec, RtpLineConfig};
+use airbridge_show::{LineNo, LineState};
+use airbridge_sip::{CallId, Codec, IncomingCall, SipEvent, SipLines};
+
+use crate::actions::{self, Ring};
+use crate::{Runtime, SEAT, failed, ok};
+
+/// Events waiting for the runtime (a full queue answers new calls busy).
+const EVENT_QUEUE: usize = 1024;
+/// Refusals are reported at most this often.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+fn codec(c: ConfigCodec) -> Codec {
+    match c {
+        ConfigCodec::Opus => Codec::Opus,
+        ConfigCodec::Pcma => Codec::Pcma,
+        ConfigCodec::Pcmu => Codec::Pcmu,
+    }
+}
+
+fn media_codec(c: Codec) -> RtpCodec {
+    match c {
+        Codec::Opus => RtpCodec::Opus,
+        Codec::Pcma => RtpCodec::Pcma,
+        Codec::Pcmu => RtpCodec::Pcmu,
+    }
+}
+
+/// The settings the SIP crate takes.
+pub(crate) fn settings(s: &SipSettings) -> airbridge_sip::Settings {
+    let mut out = airbridge_sip::Settings::new(s.bind);
+    out.public_address = s.public_address;
+    out.codecs = s.codecs.iter().copied().map(codec).collect();
+    out.allow.clone_from(&s.allow);
+    out.invites_per_window = s.invites_per_10s;
+    out
+}
+
+/// Starts the SIP lines when the studio has any (`[sip]`, else its defaults).
+pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>) {
+    let numbers = sip_lines(rt);
+    if numbers.is_empty() {
+        return;
+    }
+    if rt.inner.engine.is_none() {
+        rt.report(failed(
+            "SIP lines",
+            "sip",
+            "SIP lines need the audio engine, which did not start",
+        ));
+        return;
+    }
+    let cfg = configured.cloned().unwrap_or_default();
+    let (tx, rx) = crossbeam_channel::bounded(EVENT_QUEUE);
+    match SipLines::start(settings(&cfg), tx) {
+        Ok(lines) => {
+            let at = lines.local_addr();
+            let allow = if cfg.allow.is_empty() {
+                "any address".to_owned()
+            } else {
+                cfg.allow
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let list = numbers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            rt.report(
+                ok(
+                    "SIP lines",
+                    "sip",
+                    &format!("lines {list} take calls at {at} (UDP, TCP) from {allow}"),
+                )
+                .zh(format!(
+                    "SIP 线路 {list}：在 {at}（UDP、TCP）接听来电，来源 {allow}"
+                )),
+            );
+            *rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner) = Some(lines);
+            rt.spawn("runtime-sip", move |rt| follow(rt, &rx, &cfg));
+        }
+        Err(e) => rt.report(failed("SIP lines", "sip", &e.to_string())),
+    }
+}
+
+/// The lines of `kind = "sip"`.
+fn sip_lines(rt: &Runtime) -> Vec<LineNo> {
+    let lines = rt
+        .inner
+        .lines
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    lines
+        .numbers()
+        .into_iter()
+        .filter(|n| matches!(lines.slot(*n).map(|s| &s.kind), Some(LineKind::Sip { .. })))
+        .collect()
+}
+
+/// The thread `runtime-sip`: what the SIP lines report, until the runtime stops.
+fn follow(rt: &Runtime, events: &crossbeam_channel::Receiver<SipEvent>, cfg: &SipSettings) {
+    let mut refused = Refused::default();
+    while !rt.stopping() {
+        match events.recv_timeout(Duration::from_millis(200)) {
+            Ok(SipEvent::Incoming(call)) => incoming(rt, call, cfg),
+            Ok(SipEvent::Ended { id, why }) => ended(rt, id, &why.zh()),
+            Ok(SipEvent::Refused { source, why }) => refused.add(rt, source, &why),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => refused.flush(rt),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}
+
+/// The local address that reaches `peer` (what the SDP answer names when
+/// the SIP side listens on every address).
+fn local_ip_towards(bind: IpAddr, peer: IpAddr) -> IpAddr {
+    if !bind.is_unspecified() {
+        return bind;
+    }
+    let any: IpAddr = if peer.is_ipv4() {
+        [0, 0, 0, 0].into()
+    } else {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    };
+    UdpSocket::bind((any, 0))
+        .and_then(|s| s.connect((peer, 9)).map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map_or(bind, |a| a.ip())
+}
+
+/// A call: the first free SIP line rings with it, its RTP opened in the
+/// call's codec; no free line: busy.
+fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
+    let Some(engine) = rt.inner.engine.clone() else {
+        call.busy();
+        return;
+    };
+    let local_ip = local_ip_towards(cfg.bind.ip(), call.source);
+    for line in sip_lines(rt) {
+        let free = {
+            let lines = rt
+                .inner
+                .lines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            lines.slot(line).is_some_and(|s| s.sip_call.is_none())
+        } && actions::line_state(rt, line) == LineState::Idle;
+        if !free {
+            continue;
+        }
+        let jitter_ms = match rt
+            .inner
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .slot(line)
+            .map(|s| s.kind.clone())
+        {
+            Some(LineKind::Sip { jitter_ms }) => jitter_ms,
+            _ => continue,
+        };
+        let mut rtp = RtpLineConfig::new(SocketAddr::new(local_ip, 0), media_codec(call.codec));
+        rtp.reply_to = Some(call.remote_rtp);
+        rtp.jitter_ms = jitter_ms;
+        rtp.prefill_ms = jitter_ms.min(40);
+        rtp.opus_pt = call.payload_type;
+        let activity = match engine.add_rtp_line(line, &rtp) {
+            Ok(a) => a,
+            Err(e) => {
+                rt.report(failed(
+                    &format!("line {line}"),
+                    &format!("audio/line{line}"),
+                    &e.to_string(),
+                ));
+                continue;
+            }
+        };
+        let shown_as = call.caller.display.clone().map_or_else(
+            || "SIP 来电（未显示号码）".to_owned(),
+            |d| format!("SIP 来电 {d}"),
+        );
+        let ring = Ring {
+            line,
+            caller: call.caller.number.clone(),
+            shown_as: Some(shown_as),
+        };
+        match actions::ring(rt, SEAT, &ring) {
+            Ok(_) => {
+                if let Some(slot) = rt
+                    .inner
+                    .lines
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .slot_mut(line)
+                {
+                    slot.sip_call = Some(call.id);
+                    slot.sip_rtp = Some(activity.clone());
+                }
+                let port = activity.local_addr().port();
+                call.ring(SocketAddr::new(local_ip, port));
+                return;
+            }
+            Err(r) => {
+                engine.remove_part(&format!("line{line}"));
+                tracing::info!("SIP call on line {line} cannot ring: {}", r.0);
+            }
+        }
+    }
+    call.busy();
+}
+
+/// The caller's side ended a call: its line ends with the reason.
+fn ended(rt: &Runtime, id: CallId, reason: &str) {
+    let line = {
+        let mut lines = rt
+            .inner
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let line = lines
+            .numbers()
+            .into_iter()
+            .find(|n| lines.slot(*n).is_some_and(|s| s.sip_call == Some(id)));
+        if let Some(slot) = line.and_then(|n| lines.slot_mut(n)) {
+            slot.sip_call = None;
+            slot.sip_rtp = None;
+        }
+        line
+    };
+    let Some(line) = line else { return };
+    let _ = actions::end_call(rt, SEAT, line, reason);
+    if let Some(e) = &rt.inner.engine {
+        e.remove_part(&format!("line{line}"));
+    }
+}
+
+/// What the station's side did to a call on a SIP line: answered it
+/// (`200 OK`), or ended it (`BYE` / `603`; its RTP closes).
+pub(crate) fn after_move(rt: &Runtime, id: CallId, line: LineNo, answered: bool, ended: bool) {
+    let sip = rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(sip) = sip.as_ref() else { return };
+    if answered {
+        sip.answer(id);
+    }
+    if ended {
+        sip.hang_up(id);
+        if let Some(e) = &rt.inner.engine {
+            e.remove_part(&format!("line{line}"));
+        }
+    }
+}
+
+/// Refused calls, reported at most every [`REPORT_EVERY`] (a flood must not
+/// flood the journal).
+#[derive(Default)]
+struct Refused {
+    pending: Vec<String>,
+    last: Option<Instant>,
+}
+
+impl Refused {
+    fn add(&mut self, rt: &Runtime, source: IpAddr, why: &airbridge_sip::Refusal) {
+        use airbridge_sip::Refusal;
+        let what = match why {
+            Refusal::NotAllowed => format!("{source}：不在允许的地址内（403）"),
+            Refusal::RateLimited => format!("{source}：呼叫过于频繁（503）"),
+            Refusal::NoCodec(pts) => format!("{source}：没有共同的编码（488，对方 {pts:?}）"),
+            Refusal::BadOffer(e) => format!("{source}：{e}"),
+        };
+        if self.pending.len() < 20 {
+            self.pending.push(what);
+        }
+        self.flush(rt);
+    }
+
+    fn flush(&mut self, rt: &Runtime) {
+        if self.pending.is_empty() || self.last.is_some_and(|t| t.elapsed() < REPORT_EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let stats = rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner);
+        let counts = stats.as_ref().map_or_else(String::new, |s| {
+            let s = s.stats();
+            format!(
+                "（累计：地址不允许 {}，限流 {}，编码不符 {}，报文错误 {}）",
+                s.refused_address.load(Ordering::Relaxed),
+                s.rate_limited.load(Ordering::Relaxed),
+                s.refused_codec.load(Ordering::Relaxed),
+                s.bad_requests.load(Ordering::Relaxed)
+            )
+        });
+        drop(stats);
+        let detail = format!("拒绝来电：{}{counts}", self.pending.join("；"));
+        self.pending.clear();
+        let _ = rt.journal().append(
+            SEAT,
+            airbridge_show::ShowEvent::Health {
+                component: "sip".into(),
+                ok: true,
+                detail,
+            },
+        );
+    }
+}
