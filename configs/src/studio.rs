@@ -331,6 +331,20 @@ pub struct SipSettings {
     pub allow: Vec<ipnet::IpNet>,
     /// INVITEs one address may send in 10 s (default 20).
     pub invites_per_10s: u32,
+    /// Register to the station's PBX (`registrar`, `user`, `password_env`
+    /// or `password_file`, `register_expires`); `None`: trunk mode only.
+    pub register: Option<SipRegister>,
+}
+
+/// Registering to the station's PBX with digest authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipRegister {
+    /// `pbx.example.invalid:5060`, or a `sip:` URI (`;transport=tcp`).
+    pub registrar: String,
+    pub user: String,
+    pub password: SecretRef,
+    /// Seconds asked for; refreshed at 75 % of what the PBX grants.
+    pub expires: u32,
 }
 
 impl Default for SipSettings {
@@ -341,6 +355,7 @@ impl Default for SipSettings {
             codecs: vec![RtpCodec::Opus, RtpCodec::Pcma, RtpCodec::Pcmu],
             allow: Vec::new(),
             invites_per_10s: 20,
+            register: None,
         }
     }
 }
@@ -924,13 +939,39 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         if sip.invites_per_10s == 0 {
             s.issue("invites_per_10s", "at least 1");
         }
-        for key in ["registrar", "user", "password_env", "password_file"] {
-            let v: Option<toml::Value> = s.or(key, None);
-            if v.is_some() {
+        let registrar: Option<String> = s.or("registrar", None);
+        if let Some(registrar) = registrar.map(|r| r.trim().to_owned()) {
+            let user: Option<String> = s.req("user");
+            let password = secret(&mut s, true);
+            let expires: u32 = s.or("register_expires", 300);
+            if !(30..=86_400).contains(&expires) {
                 s.issue(
-                    key,
-                    "registering to a PBX is not supported yet: point the PBX or trunk at `bind` and list its address in `allow`",
+                    "register_expires",
+                    format!("{expires}: use 30 to 86400 seconds"),
                 );
+            }
+            if registrar.is_empty() {
+                s.issue(
+                    "registrar",
+                    "names no registrar (e.g. \"pbx.example.invalid:5060\")",
+                );
+            } else if let (Some(user), Some(password)) = (user, password) {
+                sip.register = Some(SipRegister {
+                    registrar,
+                    user: user.trim().to_owned(),
+                    password,
+                    expires,
+                });
+            }
+        } else {
+            for key in ["user", "password_env", "password_file", "register_expires"] {
+                let v: Option<toml::Value> = s.or(key, None);
+                if v.is_some() {
+                    s.issue(
+                        key,
+                        "only with `registrar` (registering to the station's PBX)",
+                    );
+                }
             }
         }
         s.finish();
@@ -1257,8 +1298,66 @@ mod tests {
         let first = l.issues[1].to_string();
         assert_eq!(
             first,
-            "studio.toml: line[0].kind: unknown line kind \"sip2\": use \"hybrid\", \"rtp\" or \"file\""
+            "studio.toml: line[0].kind: unknown line kind \"sip2\": use \"hybrid\", \"rtp\", \"sip\" or \"file\""
         );
+    }
+
+    #[test]
+    fn sip_lines_and_the_sip_section() {
+        let l = parse(
+            r#"
+            [[line]]
+            number = 1
+            kind = "sip"
+            [[line]]
+            number = 2
+            kind = "sip"
+            jitter_ms = 60
+            [sip]
+            bind = "0.0.0.0:5070"
+            public_address = "203.0.113.7"
+            codecs = ["pcma", "opus"]
+            allow = ["10.20.0.0/16", "192.0.2.10"]
+            registrar = "pbx.example.invalid:5060"
+            user = "8001"
+            password_env = "AIRBRIDGE_PBX_PASSWORD"
+            "#,
+        );
+        assert!(l.issues.is_empty(), "{:?}", l.issues);
+        let s = l.studio.unwrap();
+        assert_eq!(s.lines[1].kind, LineKind::Sip { jitter_ms: 60 });
+        let sip = s.sip.unwrap();
+        assert_eq!(sip.bind, "0.0.0.0:5070".parse().unwrap());
+        assert_eq!(sip.codecs, [RtpCodec::Pcma, RtpCodec::Opus]);
+        assert_eq!(sip.allow.len(), 2);
+        assert!(sip.allow[1].contains(&"192.0.2.10".parse::<std::net::IpAddr>().unwrap()));
+        let r = sip.register.unwrap();
+        assert_eq!((r.user.as_str(), r.expires), ("8001", 300));
+        assert_eq!(r.password, SecretRef::Env("AIRBRIDGE_PBX_PASSWORD".into()));
+
+        let bad = parse(
+            r#"
+            [sip]
+            bind = "5060"
+            codecs = ["g729"]
+            allow = ["10.0.0.0/33"]
+            user = "8001"
+            invites_per_10s = 0
+            "#,
+        );
+        assert_eq!(
+            keys(&bad),
+            [
+                "sip.bind",
+                "sip.codecs",
+                "sip.codecs",
+                "sip.allow",
+                "sip.invites_per_10s",
+                "sip.user"
+            ]
+        );
+        let no_password = parse("[sip]\nregistrar = \"pbx.example.invalid\"\nuser = \"8001\"\n");
+        assert_eq!(keys(&no_password), ["sip.password_env"]);
     }
 
     #[test]

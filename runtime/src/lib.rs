@@ -483,10 +483,9 @@ impl Runtime {
             feeds::start(&rt, table, &s.base);
         }
         // 10b. SIP lines: calls from the station's PBX or trunk.
-        sip::start(
-            &rt,
-            studio_load.studio.as_ref().and_then(|s| s.sip.as_ref()),
-        );
+        if let Some(s) = &studio_load.studio {
+            sip::start(&rt, s.sip.as_ref(), &s.base);
+        }
         // 11. The line watcher: RTP lines ring when packets start, end when they stop.
         rt.spawn("runtime-lines", lines::watch);
         // 12. The script.

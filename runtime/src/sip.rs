@@ -41,18 +41,32 @@ fn media_codec(c: Codec) -> RtpCodec {
     }
 }
 
-/// The settings the SIP crate takes.
-pub(crate) fn settings(s: &SipSettings) -> airbridge_sip::Settings {
+/// The settings the SIP crate takes (the PBX password read from its
+/// environment variable or private file).
+pub(crate) fn settings(
+    s: &SipSettings,
+    base: &std::path::Path,
+) -> Result<airbridge_sip::Settings, String> {
     let mut out = airbridge_sip::Settings::new(s.bind);
     out.public_address = s.public_address;
     out.codecs = s.codecs.iter().copied().map(codec).collect();
     out.allow.clone_from(&s.allow);
     out.invites_per_window = s.invites_per_10s;
-    out
+    if let Some(r) = &s.register {
+        let password = crate::secrets::resolve(&r.password, base)
+            .map_err(|e| format!("[sip] password: {e}"))?;
+        out.register = Some(airbridge_sip::Register {
+            registrar: r.registrar.clone(),
+            user: r.user.clone(),
+            password,
+            expires: r.expires,
+        });
+    }
+    Ok(out)
 }
 
 /// Starts the SIP lines when the studio has any (`[sip]`, else its defaults).
-pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>) {
+pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>, base: &std::path::Path) {
     let numbers = sip_lines(rt);
     if numbers.is_empty() {
         return;
@@ -66,8 +80,15 @@ pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>) {
         return;
     }
     let cfg = configured.cloned().unwrap_or_default();
+    let settings = match settings(&cfg, base) {
+        Ok(s) => s,
+        Err(e) => {
+            rt.report(failed("SIP lines", "sip", &e));
+            return;
+        }
+    };
     let (tx, rx) = crossbeam_channel::bounded(EVENT_QUEUE);
-    match SipLines::start(settings(&cfg), tx) {
+    match SipLines::start(settings, tx) {
         Ok(lines) => {
             let at = lines.local_addr();
             let allow = if cfg.allow.is_empty() {
@@ -118,11 +139,15 @@ fn sip_lines(rt: &Runtime) -> Vec<LineNo> {
 /// The thread `runtime-sip`: what the SIP lines report, until the runtime stops.
 fn follow(rt: &Runtime, events: &crossbeam_channel::Receiver<SipEvent>, cfg: &SipSettings) {
     let mut refused = Refused::default();
+    let mut registration = RegistrationState::default();
     while !rt.stopping() {
         match events.recv_timeout(Duration::from_millis(200)) {
             Ok(SipEvent::Incoming(call)) => incoming(rt, call, cfg),
             Ok(SipEvent::Ended { id, why }) => ended(rt, id, &why.zh()),
             Ok(SipEvent::Refused { source, why }) => refused.add(rt, source, &why),
+            Ok(SipEvent::Registration { ok: good, detail }) => {
+                registration.note(rt, good, &detail, cfg);
+            }
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => refused.flush(rt),
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
@@ -318,5 +343,40 @@ impl Refused {
                 detail,
             },
         );
+    }
+}
+
+/// The registration's state as reported: a change (registered, or not any
+/// more) is reported and journaled; refreshes that change nothing are not.
+#[derive(Default)]
+struct RegistrationState {
+    registered: Option<bool>,
+}
+
+impl RegistrationState {
+    fn note(&mut self, rt: &Runtime, good: bool, detail: &str, cfg: &SipSettings) {
+        if self.registered == Some(good) {
+            return;
+        }
+        self.registered = Some(good);
+        let Some(r) = &cfg.register else { return };
+        let report = if good {
+            ok(
+                "SIP registration",
+                "sip/register",
+                &format!("registered as {} at {} ({detail})", r.user, r.registrar),
+            )
+            .zh(format!(
+                "已注册到交换机 {}（分机 {}，{detail}）",
+                r.registrar, r.user
+            ))
+        } else {
+            failed(
+                "SIP registration",
+                "sip/register",
+                &format!("{} at {}: {detail}; retrying", r.user, r.registrar),
+            )
+        };
+        rt.report(report);
     }
 }

@@ -37,9 +37,11 @@ use std::time::{Duration, Instant};
 
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::DialogId;
+use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::dialog::registration::{RefreshOutcome, Registration};
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Host, Method, StatusCode};
 use rsipstack::transaction::Transaction;
@@ -66,6 +68,31 @@ pub struct Settings {
     pub allow: Vec<IpNet>,
     /// INVITEs one address may send per [`RATE_WINDOW`].
     pub invites_per_window: u32,
+    /// Register to the station's PBX (its calls then come to our contact).
+    pub register: Option<Register>,
+}
+
+/// Registering to a PBX: REGISTER with digest authentication, refreshed
+/// before the binding expires (at 75 % of what the registrar granted).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Register {
+    /// `sip:pbx.example.invalid` or `pbx.example.invalid:5060` (`;transport=tcp` for TCP).
+    pub registrar: String,
+    /// The extension (user part of the address of record, digest user name).
+    pub user: String,
+    pub password: String,
+    /// Seconds asked for (the registrar may grant less).
+    pub expires: u32,
+}
+
+impl std::fmt::Debug for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Register")
+            .field("registrar", &self.registrar)
+            .field("user", &self.user)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Commands (answer, hang up) waiting for the SIP thread.
@@ -82,6 +109,7 @@ impl Settings {
             codecs: vec![Codec::Opus, Codec::Pcma, Codec::Pcmu],
             allow: Vec::new(),
             invites_per_window: 20,
+            register: None,
         }
     }
 
@@ -202,8 +230,20 @@ pub enum Refusal {
 #[derive(Debug)]
 pub enum SipEvent {
     Incoming(IncomingCall),
-    Ended { id: CallId, why: Ended },
-    Refused { source: IpAddr, why: Refusal },
+    Ended {
+        id: CallId,
+        why: Ended,
+    },
+    Refused {
+        source: IpAddr,
+        why: Refusal,
+    },
+    /// A REGISTER was answered (or failed): `ok` with the registrar's
+    /// words, e.g. `200 OK`, `403 Forbidden`, or why it could not be sent.
+    Registration {
+        ok: bool,
+        detail: String,
+    },
 }
 
 /// Counters for the health report.
@@ -215,6 +255,9 @@ pub struct SipStats {
     pub refused_codec: AtomicU64,
     pub bad_requests: AtomicU64,
     pub busy: AtomicU64,
+    /// REGISTERs the registrar accepted (the first and every refresh).
+    pub registered: AtomicU64,
+    pub registration_failures: AtomicU64,
 }
 
 enum Command {
@@ -478,6 +521,61 @@ async fn run(
         contact,
         rate: Mutex::new(HashMap::new()),
     });
+    if let Some(reg) = shared.settings.register.clone() {
+        let target = if reg.registrar.to_ascii_lowercase().starts_with("sip") {
+            reg.registrar.clone()
+        } else {
+            format!("sip:{}", reg.registrar)
+        };
+        match rsipstack::sip::Uri::try_from(target.as_str()) {
+            Ok(uri) => {
+                let credential = Credential {
+                    username: reg.user.clone(),
+                    password: reg.password.clone(),
+                    realm: None,
+                    auth_username: None,
+                };
+                let mut registration = Registration::new(endpoint.inner.clone(), Some(credential));
+                let shared = Arc::clone(&shared);
+                let token = token.child_token();
+                tokio::spawn(async move {
+                    let stats = Arc::clone(&shared.stats);
+                    let events = shared.events.clone();
+                    registration
+                        .keep_alive(uri.clone(), reg.expires, token, |outcome| {
+                            let (ok, detail) = match outcome {
+                                RefreshOutcome::Registered(r) => {
+                                    stats.registered.fetch_add(1, Ordering::Relaxed);
+                                    (true, r.status_code.to_string())
+                                }
+                                RefreshOutcome::Rejected(r) => {
+                                    stats.registration_failures.fetch_add(1, Ordering::Relaxed);
+                                    (false, r.status_code.to_string())
+                                }
+                                RefreshOutcome::Failed(e) => {
+                                    stats.registration_failures.fetch_add(1, Ordering::Relaxed);
+                                    (false, e.to_string())
+                                }
+                            };
+                            let _ = events.try_send(SipEvent::Registration { ok, detail });
+                        })
+                        .await;
+                    // leaving: remove the binding (best effort)
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        registration.register(uri, Some(0)),
+                    )
+                    .await;
+                });
+            }
+            Err(e) => {
+                let _ = ready.send(Err(SipError::Start(format!(
+                    "registrar {target:?} is not a SIP address: {e}"
+                ))));
+                return;
+            }
+        }
+    }
     let _ = ready.send(Ok(local));
     let serve = endpoint.serve();
     tokio::pin!(serve);
