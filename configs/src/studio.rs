@@ -675,11 +675,11 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
                 })
             }
             Some("sip") => {
-                let jitter_ms: u32 = s.or("jitter_ms", 40);
+                let jitter_ms: u32 = s.or("jitter_ms", 20);
                 if !(10..=500).contains(&jitter_ms) {
                     s.issue(
                         "jitter_ms",
-                        format!("{jitter_ms} ms: use 10 to 500 (40 suits a PBX on the LAN)"),
+                        format!("{jitter_ms} ms: use 10 to 500 (20 suits a PBX on the LAN)"),
                     );
                 }
                 Some(LineKind::Sip { jitter_ms })

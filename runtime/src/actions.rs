@@ -370,11 +370,13 @@ fn after_move(
         && let Some(id) = slot.sip_call
     {
         let ended = to == LineState::Ended || to == LineState::Idle;
+        let answer_at = slot.sip_answer_at;
         if ended {
             slot.sip_call = None;
             slot.sip_rtp = None;
+            slot.sip_answer_at = None;
         }
-        crate::sip::after_move(rt, id, line, answered, ended);
+        crate::sip::after_move(rt, id, line, answered.then_some(answer_at), ended);
     }
     if to == LineState::Idle {
         lines.clear_call(line);

@@ -272,7 +272,7 @@ pub(crate) struct Inner {
     /// WeChat customer-service messages, when `[feeds.wechat]` has an app secret.
     pub(crate) customer_service: Mutex<Option<Arc<airbridge_feeds::wechat_cs::CustomerService>>>,
     /// The SIP lines, when the studio has `kind = "sip"` lines.
-    pub(crate) sip: Mutex<Option<airbridge_sip::SipLines>>,
+    pub(crate) sip: Mutex<Option<sip::SipPart>>,
 }
 
 impl Runtime {
@@ -887,6 +887,12 @@ impl Runtime {
             }
         }
         s
+    }
+
+    /// The audio engine's driver: callbacks, xruns, late callbacks (`None`
+    /// without an engine).
+    pub fn driver_stats(&self) -> Option<airbridge_media::live::DriverStats> {
+        self.inner.engine.as_ref().map(|e| e.driver_stats())
     }
 
     /// RTP packets (received, sent) of the call on a network line: an RTP

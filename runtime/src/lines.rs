@@ -32,6 +32,8 @@ pub(crate) struct LineSlot {
     /// That call's RTP (opened per call; not watched for packets: the
     /// signalling says when a SIP call starts and ends).
     pub sip_rtp: Option<Arc<RtpActivity>>,
+    /// Where that RTP line listens, as the SDP answer names it.
+    pub sip_answer_at: Option<std::net::SocketAddr>,
 }
 
 impl LineSlot {
@@ -42,6 +44,7 @@ impl LineSlot {
             bursts_seen: 0,
             sip_call: None,
             sip_rtp: None,
+            sip_answer_at: None,
         }
     }
 }

@@ -115,7 +115,12 @@ pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>, base: &std::
                     "SIP 线路 {list}：在 {at}（UDP、TCP）接听来电，来源 {allow}"
                 )),
             );
-            *rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner) = Some(lines);
+            let (media_tx, media_rx) = crossbeam_channel::bounded(EVENT_QUEUE);
+            *rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner) = Some(SipPart {
+                lines,
+                media: media_tx,
+            });
+            rt.spawn("runtime-sip-media", move |rt| media_worker(rt, &media_rx));
             rt.spawn("runtime-sip", move |rt| follow(rt, &rx, &cfg));
         }
         Err(e) => rt.report(failed("SIP lines", "sip", &e.to_string())),
@@ -171,53 +176,32 @@ fn local_ip_towards(bind: IpAddr, peer: IpAddr) -> IpAddr {
         .map_or(bind, |a| a.ip())
 }
 
-/// A call: the first free SIP line rings with it, its RTP opened in the
-/// call's codec; no free line: busy.
+/// A call: the first free SIP line rings with it (`180` as soon as the
+/// ring is journaled), then its RTP line opens in the call's codec, ready
+/// for the answer; no free line: busy.
 fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
-    let Some(engine) = rt.inner.engine.clone() else {
+    if rt.inner.engine.is_none() {
         call.busy();
         return;
-    };
-    let local_ip = local_ip_towards(cfg.bind.ip(), call.source);
+    }
     for line in sip_lines(rt) {
-        let free = {
+        let jitter_ms = {
             let lines = rt
                 .inner
                 .lines
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            lines.slot(line).is_some_and(|s| s.sip_call.is_none())
-        } && actions::line_state(rt, line) == LineState::Idle;
-        if !free {
-            continue;
-        }
-        let jitter_ms = match rt
-            .inner
-            .lines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .slot(line)
-            .map(|s| s.kind.clone())
-        {
-            Some(LineKind::Sip { jitter_ms }) => jitter_ms,
-            _ => continue,
-        };
-        let mut rtp = RtpLineConfig::new(SocketAddr::new(local_ip, 0), media_codec(call.codec));
-        rtp.reply_to = Some(call.remote_rtp);
-        rtp.jitter_ms = jitter_ms;
-        rtp.prefill_ms = jitter_ms.min(40);
-        rtp.opus_pt = call.payload_type;
-        let activity = match engine.add_rtp_line(line, &rtp) {
-            Ok(a) => a,
-            Err(e) => {
-                rt.report(failed(
-                    &format!("line {line}"),
-                    &format!("audio/line{line}"),
-                    &e.to_string(),
-                ));
-                continue;
+            match lines.slot(line) {
+                Some(s) if s.sip_call.is_none() => match s.kind {
+                    LineKind::Sip { jitter_ms } => jitter_ms,
+                    _ => continue,
+                },
+                _ => continue,
             }
         };
+        if actions::line_state(rt, line) != LineState::Idle {
+            continue;
+        }
         let shown_as = call.caller.display.clone().map_or_else(
             || "SIP 来电（未显示号码）".to_owned(),
             |d| format!("SIP 来电 {d}"),
@@ -227,27 +211,36 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
             caller: call.caller.number.clone(),
             shown_as: Some(shown_as),
         };
-        match actions::ring(rt, SEAT, &ring) {
-            Ok(_) => {
-                if let Some(slot) = rt
-                    .inner
-                    .lines
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .slot_mut(line)
-                {
-                    slot.sip_call = Some(call.id);
-                    slot.sip_rtp = Some(activity.clone());
-                }
-                let port = activity.local_addr().port();
-                call.ring(SocketAddr::new(local_ip, port));
-                return;
-            }
-            Err(r) => {
-                engine.remove_part(&format!("line{line}"));
-                tracing::info!("SIP call on line {line} cannot ring: {}", r.0);
-            }
+        if let Err(r) = actions::ring(rt, SEAT, &ring) {
+            tracing::info!("SIP call on line {line} cannot ring: {}", r.0);
+            continue;
         }
+        let (id, source, remote, pt, chosen) = (
+            call.id,
+            call.source,
+            call.remote_rtp,
+            call.payload_type,
+            call.codec,
+        );
+        if let Some(slot) = rt
+            .inner
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .slot_mut(line)
+        {
+            slot.sip_call = Some(id);
+        }
+        call.ring();
+        // the audio opens on the media worker, while it rings
+        let local_ip = local_ip_towards(cfg.bind.ip(), source);
+        let mut rtp = RtpLineConfig::new(SocketAddr::new(local_ip, 0), media_codec(chosen));
+        rtp.reply_to = Some(remote);
+        rtp.jitter_ms = jitter_ms;
+        rtp.prefill_ms = jitter_ms;
+        rtp.opus_pt = pt;
+        media(rt, MediaJob::Open { line, id, rtp });
+        return;
     }
     call.busy();
 }
@@ -267,28 +260,127 @@ fn ended(rt: &Runtime, id: CallId, reason: &str) {
         if let Some(slot) = line.and_then(|n| lines.slot_mut(n)) {
             slot.sip_call = None;
             slot.sip_rtp = None;
+            slot.sip_answer_at = None;
         }
         line
     };
     let Some(line) = line else { return };
     let _ = actions::end_call(rt, SEAT, line, reason);
-    if let Some(e) = &rt.inner.engine {
-        e.remove_part(&format!("line{line}"));
-    }
+    media(rt, MediaJob::Close { line });
 }
 
 /// What the station's side did to a call on a SIP line: answered it
-/// (`200 OK`), or ended it (`BYE` / `603`; its RTP closes).
-pub(crate) fn after_move(rt: &Runtime, id: CallId, line: LineNo, answered: bool, ended: bool) {
+/// (`200 OK` naming the line's RTP address), or ended it (`BYE` / `603`;
+/// its RTP closes).
+pub(crate) fn after_move(
+    rt: &Runtime,
+    id: CallId,
+    line: LineNo,
+    answered: Option<Option<SocketAddr>>,
+    ended: bool,
+) {
     let sip = rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner);
     let Some(sip) = sip.as_ref() else { return };
-    if answered {
-        sip.answer(id);
+    // answered before its audio was open: the media worker answers when it is
+    if let Some(Some(at)) = answered {
+        sip.lines.answer(id, at);
     }
     if ended {
-        sip.hang_up(id);
-        if let Some(e) = &rt.inner.engine {
-            e.remove_part(&format!("line{line}"));
+        sip.lines.hang_up(id);
+        let _ = sip.media.try_send(MediaJob::Close { line });
+    }
+}
+
+/// The SIP lines and the worker that opens and closes their calls' RTP.
+#[derive(Debug)]
+pub(crate) struct SipPart {
+    pub(crate) lines: SipLines,
+    media: crossbeam_channel::Sender<MediaJob>,
+}
+
+/// Opening a call's RTP line (GStreamer pipelines) or closing it (its
+/// threads joined) takes tens of milliseconds: done in order on a worker of
+/// their own, never on the thread that rings lines.
+#[derive(Debug)]
+enum MediaJob {
+    Open {
+        line: LineNo,
+        id: CallId,
+        rtp: RtpLineConfig,
+    },
+    Close {
+        line: LineNo,
+    },
+}
+
+fn media(rt: &Runtime, job: MediaJob) {
+    if let Some(part) = rt
+        .inner
+        .sip
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        && part.media.try_send(job).is_err()
+    {
+        tracing::warn!("SIP media worker behind or gone: a job was dropped");
+    }
+}
+
+/// The thread `runtime-sip-media`.
+fn media_worker(rt: &Runtime, jobs: &crossbeam_channel::Receiver<MediaJob>) {
+    let Some(engine) = rt.inner.engine.clone() else {
+        return;
+    };
+    while !rt.stopping() {
+        let job = match jobs.recv_timeout(Duration::from_millis(200)) {
+            Ok(j) => j,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        match job {
+            MediaJob::Close { line } => engine.remove_part(&format!("line{line}")),
+            MediaJob::Open { line, id, rtp } => {
+                let local_ip = rtp.listen.ip();
+                match engine.add_rtp_line(line, &rtp) {
+                    Ok(activity) => {
+                        let at = SocketAddr::new(local_ip, activity.local_addr().port());
+                        let mut lines = rt
+                            .inner
+                            .lines
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner);
+                        if let Some(slot) = lines.slot_mut(line).filter(|s| s.sip_call == Some(id))
+                        {
+                            slot.sip_rtp = Some(activity);
+                            slot.sip_answer_at = Some(at);
+                            drop(lines);
+                            // answered before the audio was ready: answer now
+                            if actions::line_state(rt, line).is_connected()
+                                && let Some(sip) = rt
+                                    .inner
+                                    .sip
+                                    .lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .as_ref()
+                            {
+                                sip.lines.answer(id, at);
+                            }
+                        } else {
+                            // the caller gave up meanwhile
+                            drop(lines);
+                            engine.remove_part(&format!("line{line}"));
+                        }
+                    }
+                    Err(e) => {
+                        rt.report(failed(
+                            &format!("line {line}"),
+                            &format!("audio/line{line}"),
+                            &e.to_string(),
+                        ));
+                        let _ = actions::end_call(rt, SEAT, line, "线路音频无法打开，来电未接通");
+                    }
+                }
+            }
         }
     }
 }
@@ -323,7 +415,7 @@ impl Refused {
         self.last = Some(Instant::now());
         let stats = rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner);
         let counts = stats.as_ref().map_or_else(String::new, |s| {
-            let s = s.stats();
+            let s = s.lines.stats();
             format!(
                 "（累计：地址不允许 {}，限流 {}，编码不符 {}，报文错误 {}）",
                 s.refused_address.load(Ordering::Relaxed),

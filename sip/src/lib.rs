@@ -13,7 +13,8 @@
 //!    in one of the configured codecs → [`SipEvent::Incoming`]; the runtime
 //!    rings a free SIP line ([`IncomingCall::ring`], `180 Ringing`) or says
 //!    all lines are busy ([`IncomingCall::busy`], `486 Busy Here`).
-//! 2. The screener answers → [`SipLines::answer`]: `200 OK` with the answer SDP.
+//! 2. The screener answers → [`SipLines::answer`] with the address of the
+//!    RTP line opened for the call: `200 OK` with the answer SDP.
 //! 3. The screener drops → [`SipLines::hang_up`]: `BYE` (or `603 Decline`
 //!    while ringing). The caller hangs up (BYE) or gives up (CANCEL) →
 //!    [`SipEvent::Ended`].
@@ -141,7 +142,7 @@ impl std::fmt::Display for CallId {
 /// What the runtime tells a new call.
 #[derive(Debug)]
 enum Decision {
-    Ring { local_rtp: SocketAddr },
+    Ring,
     Busy,
 }
 
@@ -162,10 +163,11 @@ pub struct IncomingCall {
 }
 
 impl IncomingCall {
-    /// A line rings for it: `180 Ringing`; its audio is at `local_rtp`.
-    pub fn ring(mut self, local_rtp: SocketAddr) {
+    /// A line rings for it: `180 Ringing` (the line's RTP address is
+    /// given when it is answered, [`SipLines::answer`]).
+    pub fn ring(mut self) {
         if let Some(r) = self.reply.take() {
-            let _ = r.send(Decision::Ring { local_rtp });
+            let _ = r.send(Decision::Ring);
         }
     }
 
@@ -261,7 +263,7 @@ pub struct SipStats {
 }
 
 enum Command {
-    Answer(CallId),
+    Answer(CallId, SocketAddr),
     HangUp(CallId),
 }
 
@@ -272,7 +274,6 @@ struct Call {
     offer: Offer,
     pt: u8,
     codec: Codec,
-    local_rtp: Option<SocketAddr>,
     answered: bool,
 }
 
@@ -360,9 +361,10 @@ impl SipLines {
         &self.stats
     }
 
-    /// The screener answered: `200 OK` with the answer SDP.
-    pub fn answer(&self, id: CallId) {
-        self.send(Command::Answer(id));
+    /// The screener answered: `200 OK` with the answer SDP naming
+    /// `local_rtp`, where the call's RTP line listens.
+    pub fn answer(&self, id: CallId, local_rtp: SocketAddr) {
+        self.send(Command::Answer(id, local_rtp));
     }
 
     /// The screener dropped the call: `BYE`, or `603 Decline` while ringing.
@@ -705,7 +707,6 @@ async fn on_invite(shared: &Arc<Shared>, mut tx: Transaction) {
                 offer: offer.clone(),
                 pt,
                 codec,
-                local_rtp: None,
                 answered: false,
             },
         );
@@ -736,10 +737,7 @@ async fn on_invite(shared: &Arc<Shared>, mut tx: Transaction) {
     tokio::spawn(async move {
         let decided = tokio::time::timeout(Duration::from_secs(5), decision).await;
         match decided {
-            Ok(Ok(Decision::Ring { local_rtp })) => {
-                if let Some(c) = shared.calls().by_id.get_mut(&id) {
-                    c.local_rtp = Some(local_rtp);
-                }
+            Ok(Ok(Decision::Ring)) => {
                 let _ = dialog.ringing(None, None);
             }
             _ => {
@@ -776,12 +774,11 @@ fn on_state(shared: &Arc<Shared>, state: DialogState) {
 
 fn on_command(shared: &Arc<Shared>, cmd: Command) {
     match cmd {
-        Command::Answer(id) => {
+        Command::Answer(id, local) => {
             let mut calls = shared.calls();
             let Some(c) = calls.by_id.get_mut(&id) else {
                 return;
             };
-            let Some(local) = c.local_rtp else { return };
             if c.answered {
                 return;
             }

@@ -198,8 +198,8 @@ fn a_call_to_the_registered_user_rings_through_the_registrar() {
     assert_eq!(call.caller.number.as_deref(), Some("13700000001"));
     let id = call.id;
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    call.ring(rtp.local_addr().unwrap());
-    sip.answer(id);
+    call.ring();
+    sip.answer(id, rtp.local_addr().unwrap());
     loop {
         match next(&rx) {
             SipEvent::Ended { id: i, why } => {

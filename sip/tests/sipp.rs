@@ -127,10 +127,10 @@ fn answering_desk(
         source: call.source,
         remote_rtp: call.remote_rtp,
     };
-    call.ring(rtp.local_addr().unwrap());
+    call.ring();
     if let Some(after) = answer_after {
         std::thread::sleep(after);
-        sip.answer(rang.id);
+        sip.answer(rang.id, rtp.local_addr().unwrap());
     }
     (rang, rtp)
 }
