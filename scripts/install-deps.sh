@@ -30,8 +30,8 @@ PACKAGES=(
   python3-pip
   # tickets: PostgreSQL server for the shared-store tests, LibreOffice to open exports
   postgresql libreoffice-calc-nogui
-  # phone lines: sipp calls the SIP lines in the tests, kamailio is the registrar
-  sip-tester kamailio
+  # phone lines: sipp and baresip call the SIP lines in the tests, kamailio is the registrar
+  sip-tester baresip-core kamailio
 )
 
 say() { printf '[install-deps] %s\n' "$*"; }
