@@ -19,6 +19,8 @@ AIRBRIDGE_TEST_PG=$(scripts/postgres-test-server.sh | tail -n1)
 export AIRBRIDGE_TEST_PG
 # In this suite nothing may skip: a missing server or LibreOffice fails the test.
 export AIRBRIDGE_REQUIRE_PG=1 AIRBRIDGE_REQUIRE_LIBREOFFICE=1
+# nor may the SIP tests: sipp, baresip and kamailio come with install-deps.sh
+export AIRBRIDGE_REQUIRE_SIPP=1
 
 step "speech model"
 # `airbridge model fetch` downloads and converts the model once, then is a

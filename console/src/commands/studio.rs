@@ -155,6 +155,13 @@ fn studio_template(devices: &[(bool, String, String)]) -> String {
          # the caller's packets come from.\n\
          [[line]]\nnumber = 1\nkind = \"rtp\"\nlisten = \"0.0.0.0:5004\"\ncodec = \"pcmu\"   # or \"pcma\", \"opus\"\n# reply_to = \"192.0.2.10:5004\"\n\
          \n[[line]]\nnumber = 2\nkind = \"rtp\"\nlisten = \"0.0.0.0:5006\"\ncodec = \"pcmu\"\n\
+         \n# Phone lines from the station's PBX or SIP trunk (docs/phone.md): a call\n\
+         # rings the first free sip line with the caller's number.\n\
+         # [[line]]\n# number = 4\n# kind = \"sip\"\n\
+         # [sip]\n# bind = \"0.0.0.0:5060\"\n# allow = [\"10.20.0.0/16\"]   # the PBX / trunk network\n\
+         # codecs = [\"opus\", \"pcma\", \"pcmu\"]\n\
+         # registrar = \"pbx.example.invalid:5060\"   # to register as an extension\n\
+         # user = \"8001\"\n# password_file = \"pbx.pass\"\n\
          \n# A rehearsal caller (彩排): the file plays when the call is answered and on air.\n\
          # [[line]]\n# number = 3\n# kind = \"file\"\n# path = \"callers/question.wav\"\n\
          \n# Program out, besides the sound card:\n\
