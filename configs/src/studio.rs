@@ -334,6 +334,8 @@ pub struct SipSettings {
     /// Register to the station's PBX (`registrar`, `user`, `password_env`
     /// or `password_file`, `register_expires`); `None`: trunk mode only.
     pub register: Option<SipRegister>,
+    /// Where call-backs go (`outbound = "pbx:5060"`); `None`: the registrar.
+    pub outbound: Option<String>,
 }
 
 /// Registering to the station's PBX with digest authentication.
@@ -356,6 +358,7 @@ impl Default for SipSettings {
             allow: Vec::new(),
             invites_per_10s: 20,
             register: None,
+            outbound: None,
         }
     }
 }
@@ -935,6 +938,10 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
                 ),
             }
         }
+        let outbound: Option<String> = s.or("outbound", None);
+        sip.outbound = outbound
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty());
         sip.invites_per_10s = s.or("invites_per_10s", 20);
         if sip.invites_per_10s == 0 {
             s.issue("invites_per_10s", "at least 1");

@@ -11,7 +11,7 @@ use airbridge_configs::studio::LineKind;
 use airbridge_show::{
     CallerNote, DelayCommand, ItemRef, LineNo, LineState, PlanEdit, ShowEvent, ShowPlan,
 };
-use airbridge_tickets::NewTicket;
+use airbridge_tickets::{Change, NewTicket};
 
 use crate::script::{ItemSpec, Script, ShowSwitch, Step};
 use crate::{Runtime, SEAT, catch_up};
@@ -80,6 +80,11 @@ pub enum Action {
         item: ItemRef,
         #[serde(skip)]
         ticket: Option<Box<NewTicket>>,
+    },
+    /// Call the citizen of a ticket back (回拨): through the PBX on the
+    /// first free SIP line, to the number the ticket keeps sealed.
+    CallBack {
+        ticket: String,
     },
     /// A private message from producer to host.
     Message {
@@ -158,6 +163,7 @@ impl Action {
             Action::Unpin(i) => format!("unpin {i:?}"),
             Action::Answered(i) => format!("answered {i:?}"),
             Action::Offline { item, .. } => format!("take offline {item:?}"),
+            Action::CallBack { ticket } => format!("call back for ticket {ticket}"),
             Action::Message { .. } => "message to host".into(),
             Action::QueueOrder { .. } => "queue order".into(),
             Action::Show { open } => if *open { "open show" } else { "close show" }.into(),
@@ -383,7 +389,12 @@ fn after_move(
     }
 }
 
-fn move_line(rt: &Runtime, seat: &str, line: LineNo, to: LineState) -> Result<(), Refusal> {
+pub(crate) fn move_line(
+    rt: &Runtime,
+    seat: &str,
+    line: LineNo,
+    to: LineState,
+) -> Result<(), Refusal> {
     check_line(rt, line)?;
     let mut lines = rt
         .inner
@@ -483,6 +494,9 @@ pub(crate) fn ring(rt: &Runtime, _seat: &str, r: &Ring) -> Result<u64, Refusal> 
         )
         .map_err(|e| Refusal(format!("日志写入失败：{e}")))?;
     lines.set_call(r.line, call);
+    if let Some(number) = r.caller.as_deref().filter(|c| !c.trim().is_empty()) {
+        lines.set_number(call, number);
+    }
     apply_state(rt, r.line, from, LineState::Ringing)?;
     Ok(call)
 }
@@ -659,6 +673,7 @@ impl Runtime {
             Action::Unpin(item) => self.append(seat, ShowEvent::Unpinned { item }),
             Action::Answered(item) => self.append(seat, ShowEvent::AnsweredOnAir { item }),
             Action::Offline { item, ticket } => self.take_offline(seat, item, ticket),
+            Action::CallBack { ticket } => self.call_back(seat, &ticket),
             Action::Message { text } => {
                 if text.trim().is_empty() {
                     return Err(Refusal("消息为空".into()));
@@ -957,6 +972,32 @@ impl Runtime {
         )
     }
 
+    /// 回拨: opens the ticket's sealed number and calls it on a SIP line.
+    fn call_back(&self, seat: &str, ticket: &str) -> Result<Outcome, Refusal> {
+        let t = self
+            .with_desk(|d| d.get(ticket))
+            .ok_or_else(|| Refusal("工单库不可用".into()))?
+            .map_err(|e| Refusal(format!("工单 {ticket}：{e}")))?;
+        let sealed = t.callback_number.clone().ok_or_else(|| {
+            Refusal(format!(
+                "工单 {ticket} 没有可回拨的号码（不是来电转来的工单）"
+            ))
+        })?;
+        let number = self
+            .inner
+            .seal
+            .open(&sealed)
+            .map_err(|e| Refusal(format!("工单 {ticket}：{e}")))?;
+        let line = crate::sip::call_back(self, &number, ticket).map_err(Refusal)?;
+        let note = Change::Note {
+            text: format!("回拨 {}（线路 {line}）", crate::callers::mask(&number)),
+        };
+        if let Some(Err(e)) = self.with_desk(|d| d.apply(ticket, t.version, &note, seat)) {
+            tracing::info!("call-back note on {ticket} not saved: {e}");
+        }
+        Ok(Outcome::Done)
+    }
+
     fn take_offline(
         &self,
         seat: &str,
@@ -974,6 +1015,21 @@ impl Runtime {
                 .unwrap_or_else(PoisonError::into_inner);
             catch_up(&self.inner.journal, &mut board);
             airbridge_tickets::prefill::from_item(&board, &item, now)
+        });
+        // a call's full number goes with its ticket, sealed, for a call-back
+        let ticket = ticket.map(|mut t| {
+            if let ItemRef::Call(call) = &item
+                && t.callback_number.is_none()
+                && let Some(number) = self
+                    .inner
+                    .lines
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .number(*call)
+            {
+                t.callback_number = Some(self.inner.seal.seal(number));
+            }
+            t
         });
         let mut problem = None;
         let ticket_id = {

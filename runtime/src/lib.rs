@@ -52,6 +52,7 @@
 
 mod actions;
 pub mod backoffice;
+pub mod callback;
 pub mod callers;
 pub mod check;
 mod feeds;
@@ -271,6 +272,8 @@ pub(crate) struct Inner {
     pub(crate) safety: flags::Safety,
     /// WeChat customer-service messages, when `[feeds.wechat]` has an app secret.
     pub(crate) customer_service: Mutex<Option<Arc<airbridge_feeds::wechat_cs::CustomerService>>>,
+    /// Seals callers' numbers kept with tickets for call-backs.
+    pub(crate) seal: callback::NumberSeal,
     /// The SIP lines, when the studio has `kind = "sip"` lines.
     pub(crate) sip: Mutex<Option<sip::SipPart>>,
 }
@@ -395,6 +398,7 @@ impl Runtime {
             board: Mutex::new(ShowBoard::default()),
             desk: Mutex::new(desk),
             kb,
+            seal: callback::NumberSeal::new(&caller_key),
             caller_key,
             parts: Mutex::new(Vec::new()),
             mix: Mutex::new(actions::MixState::default()),

@@ -68,6 +68,12 @@ pub(crate) struct Lines {
     calls: BTreeMap<LineNo, u64>,
     /// Recording taps of calls in progress.
     recordings: BTreeMap<LineNo, TapId>,
+    /// Callers' full numbers by call (its `CallRang` sequence number), kept
+    /// in memory only: a ticket made from the call gets it sealed.
+    numbers: BTreeMap<u64, String>,
+    /// Call-backs in progress or recorded: call → ticket id (the
+    /// recording is attached to the ticket when it is finished).
+    callbacks: BTreeMap<u64, String>,
 }
 
 impl Lines {
@@ -101,6 +107,22 @@ impl Lines {
 
     pub fn clear_call(&mut self, line: LineNo) {
         self.calls.remove(&line);
+    }
+
+    pub fn set_number(&mut self, call: u64, number: &str) {
+        self.numbers.insert(call, number.to_owned());
+    }
+
+    pub fn number(&self, call: u64) -> Option<&str> {
+        self.numbers.get(&call).map(String::as_str)
+    }
+
+    pub fn set_callback(&mut self, call: u64, ticket: &str) {
+        self.callbacks.insert(call, ticket.to_owned());
+    }
+
+    pub fn take_callback(&mut self, call: u64) -> Option<String> {
+        self.callbacks.remove(&call)
     }
 
     pub fn set_recording(&mut self, line: LineNo, tap: TapId) {
@@ -181,14 +203,16 @@ pub(crate) fn watch(rt: &Runtime) {
             // removed taps end here, so recorders finish their files
             e.collect_garbage();
         }
-        if let Some(rec) = rt
+        let finished = rt
             .inner
             .recorder
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_mut()
-        {
-            rec.journal_finished(&rt.inner.journal);
+            .map(|rec| rec.journal_finished(&rt.inner.journal))
+            .unwrap_or_default();
+        for (call, path) in finished {
+            attach_callback_recording(rt, call, &path);
         }
         let bursts = rt
             .inner
@@ -223,5 +247,31 @@ pub(crate) fn watch(rt: &Runtime) {
                 let _ = actions::end_call(rt, crate::SEAT, line, "来电方挂断（网关 3 秒没有音频）");
             }
         }
+    }
+}
+
+/// A call-back's recording goes with its ticket, by the back office.
+fn attach_callback_recording(rt: &Runtime, call: Option<u64>, path: &std::path::Path) {
+    let Some(ticket) = call.and_then(|c| {
+        rt.inner
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take_callback(c)
+    }) else {
+        return;
+    };
+    let version = rt.with_desk(|d| d.get(&ticket).map(|t| t.version));
+    let attached = match version {
+        Some(Ok(v)) => rt.attach_file(&ticket, v, path, "backoffice").map(|_| ()),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("工单库不可用".into()),
+    };
+    if let Err(e) = attached {
+        rt.report(crate::failed(
+            "call-back recording",
+            "tickets",
+            &format!("{}: not attached to {ticket}: {e}", path.display()),
+        ));
     }
 }

@@ -108,6 +108,8 @@ impl Role {
             Action::Offline { .. } => {
                 matches!(self, Host | Assistant | Screener | Control | Backoffice)
             }
+            // the call-back opens a citizen's full number: the back office's
+            Action::CallBack { .. } => self == Backoffice,
         }
     }
 

@@ -52,6 +52,7 @@ pub(crate) fn settings(
     out.codecs = s.codecs.iter().copied().map(codec).collect();
     out.allow.clone_from(&s.allow);
     out.invites_per_window = s.invites_per_10s;
+    out.outbound.clone_from(&s.outbound);
     if let Some(r) = &s.register {
         let password = crate::secrets::resolve(&r.password, base)
             .map_err(|e| format!("[sip] password: {e}"))?;
@@ -88,6 +89,7 @@ pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>, base: &std::
         }
     };
     let (tx, rx) = crossbeam_channel::bounded(EVENT_QUEUE);
+    let kept = settings.clone();
     match SipLines::start(settings, tx) {
         Ok(lines) => {
             let at = lines.local_addr();
@@ -119,6 +121,7 @@ pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>, base: &std::
             *rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner) = Some(SipPart {
                 lines,
                 media: media_tx,
+                settings: kept,
             });
             rt.spawn("runtime-sip-media", move |rt| media_worker(rt, &media_rx));
             rt.spawn("runtime-sip", move |rt| follow(rt, &rx, &cfg));
@@ -149,6 +152,7 @@ fn follow(rt: &Runtime, events: &crossbeam_channel::Receiver<SipEvent>, cfg: &Si
         match events.recv_timeout(Duration::from_millis(200)) {
             Ok(SipEvent::Incoming(call)) => incoming(rt, call, cfg),
             Ok(SipEvent::Ended { id, why }) => ended(rt, id, &why.zh()),
+            Ok(SipEvent::Answered { id }) => callee_answered(rt, id),
             Ok(SipEvent::Refused { source, why }) => refused.add(rt, source, &why),
             Ok(SipEvent::Registration { ok: good, detail }) => {
                 registration.note(rt, good, &detail, cfg);
@@ -245,6 +249,116 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
     call.busy();
 }
 
+/// A call-back was answered: the line is put through to the back office's
+/// talkback (screening), and recorded as every answered call.
+fn callee_answered(rt: &Runtime, id: CallId) {
+    let line = {
+        let lines = rt
+            .inner
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        lines
+            .numbers()
+            .into_iter()
+            .find(|n| lines.slot(*n).is_some_and(|s| s.sip_call == Some(id)))
+    };
+    if let Some(line) = line
+        && let Err(r) = actions::move_line(rt, SEAT, line, LineState::Screening)
+    {
+        tracing::info!(
+            "call-back on line {line} answered but not put through: {}",
+            r.0
+        );
+    }
+}
+
+/// Places a call-back to `number` on the first free SIP line: the line
+/// rings out (回拨 and the masked number on the board), its RTP opens at
+/// once (the offer names it). Returns the line.
+pub(crate) fn call_back(rt: &Runtime, number: &str, ticket: &str) -> Result<LineNo, String> {
+    let guard = rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(part) = guard.as_ref() else {
+        return Err("本节目没有 SIP 线路，无法回拨".into());
+    };
+    let cfg = part.settings.clone();
+    drop(guard);
+    let engine = rt
+        .inner
+        .engine
+        .clone()
+        .ok_or_else(|| "音频引擎未启动，无法回拨".to_owned())?;
+    let codec = cfg
+        .codecs
+        .iter()
+        .copied()
+        .find(|c| *c != Codec::Opus)
+        .or(cfg.codecs.first().copied())
+        .unwrap_or(Codec::Pcma);
+    let pbx_ip = cfg
+        .outbound
+        .as_deref()
+        .or(cfg.register.as_ref().map(|r| r.registrar.as_str()))
+        .and_then(|h| {
+            let h = h.trim_start_matches("sip:").split(';').next().unwrap_or("");
+            h.parse::<SocketAddr>()
+                .map(|a| a.ip())
+                .or_else(|_| h.parse::<IpAddr>())
+                .ok()
+        });
+    let local_ip = match (cfg.public_address, pbx_ip) {
+        (Some(ip), _) => ip,
+        (None, Some(peer)) => local_ip_towards(cfg.bind.ip(), peer),
+        (None, None) => cfg.bind.ip(),
+    };
+    let line = sip_lines(rt)
+        .into_iter()
+        .find(|l| {
+            rt.inner
+                .lines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .slot(*l)
+                .is_some_and(|s| s.sip_call.is_none())
+                && actions::line_state(rt, *l) == LineState::Idle
+        })
+        .ok_or_else(|| "SIP 线路都在使用中，稍后再回拨".to_owned())?;
+    let mut rtp = RtpLineConfig::new(SocketAddr::new(local_ip, 0), media_codec(codec));
+    rtp.jitter_ms = 20;
+    rtp.prefill_ms = 20;
+    let activity = engine
+        .add_rtp_line(line, &rtp)
+        .map_err(|e| format!("线路 {line} 音频无法打开：{e}"))?;
+    let at = SocketAddr::new(local_ip, activity.local_addr().port());
+    let ring = Ring {
+        line,
+        caller: Some(number.to_owned()),
+        shown_as: None,
+    };
+    let call = actions::ring(rt, SEAT, &ring).map_err(|r| {
+        engine.remove_part(&format!("line{line}"));
+        r.0
+    })?;
+    let guard = rt.inner.sip.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(part) = guard.as_ref() else {
+        return Err("SIP 线路已停止".into());
+    };
+    let id = part.lines.dial(number, at, codec);
+    drop(guard);
+    let mut lines = rt
+        .inner
+        .lines
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    lines.set_callback(call, ticket);
+    if let Some(slot) = lines.slot_mut(line) {
+        slot.sip_call = Some(id);
+        slot.sip_rtp = Some(activity);
+        slot.sip_answer_at = Some(at);
+    }
+    Ok(line)
+}
+
 /// The caller's side ended a call: its line ends with the reason.
 fn ended(rt: &Runtime, id: CallId, reason: &str) {
     let line = {
@@ -296,6 +410,8 @@ pub(crate) fn after_move(
 pub(crate) struct SipPart {
     pub(crate) lines: SipLines,
     media: crossbeam_channel::Sender<MediaJob>,
+    /// As started (call-backs need the PBX and the codecs).
+    settings: airbridge_sip::Settings,
 }
 
 /// Opening a call's RTP line (GStreamer pipelines) or closing it (its

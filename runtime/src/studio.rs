@@ -69,8 +69,10 @@ impl Recording {
     }
 
     /// Journals every recording finished since the last call.
-    pub fn journal_finished(&mut self, journal: &Journal) {
-        journal_finished(&self.notices, &mut self.pending, journal);
+    /// Journals the recordings finished since last asked; returns them
+    /// (the call each belongs to, and its file).
+    pub fn journal_finished(&mut self, journal: &Journal) -> Vec<(Option<u64>, PathBuf)> {
+        journal_finished(&self.notices, &mut self.pending, journal)
     }
 }
 
@@ -80,7 +82,8 @@ fn journal_finished(
     notices: &Receiver<Result<Recorded, MediaError>>,
     pending: &mut Pending,
     journal: &Journal,
-) {
+) -> Vec<(Option<u64>, PathBuf)> {
+    let mut done = Vec::new();
     {
         while let Ok(r) = notices.try_recv() {
             match r {
@@ -88,6 +91,7 @@ fn journal_finished(
                     let (what, call, line) = pending
                         .remove(&rec.path)
                         .unwrap_or_else(|| ("program".into(), None, None));
+                    done.push((call, rec.path.clone()));
                     let _ = journal.append(
                         crate::SEAT,
                         ShowEvent::Recorded {
@@ -112,6 +116,7 @@ fn journal_finished(
             }
         }
     }
+    done
 }
 
 /// Opens the ticket store the paths name, as a desk writing to `journal`.

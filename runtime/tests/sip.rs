@@ -213,3 +213,139 @@ fn with_every_sip_line_busy_the_next_call_hears_busy_and_the_studio_drops_the_fi
     assert!(first.join().unwrap().status.success(), "BYE");
     rt.stop();
 }
+
+/// 回拨: a call handed to the back office leaves a ticket with the number
+/// sealed (never in the store as digits); the back office calls back
+/// through the PBX (sipp answers as the citizen), talks on the line's
+/// talkback, hangs up, and the recording is attached to the ticket.
+#[test]
+fn the_back_office_calls_a_caller_back_from_the_ticket() {
+    if !have_sipp() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (port, pbx) = (free_port(), free_port());
+    let studio = format!(
+        "[audio]\noutput_device = \"none\"\n[recording]\ndir = \"rec\"\nprogram = false\n\
+         [sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\noutbound = \"127.0.0.1:{pbx}\"\n\
+         [[line]]\nnumber = 1\nkind = \"sip\"\n"
+    );
+    let config = ConfigSet::embedded_demo().unwrap();
+    let paths = StationPaths::under(dir.path(), &config);
+    let studio = parse_studio("studio.toml", &studio, dir.path(), config.show.lines);
+    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
+    let rt = Runtime::start(RuntimeOptions {
+        kb: KbSource::None,
+        speech: false,
+        ..RuntimeOptions::new(config, paths.clone(), studio)
+    })
+    .unwrap();
+    let at = SocketAddr::from(([127, 0, 0, 1], port));
+
+    // the call comes in and is handed to the back office
+    let caller = std::thread::spawn(move || sipp("call_hung_up_by_studio.xml", at, &[]));
+    until(&rt, "ringing", |rt| state(rt, 1) == LineState::Ringing);
+    screener(&rt, 1, LineState::Screening);
+    // answered (200 sent) once the call's RTP runs
+    until(&rt, "answered", |rt| {
+        rt.rtp_packets(1).is_some_and(|(_, o)| o > 10)
+    });
+    let call = rt.board().lines[&1].call_seq;
+    let made = rt
+        .execute_as(
+            "screener",
+            Role::Screener,
+            Action::Offline {
+                item: airbridge_show::ItemRef::Call(call),
+                ticket: Some(Box::new({
+                    let mut t = airbridge_tickets::NewTicket::new(
+                        airbridge_tickets::Source::Call,
+                        "小区路灯坏了一个月",
+                        chrono::Utc::now(),
+                    );
+                    t.contact = Some("137****0001".into());
+                    t
+                })),
+            },
+        )
+        .unwrap();
+    let airbridge_runtime::Outcome::Ticket(Some(ticket)) = made else {
+        panic!("no ticket: {made:?}")
+    };
+    screener(&rt, 1, LineState::Ended);
+    assert!(caller.join().unwrap().status.success());
+    screener(&rt, 1, LineState::Idle);
+    let t = rt.with_desk(|d| d.get(&ticket)).unwrap().unwrap();
+    assert_eq!(t.contact.as_deref(), Some("137****0001"));
+    assert!(
+        t.callback_number
+            .as_deref()
+            .unwrap()
+            .starts_with("sealed1:")
+    );
+    let store = std::fs::read(paths.data_dir.join("tickets.db")).unwrap();
+    assert!(
+        !store.windows(11).any(|w| w == b"13700000001"),
+        "the full number is never stored as digits"
+    );
+
+    // only the back office may call back
+    let back = Action::CallBack {
+        ticket: ticket.clone(),
+    };
+    assert!(rt.execute_as("host", Role::Host, back.clone()).is_err());
+    // the citizen's phone (sipp as the PBX's far end) answers
+    let citizen = std::thread::spawn(move || {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/usr/share/sip-tester", dir.path().join("pcap")).unwrap();
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sip/tests/scenarios/callee.xml");
+        Command::new("sipp")
+            .args([
+                "-sf",
+                &file.display().to_string(),
+                "-m",
+                "1",
+                "-i",
+                "127.0.0.1",
+            ])
+            .args([
+                "-p",
+                &pbx.to_string(),
+                "-mi",
+                "127.0.0.1",
+                "-mp",
+                &free_port().to_string(),
+            ])
+            .args(["-timeout", "40s", "-nostdin"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    rt.execute_as("backoffice", Role::Backoffice, back).unwrap();
+    until(&rt, "dialling", |rt| state(rt, 1) != LineState::Idle);
+    until(&rt, "answered", |rt| state(rt, 1) == LineState::Screening);
+    until(&rt, "audio", |rt| {
+        rt.rtp_packets(1).is_some_and(|(i, _)| i > 50)
+    });
+    screener(&rt, 1, LineState::Ended);
+    let out = citizen.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // the recording goes with the ticket
+    until(&rt, "recording attached", |rt| {
+        rt.with_desk(|d| d.audit(&ticket))
+            .and_then(Result::ok)
+            .is_some_and(|a| a.iter().any(|e| e.action == "attach"))
+    });
+    let audit = rt.with_desk(|d| d.audit(&ticket)).unwrap().unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "note" && e.detail.to_string().contains("回拨 137****0001"))
+    );
+    rt.stop();
+}

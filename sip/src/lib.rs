@@ -41,6 +41,7 @@ use rsipstack::dialog::DialogId;
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::{RefreshOutcome, Registration};
 use rsipstack::sip::prelude::HeadersExt;
@@ -71,6 +72,9 @@ pub struct Settings {
     pub invites_per_window: u32,
     /// Register to the station's PBX (its calls then come to our contact).
     pub register: Option<Register>,
+    /// Where calls AirBridge places (call-backs) go: the PBX or trunk,
+    /// `host[:port]`; `None`: the registrar.
+    pub outbound: Option<String>,
 }
 
 /// Registering to a PBX: REGISTER with digest authentication, refreshed
@@ -96,6 +100,9 @@ impl std::fmt::Debug for Register {
     }
 }
 
+/// Ids of calls AirBridge places start here (calls it answers count from 1).
+const OUTBOUND_IDS: u64 = 1 << 40;
+
 /// Commands (answer, hang up) waiting for the SIP thread.
 const COMMAND_QUEUE: usize = 256;
 
@@ -111,6 +118,7 @@ impl Settings {
             allow: Vec::new(),
             invites_per_window: 20,
             register: None,
+            outbound: None,
         }
     }
 
@@ -198,6 +206,9 @@ pub enum Ended {
     ByUs,
     /// The caller never acknowledged our answer.
     NoAck,
+    /// A call we placed was not answered (the PBX's or callee's final
+    /// response, or why it could not be placed).
+    NotReached(String),
     /// Anything else the dialog ended with.
     Other(String),
 }
@@ -210,6 +221,7 @@ impl Ended {
             Ended::HungUp => "来电方挂断".into(),
             Ended::ByUs => "本台挂断".into(),
             Ended::NoAck => "来电方未确认接听（网络问题）".into(),
+            Ended::NotReached(why) => format!("回拨未接通：{why}"),
             Ended::Other(s) => format!("通话结束：{s}"),
         }
     }
@@ -240,6 +252,10 @@ pub enum SipEvent {
         source: IpAddr,
         why: Refusal,
     },
+    /// A call we placed ([`SipLines::dial`]) was answered.
+    Answered {
+        id: CallId,
+    },
     /// A REGISTER was answered (or failed): `ok` with the registrar's
     /// words, e.g. `200 OK`, `403 Forbidden`, or why it could not be sent.
     Registration {
@@ -265,6 +281,12 @@ pub struct SipStats {
 enum Command {
     Answer(CallId, SocketAddr),
     HangUp(CallId),
+    Dial {
+        id: CallId,
+        number: String,
+        local_rtp: SocketAddr,
+        codec: Codec,
+    },
 }
 
 /// A call the SIP thread keeps.
@@ -275,6 +297,8 @@ struct Call {
     pt: u8,
     codec: Codec,
     answered: bool,
+    /// A call we placed (a call-back).
+    outbound: bool,
 }
 
 #[derive(Default)]
@@ -284,10 +308,12 @@ struct Calls {
 }
 
 impl Calls {
+    /// The call of a dialog, by its Call-ID (a placed call's dialog id
+    /// gains the remote tag when it is answered).
     fn id_of(&self, dialog: &DialogId) -> Option<CallId> {
         self.by_id
             .iter()
-            .find(|(_, c)| c.dialog_id == *dialog)
+            .find(|(_, c)| c.dialog_id.call_id == dialog.call_id)
             .map(|(id, _)| *id)
     }
 }
@@ -296,6 +322,7 @@ impl Calls {
 /// Dropping this stops them (calls in progress are left to time out).
 pub struct SipLines {
     commands: mpsc::Sender<Command>,
+    dialled: AtomicU64,
     token: CancellationToken,
     thread: Option<JoinHandle<()>>,
     local: SocketAddr,
@@ -345,6 +372,7 @@ impl SipLines {
             .map_err(|_| SipError::Start("the SIP thread did not start".into()))??;
         Ok(SipLines {
             commands,
+            dialled: AtomicU64::new(1),
             token,
             thread: Some(thread),
             local,
@@ -365,6 +393,21 @@ impl SipLines {
     /// `local_rtp`, where the call's RTP line listens.
     pub fn answer(&self, id: CallId, local_rtp: SocketAddr) {
         self.send(Command::Answer(id, local_rtp));
+    }
+
+    /// Places a call (a call-back) to `number` through the PBX
+    /// (`outbound`, else the registrar), offering `codec` with our RTP at
+    /// `local_rtp`. What happens comes as [`SipEvent::Answered`] or
+    /// [`SipEvent::Ended`] with this id.
+    pub fn dial(&self, number: &str, local_rtp: SocketAddr, codec: Codec) -> CallId {
+        let id = CallId(OUTBOUND_IDS + self.dialled.fetch_add(1, Ordering::Relaxed));
+        self.send(Command::Dial {
+            id,
+            number: number.to_owned(),
+            local_rtp,
+            codec,
+        });
+        id
     }
 
     /// The screener dropped the call: `BYE`, or `603 Decline` while ringing.
@@ -708,6 +751,7 @@ async fn on_invite(shared: &Arc<Shared>, mut tx: Transaction) {
                 pt,
                 codec,
                 answered: false,
+                outbound: false,
             },
         );
         id
@@ -759,15 +803,19 @@ fn on_state(shared: &Arc<Shared>, state: DialogState) {
         let id = calls.id_of(&dialog_id);
         id.and_then(|id| calls.by_id.remove(&id).map(|c| (id, c)))
     };
-    let Some((id, _)) = call else { return };
-    let why = match reason {
-        TerminatedReason::UacCancel => Ended::Cancelled,
-        TerminatedReason::UacBye => Ended::HungUp,
-        TerminatedReason::UasBye | TerminatedReason::UasDecline | TerminatedReason::UasBusy => {
-            Ended::ByUs
-        }
-        TerminatedReason::Timeout => Ended::NoAck,
-        other => Ended::Other(format!("{other:?}")),
+    let Some((id, call)) = call else { return };
+    // UAC is whoever sent the INVITE: the caller, or us for a call-back
+    let why = match (reason, call.outbound) {
+        (TerminatedReason::UacCancel, false) => Ended::Cancelled,
+        (TerminatedReason::UacBye, false) | (TerminatedReason::UasBye, true) => Ended::HungUp,
+        (TerminatedReason::UacBye | TerminatedReason::UacCancel, true)
+        | (
+            TerminatedReason::UasBye | TerminatedReason::UasDecline | TerminatedReason::UasBusy,
+            false,
+        ) => Ended::ByUs,
+        (TerminatedReason::Timeout, false) => Ended::NoAck,
+        (other, true) if !call.answered => Ended::NotReached(format!("{other:?}")),
+        (other, _) => Ended::Other(format!("{other:?}")),
     };
     let _ = shared.events.try_send(SipEvent::Ended { id, why });
 }
@@ -779,7 +827,7 @@ fn on_command(shared: &Arc<Shared>, cmd: Command) {
             let Some(c) = calls.by_id.get_mut(&id) else {
                 return;
             };
-            if c.answered {
+            if c.answered || c.outbound {
                 return;
             }
             let local = match shared.settings.public_address {
@@ -798,17 +846,147 @@ fn on_command(shared: &Arc<Shared>, cmd: Command) {
                 .calls()
                 .by_id
                 .get(&id)
-                .map(|c| (c.dialog.clone(), c.answered));
-            let Some((dialog, answered)) = call else {
+                .map(|c| (c.dialog.clone(), c.answered, c.outbound));
+            let Some((dialog, answered, outbound)) = call else {
                 return;
             };
-            if answered {
-                tokio::spawn(async move {
-                    let _ = dialog.bye().await;
-                });
-            } else {
-                let _ = dialog.reject(Some(StatusCode::Decline), None);
+            match (answered, outbound) {
+                (true, _) => {
+                    tokio::spawn(async move {
+                        let _ = dialog.bye().await;
+                    });
+                }
+                (false, true) => {
+                    tokio::spawn(async move {
+                        let _ = dialog.cancel().await;
+                    });
+                }
+                (false, false) => {
+                    let _ = dialog.reject(Some(StatusCode::Decline), None);
+                }
             }
         }
+        Command::Dial {
+            id,
+            number,
+            local_rtp,
+            codec,
+        } => dial(shared, id, &number, local_rtp, codec),
     }
+}
+
+/// Places a call through the PBX; its outcome comes back as events.
+fn dial(shared: &Arc<Shared>, id: CallId, number: &str, local_rtp: SocketAddr, codec: Codec) {
+    let fail = |why: String| {
+        let _ = shared.events.try_send(SipEvent::Ended {
+            id,
+            why: Ended::NotReached(why),
+        });
+    };
+    let register = shared.settings.register.as_ref();
+    let Some(pbx) = shared
+        .settings
+        .outbound
+        .clone()
+        .or_else(|| register.map(|r| r.registrar.clone()))
+    else {
+        fail("no PBX to call through ([sip] outbound or registrar)".into());
+        return;
+    };
+    let host = pbx
+        .trim()
+        .trim_start_matches("sips:")
+        .trim_start_matches("sip:")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let digits = number.chars().all(|c| c.is_ascii_digit() || c == '+');
+    if !digits || number.is_empty() {
+        fail("not a dialable number".into());
+        return;
+    }
+    let user = register.map_or("airbridge", |r| r.user.as_str());
+    let (Ok(callee), Ok(caller)) = (
+        rsipstack::sip::Uri::try_from(format!("sip:{number}@{host}").as_str()),
+        rsipstack::sip::Uri::try_from(format!("sip:{user}@{host}").as_str()),
+    ) else {
+        fail(format!("{host:?} is not a SIP host"));
+        return;
+    };
+    let local = match shared.settings.public_address {
+        Some(ip) => SocketAddr::new(ip, local_rtp.port()),
+        None => local_rtp,
+    };
+    let offer = sdp::offer(codec, local, id.0);
+    let option = InviteOption {
+        caller,
+        callee,
+        contact: shared.contact.clone(),
+        content_type: Some("application/sdp".into()),
+        offer: Some(offer.clone().into_bytes()),
+        credential: register.map(|r| Credential {
+            username: r.user.clone(),
+            password: r.password.clone(),
+            realm: None,
+            auth_username: None,
+        }),
+        ..Default::default()
+    };
+    let (dialog, join) = match shared
+        .dialogs
+        .do_invite_async(option, shared.state_tx.clone())
+    {
+        Ok(d) => d,
+        Err(e) => {
+            fail(e.to_string());
+            return;
+        }
+    };
+    let pt = match codec {
+        Codec::Opus => 96,
+        Codec::Pcma => 8,
+        Codec::Pcmu => 0,
+    };
+    shared.calls().by_id.insert(
+        id,
+        Call {
+            dialog_id: dialog.id(),
+            dialog,
+            offer: Offer {
+                rtp: local,
+                codecs: vec![(pt, codec)],
+                offered: vec![pt],
+                telephone_event: Some(101),
+            },
+            pt,
+            codec,
+            answered: false,
+            outbound: true,
+        },
+    );
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let outcome = join.await;
+        let answered = matches!(&outcome, Ok(Ok((_, Some(r)))) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Successful);
+        if answered {
+            if let Some(c) = shared.calls().by_id.get_mut(&id) {
+                c.answered = true;
+            }
+            let _ = shared.events.try_send(SipEvent::Answered { id });
+            return;
+        }
+        let why = match outcome {
+            Ok(Ok((_, Some(r)))) => r.status_code.to_string(),
+            Ok(Ok((_, None))) => "no answer".into(),
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        if shared.calls().by_id.remove(&id).is_some() {
+            let _ = shared.events.try_send(SipEvent::Ended {
+                id,
+                why: Ended::NotReached(why),
+            });
+        }
+    });
 }

@@ -142,6 +142,27 @@ impl Offer {
 /// The answer: one codec (the offer's payload type for it) and, when
 /// offered, telephone events, on `local` (the address the caller sends to).
 pub fn answer(offer: &Offer, pt: u8, codec: Codec, local: SocketAddr, session: u64) -> String {
+    describe(pt, codec, offer.telephone_event, local, session)
+}
+
+/// The offer of a call AirBridge places (a call-back): one codec
+/// (Opus as 96, G.711 on its static type) and telephone events (101) on `local`.
+pub fn offer(codec: Codec, local: SocketAddr, session: u64) -> String {
+    let pt = match codec {
+        Codec::Opus => 96,
+        Codec::Pcma => 8,
+        Codec::Pcmu => 0,
+    };
+    describe(pt, codec, Some(101), local, session)
+}
+
+fn describe(
+    pt: u8,
+    codec: Codec,
+    telephone_event: Option<u8>,
+    local: SocketAddr,
+    session: u64,
+) -> String {
     let ip = local.ip();
     let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let mut fmts = vec![pt.to_string()];
@@ -149,7 +170,7 @@ pub fn answer(offer: &Offer, pt: u8, codec: Codec, local: SocketAddr, session: u
     if codec == Codec::Opus {
         attrs.push_str(&format!("a=fmtp:{pt} useinbandfec=1\r\n"));
     }
-    if let Some(te) = offer.telephone_event {
+    if let Some(te) = telephone_event {
         fmts.push(te.to_string());
         attrs.push_str(&format!(
             "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"

@@ -88,6 +88,7 @@ fn synth(i: u64, calendar: &WorkCalendar, config: &ConfigSet) -> (Ticket, AuditE
         created_by: "bench".into(),
         updated_at: received,
         station: station.to_owned(),
+        callback_number: None,
     };
     let audit = AuditEntry {
         ticket_id: t.id.clone(),

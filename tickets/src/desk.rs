@@ -33,6 +33,8 @@ pub struct NewTicket {
     /// The show item it came from, if any (for the journal).
     pub item: Option<ItemRef>,
     pub received_at: DateTime<Utc>,
+    /// The caller's number sealed for a call-back ([`Ticket::callback_number`]).
+    pub callback_number: Option<String>,
 }
 
 impl NewTicket {
@@ -49,6 +51,7 @@ impl NewTicket {
             journal_refs: Vec::new(),
             item: None,
             received_at,
+            callback_number: None,
         }
     }
 }
@@ -284,6 +287,7 @@ impl TicketDesk {
             created_by: who.to_owned(),
             updated_at: (self.clock)(),
             station,
+            callback_number: new.callback_number.clone(),
         };
         let mut next = self.store.count_prefix(&prefix)? + 1;
         // Another seat may take the same number at the same moment: try the next.

@@ -327,6 +327,7 @@ mod tests {
             created_by: "t".into(),
             updated_at: now(),
             station: String::new(),
+            callback_number: None,
         }
     }
 

@@ -233,6 +233,11 @@ pub struct Ticket {
     /// (its `station.code`); empty for a station on its own.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub station: String,
+    /// The caller's full number for a call-back (回拨), sealed by the
+    /// runtime with the station's key: never the number itself at rest, in
+    /// exports or on a screen; only the call-back opens it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_number: Option<String>,
 }
 
 impl Ticket {

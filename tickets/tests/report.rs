@@ -87,6 +87,7 @@ fn ticket(
         created_by: "screener".into(),
         updated_at: received_at,
         station: String::new(),
+        callback_number: None,
     }
 }
 

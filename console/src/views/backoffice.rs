@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 
 use airbridge_configs::TicketClass;
+use airbridge_runtime::Action;
 use airbridge_runtime::backoffice::TicketSnapshot;
 use airbridge_show::ShowEvent;
 use airbridge_tickets::report::GroupBy;
@@ -511,6 +512,7 @@ impl ConsoleApp {
         }
         ui.separator();
         let mut change = None;
+        let mut call_back = None;
         match t.state {
             TicketState::Received | TicketState::Classified => {
                 self.department_picker_ui(ui, forms);
@@ -598,7 +600,18 @@ impl ConsoleApp {
                 }
             }
             TicketState::Resolved => {
-                ui.label(RichText::new("回访话术").strong());
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("回访话术").strong());
+                    // 一按灵: the number stays sealed; the runtime dials it
+                    if t.callback_number.is_some()
+                        && ui
+                            .button("回拨")
+                            .on_hover_text("经交换机拨打来电号码（SIP 线路，录音附在工单上）")
+                            .clicked()
+                    {
+                        call_back = Some(t.id.clone());
+                    }
+                });
                 ui.label(RichText::new(&d.script).small());
                 ui.add(
                     egui::TextEdit::singleline(&mut self.seat.forms.callback_note)
@@ -716,6 +729,9 @@ impl ConsoleApp {
                     ui.spinner();
                 }
             });
+        }
+        if let Some(ticket) = call_back {
+            self.act(Action::CallBack { ticket });
         }
         if let Some(change) = change {
             let seat = self.seat_name().to_owned();
