@@ -869,9 +869,30 @@ impl Runtime {
         }
         // outputs, recordings (finished and journaled), lines, engine
         studio::stop(&self.inner);
+        // the engine's event thread journals the last line moves in
+        // batches (every 50 ms at most): the summary counts them too
+        self.settle_journal();
         let summary = self.summary();
         *stopped = Some(summary);
         summary
+    }
+
+    /// Waits (at most 2 s) until nothing new has been journaled for 150 ms.
+    #[allow(clippy::disallowed_methods)] // a bounded wait while stopping, never the UI
+    fn settle_journal(&self) {
+        let end = Instant::now() + Duration::from_secs(2);
+        let mut last = self.inner.journal.last_seq();
+        let mut quiet_since = Instant::now();
+        while Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(25));
+            let now = self.inner.journal.last_seq();
+            if now != last {
+                last = now;
+                quiet_since = Instant::now();
+            } else if quiet_since.elapsed() >= Duration::from_millis(150) {
+                break;
+            }
+        }
     }
 
     /// The counts of this run so far, read from the journal.
