@@ -10,21 +10,9 @@ use std::time::Duration;
 
 use airbridge_kb::{Entry, Kb, KbError, KbListener, Status};
 
-/// `AIRBRIDGE_TEST_PG`, or `None` (a skip, said on stderr) unless
-/// `AIRBRIDGE_REQUIRE_PG=1`, as in CI.
-fn pg_url() -> Option<String> {
-    match std::env::var("AIRBRIDGE_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("AIRBRIDGE_REQUIRE_PG").as_deref() != Ok("1"),
-                "AIRBRIDGE_REQUIRE_PG=1 but AIRBRIDGE_TEST_PG is not set"
-            );
-            eprintln!("PostgreSQL tests skipped: set AIRBRIDGE_TEST_PG (scripts/test.sh does)");
-            None
-        }
-    }
-}
+#[path = "../../tests/src/pg.rs"]
+mod pg;
+use pg::pg_url;
 
 /// A schema of its own per test run, so runs never see each other's rows.
 fn schema(tag: &str) -> String {

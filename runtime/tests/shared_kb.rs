@@ -10,19 +10,9 @@ use airbridge_configs::ConfigSet;
 use airbridge_runtime::{Action, Outcome, Role, Runtime, RuntimeOptions, StationPaths};
 use airbridge_show::ShowEvent;
 
-fn pg_url() -> Option<String> {
-    match std::env::var("AIRBRIDGE_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("AIRBRIDGE_REQUIRE_PG").as_deref() != Ok("1"),
-                "AIRBRIDGE_REQUIRE_PG=1 but AIRBRIDGE_TEST_PG is not set"
-            );
-            eprintln!("PostgreSQL tests skipped: set AIRBRIDGE_TEST_PG (scripts/test.sh does)");
-            None
-        }
-    }
-}
+#[path = "../../tests/src/pg.rs"]
+mod pg;
+use pg::pg_url;
 
 fn station(code: &str, dir: &std::path::Path, url: &str) -> Runtime {
     let mut config = ConfigSet::embedded_demo().unwrap();

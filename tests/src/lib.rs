@@ -19,3 +19,4 @@ pub fn crash_test_event(seq: u64) -> ShowEvent {
         ),
     }
 }
+pub mod pg;

@@ -280,53 +280,9 @@ impl PostgresStore {
         Ok(())
     }
 
-    fn rows_to_entries(&self, rows: &[postgres::Row]) -> Result<Vec<Entry>, KbError> {
-        rows.iter()
-            .map(|r| self.decode(r.get(0), r.get(1)))
-            .collect()
-    }
-}
-
-impl KbStore for PostgresStore {
-    fn describe(&self) -> String {
-        match &self.station {
-            Some(code) => format!("{} (station {code})", self.name),
-            None => self.name.clone(),
-        }
-    }
-
-    fn station(&self) -> Option<&str> {
-        self.station.as_deref()
-    }
-
-    fn load_all(&self) -> Result<(u64, Vec<Entry>), KbError> {
-        let mut client = self.client();
-        // one snapshot: the revision and the rows agree
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(self.err("begin"))?;
-        let rev: i64 = tx
-            .query_one("SELECT coalesce(max(rev), 0) FROM kb_entries", &[])
-            .map_err(self.err("revision"))?
-            .get(0);
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT id, data FROM kb_entries WHERE {} ORDER BY seq",
-                    self.visible()
-                ),
-                &[],
-            )
-            .map_err(self.err("load"))?;
-        tx.commit().map_err(self.err("commit"))?;
-        Ok((rev.max(0).unsigned_abs(), self.rows_to_entries(&rows)?))
-    }
-
-    fn changes_since(&self, since: u64) -> Result<(u64, Vec<Entry>), KbError> {
-        let since = i64::try_from(since).unwrap_or(i64::MAX);
+    /// The visible entries written after revision `since`, and the latest
+    /// revision, read in one snapshot (the two agree).
+    fn snapshot(&self, since: i64, what: &'static str) -> Result<(u64, Vec<Entry>), KbError> {
         let mut client = self.client();
         let mut tx = client
             .build_transaction()
@@ -350,9 +306,37 @@ impl KbStore for PostgresStore {
                 ),
                 &[&since],
             )
-            .map_err(self.err("changes"))?;
+            .map_err(self.err(what))?;
         tx.commit().map_err(self.err("commit"))?;
         Ok((rev.max(0).unsigned_abs(), self.rows_to_entries(&rows)?))
+    }
+
+    fn rows_to_entries(&self, rows: &[postgres::Row]) -> Result<Vec<Entry>, KbError> {
+        rows.iter()
+            .map(|r| self.decode(r.get(0), r.get(1)))
+            .collect()
+    }
+}
+
+impl KbStore for PostgresStore {
+    fn describe(&self) -> String {
+        match &self.station {
+            Some(code) => format!("{} (station {code})", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    fn station(&self) -> Option<&str> {
+        self.station.as_deref()
+    }
+
+    fn load_all(&self) -> Result<(u64, Vec<Entry>), KbError> {
+        // every revision is at least 0
+        self.snapshot(-1, "load")
+    }
+
+    fn changes_since(&self, since: u64) -> Result<(u64, Vec<Entry>), KbError> {
+        self.snapshot(i64::try_from(since).unwrap_or(i64::MAX), "changes")
     }
 
     fn write(

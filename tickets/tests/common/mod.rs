@@ -1,18 +1,5 @@
 //! Shared by the ticket tests: the PostgreSQL test server, when there is one.
 
-/// `AIRBRIDGE_TEST_PG`, or `None` (a skip, said on stderr) — unless
-/// `AIRBRIDGE_REQUIRE_PG=1`, as in CI, where a missing server fails.
-#[allow(clippy::print_stderr)]
-pub fn pg_url() -> Option<String> {
-    match std::env::var("AIRBRIDGE_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("AIRBRIDGE_REQUIRE_PG").as_deref() != Ok("1"),
-                "AIRBRIDGE_REQUIRE_PG=1 but AIRBRIDGE_TEST_PG is not set"
-            );
-            eprintln!("PostgreSQL tests skipped: set AIRBRIDGE_TEST_PG (scripts/test.sh does)");
-            None
-        }
-    }
-}
+#[path = "../../../tests/src/pg.rs"]
+mod pg;
+pub use pg::pg_url;
