@@ -93,6 +93,7 @@ pub struct GstPipeline {
     pub(crate) stop: Arc<AtomicBool>,
     bus_thread: Option<JoinHandle<()>>,
     pub(crate) feeder: Option<JoinHandle<()>>,
+    failed: Arc<AtomicBool>,
     name: String,
 }
 
@@ -114,10 +115,16 @@ impl GstPipeline {
             .bus()
             .ok_or_else(|| MediaError::Gst(format!("{name}: pipeline without a bus")))?;
         let stop_bus = Arc::clone(&stop);
+        let failed = Arc::new(AtomicBool::new(false));
+        let failed_bus = Arc::clone(&failed);
         let component = format!("audio/{name}");
         let bus_thread = std::thread::Builder::new()
             .name(format!("gst-bus-{name}"))
-            .spawn(move || watch_bus(&bus, &stop_bus, &component, notices.as_ref()))
+            .spawn(move || {
+                if !watch_bus(&bus, &stop_bus, &component, notices.as_ref()) {
+                    failed_bus.store(true, Ordering::Release);
+                }
+            })
             .map_err(gst_err)?;
         Ok((
             Self {
@@ -125,6 +132,7 @@ impl GstPipeline {
                 stop,
                 bus_thread: Some(bus_thread),
                 feeder: None,
+                failed,
                 name: name.to_owned(),
             },
             bin,
@@ -136,6 +144,12 @@ impl GstPipeline {
             .set_state(gst::State::Playing)
             .map(|_| ())
             .map_err(|e| MediaError::Gst(format!("{}: cannot start: {e}", self.name)))
+    }
+
+    /// Whether it stopped on an error (a file it cannot read, a network
+    /// it cannot reach).
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
     }
 
     /// The pipeline's name as used in health components (`audio/<name>`).
@@ -191,12 +205,14 @@ impl Drop for GstPipeline {
     }
 }
 
+/// Reports what the pipeline's bus says until it ends or `stop`; false
+/// when it ended on an error.
 fn watch_bus(
     bus: &gst::Bus,
     stop: &AtomicBool,
     component: &str,
     notices: Option<&Sender<MediaEvent>>,
-) {
+) -> bool {
     let report = |ok: bool, detail: String| {
         if !ok {
             tracing::warn!(%component, %detail, "GStreamer pipeline problem");
@@ -234,11 +250,12 @@ fn watch_bus(
                     None => format!("{from}: {}", e.error()),
                 };
                 report(false, detail);
-                break;
+                return false;
             }
             _ => {}
         }
     }
+    true
 }
 
 pub(crate) const F32_CAPS: &str = "audio/x-raw,format=F32LE,layout=interleaved,channels=1";

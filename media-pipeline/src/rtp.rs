@@ -435,6 +435,110 @@ pub fn open(
     ))
 }
 
+/// A recorded message played to one caller over RTP (the "all lines are
+/// busy" message a SIP call hears when no line is free): the file
+/// (any format GStreamer decodes) is encoded in the call's codec, paced in
+/// real time, and sent from one socket (the port the SDP answer names) to
+/// the caller. It ends by itself at the end of the file
+/// ([`Announcement::finished`]); dropping it stops it.
+#[derive(Debug)]
+pub struct Announcement {
+    local: SocketAddr,
+    activity: Arc<RtpActivity>,
+    done: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    pipeline: Option<GstPipeline>,
+}
+
+impl Announcement {
+    /// The address it sends from.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The whole message has been sent (or the file could not be played).
+    pub fn finished(&self) -> bool {
+        self.done.load(Ordering::Acquire) || self.pipeline.as_ref().is_none_or(GstPipeline::failed)
+    }
+
+    pub fn packets_out(&self) -> u64 {
+        self.activity.packets_out()
+    }
+}
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.pipeline = None;
+    }
+}
+
+/// Starts playing `file` to `to` in `codec` (Opus on payload type
+/// `opus_pt`), from a socket bound to `listen`. A missing or undecodable
+/// file is an error naming it, before anything is sent.
+pub fn announce(
+    file: &std::path::Path,
+    codec: RtpCodec,
+    opus_pt: u8,
+    listen: SocketAddr,
+    to: SocketAddr,
+    name: &str,
+) -> Result<Announcement, MediaError> {
+    crate::gst::init()?;
+    let abs = std::fs::canonicalize(file).map_err(|e| MediaError::BadAudio {
+        path: file.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let uri = gst::glib::filename_to_uri(&abs, None).map_err(|e| MediaError::BadAudio {
+        path: file.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let (encode, enc_needs) = codec.encode_chain();
+    let encode = encode.replace("rtpopuspay pt=96", &format!("rtpopuspay pt={opus_pt}"));
+    let mut needs = vec![("uridecodebin", "gstreamer1.0-plugins-base")];
+    needs.extend(enc_needs);
+    require(&needs)?;
+    let socket = UdpSocket::bind(listen).map_err(|e| io_err("bind", listen, &e))?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| io_err("bind", listen, &e))?;
+    // the appsink paces: it hands each packet over at its time on the clock
+    let desc = format!(
+        "uridecodebin uri=\"{uri}\" ! audioconvert ! audioresample ! {encode} ! appsink name=out sync=true max-buffers=50"
+    );
+    let (pipe, bin) = GstPipeline::launch(&desc, name, None)?;
+    let sink = bin
+        .by_name("out")
+        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+        .ok_or_else(|| MediaError::Gst(format!("{name}: no appsink")))?;
+    pipe.play()?;
+    let activity = Arc::new(RtpActivity::new(local));
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let (activity, done, stop) = (Arc::clone(&activity), Arc::clone(&done), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name(format!("rtp-send-{name}"))
+            .spawn(move || {
+                send(&socket, Some(to), &activity, &sink, &stop);
+                done.store(true, Ordering::Release);
+            })
+            .map_err(|e| MediaError::Gst(e.to_string()))?
+    };
+    Ok(Announcement {
+        local,
+        activity,
+        done,
+        stop,
+        thread: Some(thread),
+        pipeline: Some(pipe),
+    })
+}
+
 fn receive(
     socket: &UdpSocket,
     codec: RtpCodec,
