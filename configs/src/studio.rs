@@ -336,6 +336,22 @@ pub struct SipSettings {
     pub register: Option<SipRegister>,
     /// Where call-backs go (`outbound = "pbx:5060"`); `None`: the registrar.
     pub outbound: Option<String>,
+    /// Calls must authenticate with digest (`auth_user`,
+    /// `auth_password_env` or `auth_password_file`, `auth_realm`);
+    /// `None`: calls are accepted by address (`allow`) only.
+    pub auth: Option<SipAuth>,
+    /// With every SIP line taken, answer with this recording ("all lines
+    /// are busy, please call again"), then hang up; `None`: `486 Busy Here`.
+    pub busy_message: Option<PathBuf>,
+}
+
+/// The credentials the PBX or trunk must give for each call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipAuth {
+    /// The protection space named in the challenge (default `airbridge`).
+    pub realm: String,
+    pub user: String,
+    pub password: SecretRef,
 }
 
 /// Registering to the station's PBX with digest authentication.
@@ -359,6 +375,8 @@ impl Default for SipSettings {
             invites_per_10s: 20,
             register: None,
             outbound: None,
+            auth: None,
+            busy_message: None,
         }
     }
 }
@@ -436,7 +454,14 @@ pub fn load_studio(dir: &Path, lines: u8) -> StudioLoad {
 }
 
 /// Keys that would hold a secret in the file itself.
-const SECRET_KEYS: [&str; 5] = ["password", "key", "secret", "token", "stream_key"];
+const SECRET_KEYS: [&str; 6] = [
+    "password",
+    "auth_password",
+    "key",
+    "secret",
+    "token",
+    "stream_key",
+];
 
 fn refuse_plain_secrets(s: &mut Section<'_>) {
     for k in SECRET_KEYS {
@@ -452,31 +477,36 @@ fn refuse_plain_secrets(s: &mut Section<'_>) {
 }
 
 fn secret(s: &mut Section<'_>, required: bool) -> Option<SecretRef> {
-    let env: Option<String> = s.or("password_env", None);
-    let file: Option<String> = s.or("password_file", None);
+    secret_named(s, "password", required)
+}
+
+/// A secret named by `{name}_env` or `{name}_file`.
+fn secret_named(s: &mut Section<'_>, name: &str, required: bool) -> Option<SecretRef> {
+    let (env_key, file_key) = (format!("{name}_env"), format!("{name}_file"));
+    let env: Option<String> = s.or(&env_key, None);
+    let file: Option<String> = s.or(&file_key, None);
     match (env, file) {
         (Some(_), Some(_)) => {
-            s.issue(
-                "password_env",
-                "give password_env or password_file, not both",
-            );
+            s.issue(&env_key, format!("give {env_key} or {file_key}, not both"));
             None
         }
         (Some(e), None) if e.trim().is_empty() => {
-            s.issue("password_env", "names no environment variable");
+            s.issue(&env_key, "names no environment variable");
             None
         }
         (Some(e), None) => Some(SecretRef::Env(e.trim().to_owned())),
         (None, Some(f)) if f.trim().is_empty() => {
-            s.issue("password_file", "names no file");
+            s.issue(&file_key, "names no file");
             None
         }
         (None, Some(f)) => Some(SecretRef::File(PathBuf::from(f.trim()))),
         (None, None) => {
             if required {
                 s.issue(
-                    "password_env",
-                    "a password is needed: password_env = \"VARIABLE\" or password_file = \"PATH\"",
+                    &env_key,
+                    format!(
+                        "a password is needed: {env_key} = \"VARIABLE\" or {file_key} = \"PATH\""
+                    ),
                 );
             }
             None
@@ -894,6 +924,7 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
 
     if let Some((path, t)) = root.table("sip") {
         let mut s = Section::new(file, path, t, root.issues());
+        refuse_plain_secrets(&mut s);
         let mut sip = SipSettings::default();
         if let Some(bind) = addr_key(&mut s, "bind", false) {
             sip.bind = bind;
@@ -942,6 +973,36 @@ pub fn parse_studio(file: &str, text: &str, base: &Path, lines: u8) -> StudioLoa
         sip.outbound = outbound
             .map(|o| o.trim().to_owned())
             .filter(|o| !o.is_empty());
+        let busy: Option<String> = s.or("busy_message", None);
+        sip.busy_message = busy
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty())
+            .map(|b| base.join(b));
+        let auth_user: Option<String> = s.or("auth_user", None);
+        let auth_realm: Option<String> = s.or("auth_realm", None);
+        if let Some(user) = auth_user.map(|u| u.trim().to_owned()) {
+            let password = secret_named(&mut s, "auth_password", true);
+            let realm = auth_realm
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "airbridge".to_owned());
+            if user.is_empty() {
+                s.issue("auth_user", "names no user");
+            } else if let Some(password) = password {
+                sip.auth = Some(SipAuth {
+                    realm,
+                    user,
+                    password,
+                });
+            }
+        } else {
+            for key in ["auth_password_env", "auth_password_file", "auth_realm"] {
+                let v: Option<toml::Value> = s.or(key, None);
+                if v.is_some() || (key == "auth_realm" && auth_realm.is_some()) {
+                    s.issue(key, "only with `auth_user` (calls that must authenticate)");
+                }
+            }
+        }
         sip.invites_per_10s = s.or("invites_per_10s", 20);
         if sip.invites_per_10s == 0 {
             s.issue("invites_per_10s", "at least 1");
@@ -1365,6 +1426,25 @@ mod tests {
         );
         let no_password = parse("[sip]\nregistrar = \"pbx.example.invalid\"\nuser = \"8001\"\n");
         assert_eq!(keys(&no_password), ["sip.password_env"]);
+
+        // calls that must authenticate, and the busy message
+        let auth = parse(
+            "[sip]\nauth_user = \"trunk\"\nauth_password_file = \"/etc/airbridge/sip-auth\"\nbusy_message = \"sounds/busy.wav\"\n",
+        );
+        assert!(auth.issues.is_empty(), "{:?}", auth.issues);
+        let sip = auth.studio.unwrap().sip.unwrap();
+        let a = sip.auth.unwrap();
+        assert_eq!((a.user.as_str(), a.realm.as_str()), ("trunk", "airbridge"));
+        assert_eq!(
+            a.password,
+            SecretRef::File("/etc/airbridge/sip-auth".into())
+        );
+        assert!(sip.busy_message.unwrap().ends_with("sounds/busy.wav"));
+        let bad_auth = parse("[sip]\nauth_user = \"trunk\"\nauth_password = \"x\"\n");
+        assert!(keys(&bad_auth).contains(&"sip.auth_password".to_owned()));
+        assert!(keys(&bad_auth).contains(&"sip.auth_password_env".to_owned()));
+        let stray = parse("[sip]\nauth_realm = \"fs\"\nauth_password_env = \"X\"\n");
+        assert_eq!(keys(&stray), ["sip.auth_password_env", "sip.auth_realm"]);
     }
 
     #[test]

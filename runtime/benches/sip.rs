@@ -18,9 +18,8 @@
     clippy::cast_precision_loss
 )]
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -29,54 +28,7 @@ use airbridge_configs::ConfigSet;
 use airbridge_configs::studio::parse_studio;
 use airbridge_runtime::{Action, KbSource, Role, Runtime, RuntimeOptions, StationPaths};
 use airbridge_show::LineState;
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scenario(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sip/tests/scenarios")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// sipp in `dir` (which has the `pcap` link) with `args`.
-fn sipp(dir: &Path, target: SocketAddr, file: &str, args: &[&str]) -> Child {
-    let (port, media) = (free_port().to_string(), free_port().to_string());
-    Command::new("sipp")
-        .args([
-            &target.to_string(),
-            "-sf",
-            &scenario(file),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &media,
-            "-set",
-            "from",
-            "13700000001",
-            "-timeout",
-            "120s",
-            "-nostdin",
-            "-nd",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
+use airbridge_sip::testing::{Sipp, free_port, installed, sipp_dir};
 
 fn show(dir: &Path, lines: u8) -> (Runtime, SocketAddr) {
     let port = free_port();
@@ -122,13 +74,16 @@ fn pct(v: &[f64], p: f64) -> f64 {
     v[(((v.len() - 1) as f64) * p).round() as usize]
 }
 
-fn work_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("/usr/share/sip-tester", dir.path().join("pcap")).unwrap();
-    dir
-}
+const CALLS: u32 = 200;
 
-const CALLS: &str = "200";
+/// [`CALLS`] callers at 10 a second, each timed from INVITE to `180`.
+fn ringing_calls(at: SocketAddr) -> Sipp {
+    Sipp::new("ring_rtd.xml")
+        .to(at)
+        .calls(CALLS)
+        .timeout_s(120)
+        .args(&["-r", "10", "-l", "4", "-trace_rtt", "-rtt_freq", "1", "-nd"])
+}
 
 fn ringing_latency_runtime() -> Vec<f64> {
     let data = tempfile::tempdir().unwrap();
@@ -156,24 +111,8 @@ fn ringing_latency_runtime() -> Vec<f64> {
             }
         })
     };
-    let dir = work_dir();
-    let mut sipp = sipp(
-        dir.path(),
-        at,
-        "ring_rtd.xml",
-        &[
-            "-m",
-            CALLS,
-            "-r",
-            "10",
-            "-l",
-            "4",
-            "-trace_rtt",
-            "-rtt_freq",
-            "1",
-        ],
-    );
-    sipp.wait().unwrap();
+    let dir = sipp_dir();
+    ringing_calls(at).spawn(dir.path()).wait().unwrap();
     stop.store(true, Ordering::Relaxed);
     clearer.join().unwrap();
     rt.stop();
@@ -198,24 +137,11 @@ fn ringing_latency_baseline() -> Vec<f64> {
             }
         }
     });
-    let dir = work_dir();
-    let mut child = sipp(
-        dir.path(),
-        sip.local_addr(),
-        "ring_rtd.xml",
-        &[
-            "-m",
-            CALLS,
-            "-r",
-            "10",
-            "-l",
-            "4",
-            "-trace_rtt",
-            "-rtt_freq",
-            "1",
-        ],
-    );
-    child.wait().unwrap();
+    let dir = sipp_dir();
+    ringing_calls(sip.local_addr())
+        .spawn(dir.path())
+        .wait()
+        .unwrap();
     drop(sip);
     desk.join().unwrap();
     rtts(dir.path())
@@ -233,7 +159,7 @@ fn cpu_secs() -> f64 {
 fn sixteen_calls() {
     let data = tempfile::tempdir().unwrap();
     let (rt, at) = show(data.path(), 16);
-    let dir = work_dir();
+    let dir = sipp_dir();
     std::thread::sleep(Duration::from_secs(2));
     // the same show idle, first
     let window = Duration::from_secs(10);
@@ -242,12 +168,12 @@ fn sixteen_calls() {
     let (c1, t1, d1) = (cpu_secs(), Instant::now(), rt.driver_stats().unwrap());
     let idle = (c1 - c0) / (t1 - t0).as_secs_f64();
     // 8 callers put on air as they ring
-    let mut talkers = sipp(
-        dir.path(),
-        at,
-        "call.xml",
-        &["-m", "8", "-l", "8", "-r", "20", "-d", "40000"],
-    );
+    let mut talkers = Sipp::new("call.xml")
+        .to(at)
+        .calls(8)
+        .timeout_s(120)
+        .args(&["-l", "8", "-r", "20", "-d", "40000", "-nd"])
+        .spawn(dir.path());
     let t = Instant::now();
     let mut on_air = 0;
     while on_air < 8 && t.elapsed() < Duration::from_secs(30) {
@@ -263,12 +189,12 @@ fn sixteen_calls() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // 8 more that ring and wait
-    let mut waiting = sipp(
-        dir.path(),
-        at,
-        "ringing.xml",
-        &["-m", "8", "-l", "8", "-r", "20", "-d", "30000"],
-    );
+    let mut waiting = Sipp::new("ringing.xml")
+        .to(at)
+        .calls(8)
+        .timeout_s(120)
+        .args(&["-l", "8", "-r", "20", "-d", "30000", "-nd"])
+        .spawn(dir.path());
     let t = Instant::now();
     let ringing = |rt: &Runtime| {
         (1..=16)
@@ -319,8 +245,7 @@ fn sixteen_calls() {
 }
 
 fn main() {
-    if Command::new("sipp").arg("-v").output().is_err() {
-        println!("skipped: sipp is not installed (scripts/install-deps.sh)");
+    if !installed(&["sipp"]) {
         return;
     }
     let base = ringing_latency_baseline();

@@ -18,7 +18,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -27,19 +27,12 @@ use airbridge_configs::ConfigSet;
 use airbridge_configs::studio::parse_studio;
 use airbridge_runtime::{Action, KbSource, Role, Runtime, RuntimeOptions, StationPaths};
 use airbridge_show::LineState;
+use airbridge_sip::testing::{Sipp, free_port, installed};
 
 const TRIALS: usize = 40;
 /// A-law silence and full scale.
 const SILENCE: u8 = 0xD5;
 const CLICK: u8 = 0xAA;
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// G.711 A-law to linear (−1 … 1).
 fn alaw(b: u8) -> f32 {
@@ -131,25 +124,13 @@ fn phone_threads(
     vec![recv, send]
 }
 
+/// A caller whose RTP goes to the bench's socket at `mport`.
 fn sipp(dir: &Path, target: SocketAddr, mport: u16) -> Child {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sip/tests/scenarios/media_at.xml");
-    Command::new("sipp")
-        .args([&target.to_string(), "-sf", &file.display().to_string()])
-        .args(["-m", "1", "-i", "127.0.0.1", "-p", &free_port().to_string()])
-        .args([
-            "-set",
-            "from",
-            "13700000001",
-            "-set",
-            "mport",
-            &mport.to_string(),
-        ])
-        .args(["-timeout", "60s", "-nostdin", "-nd"])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    Sipp::new("media_at.xml")
+        .to(target)
+        .timeout_s(60)
+        .args(&["-set", "mport", &mport.to_string(), "-nd"])
+        .spawn(dir)
 }
 
 fn show(dir: &Path, lines: &str) -> Runtime {
@@ -245,8 +226,7 @@ fn report(name: &str, v: &[f64]) {
 }
 
 fn main() {
-    if Command::new("sipp").arg("-v").output().is_err() {
-        println!("skipped: sipp is not installed (scripts/install-deps.sh)");
+    if !installed(&["sipp"]) {
         return;
     }
     let work = tempfile::tempdir().unwrap();

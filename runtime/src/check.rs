@@ -182,6 +182,39 @@ pub fn check_studio(studio: &Studio, paths: &StationPaths) -> Vec<PartReport> {
             Err(e) => failed("talkback", "audio/talkback", &e),
         });
     }
+    if let Some(sip) = &studio.sip
+        && studio
+            .lines
+            .iter()
+            .any(|l| matches!(l.kind, LineKind::Sip { .. }))
+    {
+        // the settings SIP starts with: passwords readable
+        out.push(match crate::sip::settings(sip, &studio.base) {
+            Ok(s) => ok(
+                "SIP settings",
+                "sip",
+                &match &s.inbound_auth {
+                    Some(a) => format!("calls must authenticate as {:?}", a.user),
+                    None => "calls accepted by address (allow)".to_owned(),
+                },
+            ),
+            Err(e) => failed("SIP settings", "sip", &e),
+        });
+        if let Some(m) = &sip.busy_message {
+            out.push(match std::fs::File::open(m) {
+                Ok(_) => ok(
+                    "SIP busy message",
+                    "sip/busy_message",
+                    &m.display().to_string(),
+                ),
+                Err(e) => failed(
+                    "SIP busy message",
+                    "sip/busy_message",
+                    &format!("{}: {e}", m.display()),
+                ),
+            });
+        }
+    }
     if let Some(h) = &studio.hold {
         out.push(match wav(h) {
             Ok(()) => ok("hold", "audio/hold", &h.display().to_string()),

@@ -97,6 +97,35 @@ impl Lines {
         self.slots.keys().copied().collect()
     }
 
+    /// The lines of `kind = "sip"`, in order.
+    pub fn sip_lines(&self) -> Vec<LineNo> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| matches!(s.kind, LineKind::Sip { .. }))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    /// SIP lines carrying no SIP call, in order, with their jitter buffer (ms).
+    pub fn sip_lines_without_call(&self) -> Vec<(LineNo, u32)> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| s.sip_call.is_none())
+            .filter_map(|(n, s)| match s.kind {
+                LineKind::Sip { jitter_ms } => Some((*n, jitter_ms)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The line carrying SIP call `id`.
+    pub fn line_of_sip_call(&self, id: airbridge_sip::CallId) -> Option<LineNo> {
+        self.slots
+            .iter()
+            .find(|(_, s)| s.sip_call == Some(id))
+            .map(|(n, _)| *n)
+    }
+
     pub fn call(&self, line: LineNo) -> Option<u64> {
         self.calls.get(&line).copied()
     }

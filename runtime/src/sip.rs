@@ -12,8 +12,8 @@ use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use airbridge_configs::studio::{LineKind, RtpCodec as ConfigCodec, SipSettings};
-use airbridge_media::rtp::{RtpCodec, RtpLineConfig};
+use airbridge_configs::studio::{RtpCodec as ConfigCodec, SipSettings};
+use airbridge_media::rtp::{Announcement, RtpCodec, RtpLineConfig, announce};
 use airbridge_show::{LineNo, LineState};
 use airbridge_sip::{CallId, Codec, IncomingCall, SipEvent, SipLines};
 
@@ -61,6 +61,15 @@ pub(crate) fn settings(
             user: r.user.clone(),
             password,
             expires: r.expires,
+        });
+    }
+    if let Some(a) = &s.auth {
+        let password = crate::secrets::resolve(&a.password, base)
+            .map_err(|e| format!("[sip] auth_password: {e}"))?;
+        out.inbound_auth = Some(airbridge_sip::InboundAuth {
+            realm: a.realm.clone(),
+            user: a.user.clone(),
+            password,
         });
     }
     Ok(out)
@@ -132,16 +141,35 @@ pub(crate) fn start(rt: &Runtime, configured: Option<&SipSettings>, base: &std::
 
 /// The lines of `kind = "sip"`.
 fn sip_lines(rt: &Runtime) -> Vec<LineNo> {
-    let lines = rt
+    rt.inner
+        .lines
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .sip_lines()
+}
+
+/// SIP lines free for a call: no SIP call on them and idle on the board,
+/// in order, with their jitter buffer (ms).
+fn free_lines(rt: &Runtime) -> Vec<(LineNo, u32)> {
+    let candidates = rt
         .inner
         .lines
         .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    lines
-        .numbers()
+        .unwrap_or_else(PoisonError::into_inner)
+        .sip_lines_without_call();
+    candidates
         .into_iter()
-        .filter(|n| matches!(lines.slot(*n).map(|s| &s.kind), Some(LineKind::Sip { .. })))
+        .filter(|(l, _)| actions::line_state(rt, *l) == LineState::Idle)
         .collect()
+}
+
+/// The line carrying SIP call `id`.
+fn line_of(rt: &Runtime, id: CallId) -> Option<LineNo> {
+    rt.inner
+        .lines
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .line_of_sip_call(id)
 }
 
 /// The thread `runtime-sip`: what the SIP lines report, until the runtime stops.
@@ -188,24 +216,7 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
         call.busy();
         return;
     }
-    for line in sip_lines(rt) {
-        let jitter_ms = {
-            let lines = rt
-                .inner
-                .lines
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match lines.slot(line) {
-                Some(s) if s.sip_call.is_none() => match s.kind {
-                    LineKind::Sip { jitter_ms } => jitter_ms,
-                    _ => continue,
-                },
-                _ => continue,
-            }
-        };
-        if actions::line_state(rt, line) != LineState::Idle {
-            continue;
-        }
+    for (line, jitter_ms) in free_lines(rt) {
         let shown_as = call.caller.display.clone().map_or_else(
             || "SIP 来电（未显示号码）".to_owned(),
             |d| format!("SIP 来电 {d}"),
@@ -246,24 +257,27 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
         media(rt, MediaJob::Open { line, id, rtp });
         return;
     }
-    call.busy();
+    match &cfg.busy_message {
+        // the message opens on the media worker (a GStreamer pipeline)
+        Some(file) => {
+            let local_ip = local_ip_towards(cfg.bind.ip(), call.source);
+            media(
+                rt,
+                MediaJob::Announce {
+                    call,
+                    file: file.clone(),
+                    local_ip,
+                },
+            );
+        }
+        None => call.busy(),
+    }
 }
 
 /// A call-back was answered: the line is put through to the back office's
 /// talkback (screening), and recorded as every answered call.
 fn callee_answered(rt: &Runtime, id: CallId) {
-    let line = {
-        let lines = rt
-            .inner
-            .lines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        lines
-            .numbers()
-            .into_iter()
-            .find(|n| lines.slot(*n).is_some_and(|s| s.sip_call == Some(id)))
-    };
-    if let Some(line) = line
+    if let Some(line) = line_of(rt, id)
         && let Err(r) = actions::move_line(rt, SEAT, line, LineState::Screening)
     {
         tracing::info!(
@@ -311,17 +325,9 @@ pub(crate) fn call_back(rt: &Runtime, number: &str, ticket: &str) -> Result<Line
         (None, Some(peer)) => local_ip_towards(cfg.bind.ip(), peer),
         (None, None) => cfg.bind.ip(),
     };
-    let line = sip_lines(rt)
+    let (line, _) = free_lines(rt)
         .into_iter()
-        .find(|l| {
-            rt.inner
-                .lines
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .slot(*l)
-                .is_some_and(|s| s.sip_call.is_none())
-                && actions::line_state(rt, *l) == LineState::Idle
-        })
+        .next()
         .ok_or_else(|| "SIP 线路都在使用中，稍后再回拨".to_owned())?;
     let mut rtp = RtpLineConfig::new(SocketAddr::new(local_ip, 0), media_codec(codec));
     rtp.jitter_ms = 20;
@@ -359,7 +365,8 @@ pub(crate) fn call_back(rt: &Runtime, number: &str, ticket: &str) -> Result<Line
     Ok(line)
 }
 
-/// The caller's side ended a call: its line ends with the reason.
+/// The caller's side ended a call: its line ends with the reason (a call
+/// that had no line was hearing the busy message: it stops).
 fn ended(rt: &Runtime, id: CallId, reason: &str) {
     let line = {
         let mut lines = rt
@@ -367,10 +374,7 @@ fn ended(rt: &Runtime, id: CallId, reason: &str) {
             .lines
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let line = lines
-            .numbers()
-            .into_iter()
-            .find(|n| lines.slot(*n).is_some_and(|s| s.sip_call == Some(id)));
+        let line = lines.line_of_sip_call(id);
         if let Some(slot) = line.and_then(|n| lines.slot_mut(n)) {
             slot.sip_call = None;
             slot.sip_rtp = None;
@@ -378,7 +382,10 @@ fn ended(rt: &Runtime, id: CallId, reason: &str) {
         }
         line
     };
-    let Some(line) = line else { return };
+    let Some(line) = line else {
+        media(rt, MediaJob::Silence { id });
+        return;
+    };
     let _ = actions::end_call(rt, SEAT, line, reason);
     media(rt, MediaJob::Close { line });
 }
@@ -427,7 +434,20 @@ enum MediaJob {
     Close {
         line: LineNo,
     },
+    /// No line is free: answer with the busy message, hang up after it.
+    Announce {
+        call: IncomingCall,
+        file: std::path::PathBuf,
+        local_ip: IpAddr,
+    },
+    /// The caller hung up during the busy message.
+    Silence {
+        id: CallId,
+    },
 }
+
+/// Busy messages playing at once at most (more callers hear `486`).
+const MAX_ANNOUNCEMENTS: usize = 4;
 
 fn media(rt: &Runtime, job: MediaJob) {
     if let Some(part) = rt
@@ -447,14 +467,60 @@ fn media_worker(rt: &Runtime, jobs: &crossbeam_channel::Receiver<MediaJob>) {
     let Some(engine) = rt.inner.engine.clone() else {
         return;
     };
+    let mut playing: Vec<(CallId, Announcement)> = Vec::new();
     while !rt.stopping() {
-        let job = match jobs.recv_timeout(Duration::from_millis(200)) {
+        let job = jobs.recv_timeout(Duration::from_millis(100));
+        // messages that have played: hang up
+        playing.retain(|(id, a)| {
+            if a.finished() {
+                hang_up(rt, *id);
+                false
+            } else {
+                true
+            }
+        });
+        let job = match job {
             Ok(j) => j,
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         };
         match job {
             MediaJob::Close { line } => engine.remove_part(&format!("line{line}")),
+            MediaJob::Silence { id } => playing.retain(|(i, _)| *i != id),
+            MediaJob::Announce {
+                call,
+                file,
+                local_ip,
+            } => {
+                if playing.len() >= MAX_ANNOUNCEMENTS {
+                    call.busy();
+                    continue;
+                }
+                let codec = media_codec(call.codec);
+                let name = format!("busy-message-{}", call.id);
+                match announce(
+                    &file,
+                    codec,
+                    call.payload_type,
+                    SocketAddr::new(local_ip, 0),
+                    call.remote_rtp,
+                    &name,
+                ) {
+                    Ok(a) => {
+                        let id = call.id;
+                        call.announce(a.local_addr());
+                        playing.push((id, a));
+                    }
+                    Err(e) => {
+                        rt.report(failed(
+                            "SIP busy message",
+                            "sip/busy_message",
+                            &format!("{e}; callers hear busy (486) instead"),
+                        ));
+                        call.busy();
+                    }
+                }
+            }
             MediaJob::Open { line, id, rtp } => {
                 let local_ip = rtp.listen.ip();
                 match engine.add_rtp_line(line, &rtp) {
@@ -501,6 +567,19 @@ fn media_worker(rt: &Runtime, jobs: &crossbeam_channel::Receiver<MediaJob>) {
     }
 }
 
+/// Hangs up a call (`BYE`).
+fn hang_up(rt: &Runtime, id: CallId) {
+    if let Some(part) = rt
+        .inner
+        .sip
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+    {
+        part.lines.hang_up(id);
+    }
+}
+
 /// Refused calls, reported at most every [`REPORT_EVERY`] (a flood must not
 /// flood the journal).
 #[derive(Default)]
@@ -517,6 +596,7 @@ impl Refused {
             Refusal::RateLimited => format!("{source}：呼叫过于频繁（503）"),
             Refusal::NoCodec(pts) => format!("{source}：没有共同的编码（488，对方 {pts:?}）"),
             Refusal::BadOffer(e) => format!("{source}：{e}"),
+            Refusal::BadAuth(e) => format!("{source}：认证失败（403，{e}）"),
         };
         if self.pending.len() < 20 {
             self.pending.push(what);
@@ -533,8 +613,9 @@ impl Refused {
         let counts = stats.as_ref().map_or_else(String::new, |s| {
             let s = s.lines.stats();
             format!(
-                "（累计：地址不允许 {}，限流 {}，编码不符 {}，报文错误 {}）",
+                "（累计：地址不允许 {}，认证失败 {}，限流 {}，编码不符 {}，报文错误 {}）",
                 s.refused_address.load(Ordering::Relaxed),
+                s.refused_auth.load(Ordering::Relaxed),
                 s.rate_limited.load(Ordering::Relaxed),
                 s.refused_codec.load(Ordering::Relaxed),
                 s.bad_requests.load(Ordering::Relaxed)

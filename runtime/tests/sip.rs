@@ -5,79 +5,27 @@
 //! caller's hang-up ends the line with the reason in the journal; a caller
 //! who gives up while it rings is a missed call; with every SIP line busy
 //! the next call gets 486; the studio dropping a call sends BYE.
-#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    clippy::cast_precision_loss
+)]
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use airbridge_configs::ConfigSet;
 use airbridge_configs::studio::parse_studio;
 use airbridge_runtime::{Action, KbSource, Role, Runtime, RuntimeOptions, StationPaths};
 use airbridge_show::{LineState, ShowEvent};
-
-fn have_sipp() -> bool {
-    let found = Command::new("sipp").arg("-v").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("AIRBRIDGE_REQUIRE_SIPP").as_deref() != Ok("1"),
-            "AIRBRIDGE_REQUIRE_SIPP=1 but sipp is not installed (scripts/install-deps.sh)"
-        );
-        eprintln!("sipp not installed: SIP tests skipped");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use airbridge_sip::testing::{Sipp, Softphone, free_port, installed, levels, tone};
 
 /// One call from sipp with a scenario of `sip/tests/scenarios`.
 fn sipp(scenario: &str, target: SocketAddr, extra: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("/usr/share/sip-tester", dir.path().join("pcap")).unwrap();
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sip/tests/scenarios")
-        .join(scenario);
-    let (port, media) = (free_port().to_string(), free_port().to_string());
-    let target = target.to_string();
-    let file = file.display().to_string();
-    let mut args = vec![
-        target.as_str(),
-        "-sf",
-        &file,
-        "-m",
-        "1",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-mi",
-        "127.0.0.1",
-        "-mp",
-        &media,
-        "-set",
-        "from",
-        "13700000001",
-        "-timeout",
-        "40s",
-        "-nostdin",
-    ];
-    args.extend_from_slice(extra);
-    let out = Command::new("sipp")
-        .args(&args)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        eprintln!("sipp {scenario}: {}", String::from_utf8_lossy(&out.stdout));
-    }
-    out
+    Sipp::new(scenario).to(target).args(extra).run()
 }
 
 /// A show with SIP lines 1 and 2 (or only 1) listening on a free port.
@@ -141,7 +89,7 @@ fn events(rt: &Runtime) -> Vec<ShowEvent> {
 
 #[test]
 fn a_sip_call_rings_is_answered_talks_both_ways_and_the_caller_hangs_up() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -179,7 +127,7 @@ fn a_sip_call_rings_is_answered_talks_both_ways_and_the_caller_hangs_up() {
 
 #[test]
 fn a_caller_who_gives_up_while_it_rings_is_a_missed_call() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -193,7 +141,7 @@ fn a_caller_who_gives_up_while_it_rings_is_a_missed_call() {
 
 #[test]
 fn with_every_sip_line_busy_the_next_call_hears_busy_and_the_studio_drops_the_first() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -216,17 +164,27 @@ fn with_every_sip_line_busy_the_next_call_hears_busy_and_the_studio_drops_the_fi
 
 /// 回拨: a call handed to the back office leaves a ticket with the number
 /// sealed (never in the store as digits); the back office calls back
-/// through the PBX (sipp answers as the citizen), talks on the line's
-/// talkback, hangs up, and the recording is attached to the ticket.
+/// through the PBX and a softphone answers as the citizen (baresip,
+/// answering calls to its number, speaking a 1000 Hz tone, recording what it
+/// hears); the citizen hears the back office's talkback (700 Hz), never the
+/// host on air (440 Hz); the call is recorded and the recording, with the
+/// citizen's voice in it, is attached to the ticket.
 #[test]
 fn the_back_office_calls_a_caller_back_from_the_ticket() {
-    if !have_sipp() {
+    if !installed(&["sipp", "baresip", "sox"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (port, pbx) = (free_port(), free_port());
+    let d = dir.path();
+    tone(&d.join("host.wav"), 440, 48000);
+    tone(&d.join("talkback.wav"), 700, 48000);
+    tone(&d.join("citizen.wav"), 1000, 8000);
+    // the citizen's phone, reached through the PBX by its number
+    let mut phone = Softphone::answering(d, "13700000001", &d.join("citizen.wav"));
+    let (port, pbx) = (free_port(), phone.sip_port);
     let studio = format!(
         "[audio]\noutput_device = \"none\"\n[recording]\ndir = \"rec\"\nprogram = false\n\
+         [[mic]]\nsource = \"file:host.wav\"\n[talkback]\nsource = \"file:talkback.wav\"\n\
          [sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\noutbound = \"127.0.0.1:{pbx}\"\n\
          [[line]]\nnumber = 1\nkind = \"sip\"\n"
     );
@@ -294,47 +252,31 @@ fn the_back_office_calls_a_caller_back_from_the_ticket() {
         ticket: ticket.clone(),
     };
     assert!(rt.execute_as("host", Role::Host, back.clone()).is_err());
-    // the citizen's phone (sipp as the PBX's far end) answers
-    let citizen = std::thread::spawn(move || {
-        let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink("/usr/share/sip-tester", dir.path().join("pcap")).unwrap();
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sip/tests/scenarios/callee.xml");
-        Command::new("sipp")
-            .args([
-                "-sf",
-                &file.display().to_string(),
-                "-m",
-                "1",
-                "-i",
-                "127.0.0.1",
-            ])
-            .args([
-                "-p",
-                &pbx.to_string(),
-                "-mi",
-                "127.0.0.1",
-                "-mp",
-                &free_port().to_string(),
-            ])
-            .args(["-timeout", "40s", "-nostdin"])
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    });
-    std::thread::sleep(Duration::from_millis(500));
     rt.execute_as("backoffice", Role::Backoffice, back).unwrap();
     until(&rt, "dialling", |rt| state(rt, 1) != LineState::Idle);
-    until(&rt, "answered", |rt| state(rt, 1) == LineState::Screening);
+    let callback = rt.board().lines[&1].call_seq;
+    let t = Instant::now();
+    while state(&rt, 1) != LineState::Screening {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the softphone never answered: {}",
+            phone.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     until(&rt, "audio", |rt| {
         rt.rtp_packets(1).is_some_and(|(i, _)| i > 50)
     });
+    std::thread::sleep(Duration::from_secs(3));
     screener(&rt, 1, LineState::Ended);
-    let out = citizen.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    phone.finish(Duration::from_secs(5));
+    // what the citizen heard: the back office's talkback, not the show
+    let (x, rate) = phone.heard().expect("the softphone recorded nothing");
+    let end = x.len() as f32 / rate as f32;
+    let [host, talkback] = levels(&x, rate, 0.5, end - 0.5, [440.0, 700.0]);
+    eprintln!("the citizen heard 440 / 700 Hz: {host} / {talkback}");
+    assert!(talkback > 0.05, "the back office's talkback");
+    assert!(host < talkback / 10.0, "never the show on air");
     // the recording goes with the ticket
     until(&rt, "recording attached", |rt| {
         rt.with_desk(|d| d.audit(&ticket))
@@ -347,5 +289,94 @@ fn the_back_office_calls_a_caller_back_from_the_ticket() {
             .iter()
             .any(|e| e.action == "note" && e.detail.to_string().contains("回拨 137****0001"))
     );
+    rt.stop();
+    // the call-back's recording holds the citizen's voice (left: the line)
+    let name = format!("call-{callback}-line1.wav");
+    let file = find(d, &name).unwrap_or_else(|| panic!("no {name}"));
+    let mut r = hound::WavReader::open(&file).unwrap();
+    let (rate, channels) = (r.spec().sample_rate, usize::from(r.spec().channels));
+    let left: Vec<f32> = r
+        .samples::<i16>()
+        .map(|v| f32::from(v.unwrap()) / 32768.0)
+        .step_by(channels)
+        .collect();
+    let end = left.len() as f32 / rate as f32;
+    let [citizen] = levels(&left, rate, 0.5, end - 0.5, [1000.0]);
+    assert!(
+        citizen > 0.05,
+        "the citizen's voice in the recording: {citizen}"
+    );
+}
+
+/// The first file called `name` under `dir`.
+fn find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// A trunk that must authenticate (`auth_user`, `auth_password_file`):
+/// the call that answers the digest challenge rings the line and talks;
+/// wrong credentials never ring and are counted in the `sip` health report.
+#[test]
+fn calls_without_valid_auth_are_refused_and_counted_in_health() {
+    if !installed(&["sipp"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let secret = d.join("sip-auth");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let port = free_port();
+    let studio = format!(
+        "[audio]\noutput_device = \"none\"\n[sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\n\
+         auth_user = \"trunk\"\nauth_realm = \"fs\"\nauth_password_file = \"sip-auth\"\n\
+         [[line]]\nnumber = 1\nkind = \"sip\"\n"
+    );
+    let config = ConfigSet::embedded_demo().unwrap();
+    let paths = StationPaths::under(d, &config);
+    let studio = parse_studio("studio.toml", &studio, d, config.show.lines);
+    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
+    let rt = Runtime::start(RuntimeOptions {
+        kb: KbSource::None,
+        speech: false,
+        ..RuntimeOptions::new(config, paths, studio)
+    })
+    .unwrap();
+    let at = SocketAddr::from(([127, 0, 0, 1], port));
+    // wrong credentials: 403, nothing rings
+    let refused = Sipp::new("auth_refused.xml")
+        .to(at)
+        .args(&["-au", "trunk", "-ap", "guess"])
+        .run();
+    assert!(refused.status.success(), "403");
+    assert_eq!(state(&rt, 1), LineState::Idle);
+    until(&rt, "refusal in health", |rt| {
+        events(rt).iter().any(|e| {
+            matches!(e,
+            ShowEvent::Health { component, detail, .. }
+                if component == "sip" && detail.contains("认证失败"))
+        })
+    });
+    // the right ones: the line rings and the call goes through
+    let caller = std::thread::spawn(move || {
+        Sipp::new("auth.xml")
+            .to(at)
+            .args(&["-au", "trunk", "-ap", "s3cret", "-d", "1500"])
+            .run()
+    });
+    until(&rt, "ringing", |rt| state(rt, 1) == LineState::Ringing);
+    screener(&rt, 1, LineState::Screening);
+    until(&rt, "ended", |rt| state(rt, 1) == LineState::Ended);
+    assert!(caller.join().unwrap().status.success());
     rt.stop();
 }

@@ -19,15 +19,23 @@
 //!    while ringing). The caller hangs up (BYE) or gives up (CANCEL) →
 //!    [`SipEvent::Ended`].
 //!
+//! With no free line the runtime may instead answer with a recorded
+//! message ([`IncomingCall::announce`]) and hang up when it has played.
+//!
 //! Refused before any line rings (counted in [`SipStats`], reported as
-//! [`SipEvent::Refused`]): an address outside `allow` (`403`), more
+//! [`SipEvent::Refused`]): an address outside `allow` (`403`), wrong
+//! credentials when calls must authenticate (`403`; none at all get a
+//! `401` digest challenge first, [`auth`]), more
 //! INVITEs from one address than the rate limit (`503`, calls in progress
 //! are untouched), an offer without a usable codec (`488`), an unreadable
 //! offer (`400`). The SIP thread never takes the program down: it has its
 //! own runtime and thread, and a failure there ends its calls, not the show.
 
+pub mod auth;
 pub mod caller;
 pub mod sdp;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -52,6 +60,7 @@ use rsipstack::transport::{SipConnection, TcpListenerConnection, TransportLayer}
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+pub use auth::InboundAuth;
 pub use caller::Caller;
 pub use ipnet::IpNet;
 pub use sdp::{Codec, Offer, OfferError};
@@ -70,6 +79,8 @@ pub struct Settings {
     pub allow: Vec<IpNet>,
     /// INVITEs one address may send per [`RATE_WINDOW`].
     pub invites_per_window: u32,
+    /// Calls must prove these credentials (digest); `None`: not asked.
+    pub inbound_auth: Option<InboundAuth>,
     /// Register to the station's PBX (its calls then come to our contact).
     pub register: Option<Register>,
     /// Where calls AirBridge places (call-backs) go: the PBX or trunk,
@@ -117,6 +128,7 @@ impl Settings {
             codecs: vec![Codec::Opus, Codec::Pcma, Codec::Pcmu],
             allow: Vec::new(),
             invites_per_window: 20,
+            inbound_auth: None,
             register: None,
             outbound: None,
         }
@@ -152,6 +164,8 @@ impl std::fmt::Display for CallId {
 enum Decision {
     Ring,
     Busy,
+    /// Answer, the message's RTP going from this address.
+    Announce(SocketAddr),
 }
 
 /// A call waiting for a line: ring it or say busy (dropping it says busy).
@@ -183,6 +197,16 @@ impl IncomingCall {
     pub fn busy(mut self) {
         if let Some(r) = self.reply.take() {
             let _ = r.send(Decision::Busy);
+        }
+    }
+
+    /// No line is free, and a message says so: `200 OK` with an answer
+    /// naming `local_rtp`, where the message is sent from. The runtime
+    /// hangs up ([`SipLines::hang_up`]) when it has played; the caller
+    /// hanging up first comes as [`SipEvent::Ended`].
+    pub fn announce(mut self, local_rtp: SocketAddr) {
+        if let Some(r) = self.reply.take() {
+            let _ = r.send(Decision::Announce(local_rtp));
         }
     }
 }
@@ -238,6 +262,8 @@ pub enum Refusal {
     NoCodec(Vec<u8>),
     /// The offer could not be read: 400 / 488.
     BadOffer(String),
+    /// Credentials that are wrong (why): 403.
+    BadAuth(String),
 }
 
 /// What the SIP lines tell the runtime.
@@ -273,6 +299,12 @@ pub struct SipStats {
     pub refused_codec: AtomicU64,
     pub bad_requests: AtomicU64,
     pub busy: AtomicU64,
+    /// Of the busy ones, answered with the busy message.
+    pub busy_messages: AtomicU64,
+    /// INVITEs answered with a digest challenge (`401`).
+    pub challenged: AtomicU64,
+    /// INVITEs with wrong credentials (`403`).
+    pub refused_auth: AtomicU64,
     /// REGISTERs the registrar accepted (the first and every refresh).
     pub registered: AtomicU64,
     pub registration_failures: AtomicU64,
@@ -451,6 +483,7 @@ struct Shared {
     state_tx: DialogStateSender,
     contact: rsipstack::sip::Uri,
     rate: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    nonces: Mutex<auth::Nonces>,
 }
 
 impl Shared {
@@ -464,6 +497,7 @@ impl Shared {
             Refusal::RateLimited => &self.stats.rate_limited,
             Refusal::NoCodec(_) => &self.stats.refused_codec,
             Refusal::BadOffer(_) => &self.stats.bad_requests,
+            Refusal::BadAuth(_) => &self.stats.refused_auth,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let _ = self.events.try_send(SipEvent::Refused { source, why });
@@ -565,6 +599,7 @@ async fn run(
         state_tx,
         contact,
         rate: Mutex::new(HashMap::new()),
+        nonces: Mutex::new(auth::Nonces::default()),
     });
     if let Some(reg) = shared.settings.register.clone() {
         let target = if reg.registrar.to_ascii_lowercase().starts_with("sip") {
@@ -695,6 +730,34 @@ async fn on_invite(shared: &Arc<Shared>, mut tx: Transaction) {
         let _ = tx.reply(StatusCode::ServiceUnavailable).await;
         return;
     }
+    if let Some(auth) = &shared.settings.inbound_auth {
+        let check = shared
+            .nonces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .check(&tx.original, auth);
+        match check {
+            auth::Check::Valid => {}
+            auth::Check::Challenge { stale } => {
+                shared.stats.challenged.fetch_add(1, Ordering::Relaxed);
+                let nonce = shared
+                    .nonces
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .issue();
+                let header = auth::challenge(auth, &nonce, stale);
+                let _ = tx
+                    .reply_with(StatusCode::Unauthorized, vec![header], None)
+                    .await;
+                return;
+            }
+            auth::Check::Wrong(why) => {
+                shared.refuse(source, Refusal::BadAuth(why));
+                let _ = tx.reply(StatusCode::Forbidden).await;
+                return;
+            }
+        }
+    }
     let offer = match Offer::parse(&tx.original.body) {
         Ok(o) => o,
         Err(e) => {
@@ -784,6 +847,11 @@ async fn on_invite(shared: &Arc<Shared>, mut tx: Transaction) {
             Ok(Ok(Decision::Ring)) => {
                 let _ = dialog.ringing(None, None);
             }
+            Ok(Ok(Decision::Announce(at))) => {
+                shared.stats.busy.fetch_add(1, Ordering::Relaxed);
+                shared.stats.busy_messages.fetch_add(1, Ordering::Relaxed);
+                answer(&shared, id, at);
+            }
             _ => {
                 shared.stats.busy.fetch_add(1, Ordering::Relaxed);
                 shared.calls().by_id.remove(&id);
@@ -822,25 +890,7 @@ fn on_state(shared: &Arc<Shared>, state: DialogState) {
 
 fn on_command(shared: &Arc<Shared>, cmd: Command) {
     match cmd {
-        Command::Answer(id, local) => {
-            let mut calls = shared.calls();
-            let Some(c) = calls.by_id.get_mut(&id) else {
-                return;
-            };
-            if c.answered || c.outbound {
-                return;
-            }
-            let local = match shared.settings.public_address {
-                Some(ip) => SocketAddr::new(ip, local.port()),
-                None => local,
-            };
-            let body = sdp::answer(&c.offer, c.pt, c.codec, local, id.0);
-            let headers = vec![Header::ContentType("application/sdp".into())];
-            match c.dialog.accept(Some(headers), Some(body.into_bytes())) {
-                Ok(()) => c.answered = true,
-                Err(e) => tracing::info!("SIP {id}: cannot answer: {e}"),
-            }
-        }
+        Command::Answer(id, local) => answer(shared, id, local),
         Command::HangUp(id) => {
             let call = shared
                 .calls()
@@ -872,6 +922,27 @@ fn on_command(shared: &Arc<Shared>, cmd: Command) {
             local_rtp,
             codec,
         } => dial(shared, id, &number, local_rtp, codec),
+    }
+}
+
+/// Answers a call we took: `200 OK` with the answer SDP naming `local`.
+fn answer(shared: &Shared, id: CallId, local: SocketAddr) {
+    let mut calls = shared.calls();
+    let Some(c) = calls.by_id.get_mut(&id) else {
+        return;
+    };
+    if c.answered || c.outbound {
+        return;
+    }
+    let local = match shared.settings.public_address {
+        Some(ip) => SocketAddr::new(ip, local.port()),
+        None => local,
+    };
+    let body = sdp::answer(&c.offer, c.pt, c.codec, local, id.0);
+    let headers = vec![Header::ContentType("application/sdp".into())];
+    match c.dialog.accept(Some(headers), Some(body.into_bytes())) {
+        Ok(()) => c.answered = true,
+        Err(e) => tracing::info!("SIP {id}: cannot answer: {e}"),
     }
 }
 

@@ -1,10 +1,15 @@
 //! The parsing AirBridge owns on the SIP path (the SDP offer, the caller's
-//! number and name) against 1,000,000 mutated inputs: every one gives a
+//! number and name, the credentials of a call that must authenticate)
+//! against 1,000,000 mutated inputs: every one gives a
 //! value or an error, none panics, and whatever is accepted is sane.
 //! (rsipstack parses the SIP messages themselves.) Deterministic: the same
 //! inputs every run.
 
-use airbridge_sip::{Caller, Offer};
+use airbridge_sip::auth::{Check, Nonces};
+use airbridge_sip::{Caller, InboundAuth, Offer};
+use rsipstack::dialog::authenticate::compute_digest;
+use rsipstack::sip::Method;
+use rsipstack::sip::headers::auth::{Algorithm, AuthQop};
 
 const SEEDS_SDP: [&str; 3] = [
     "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-11,16\r\n",
@@ -81,11 +86,49 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_million_mutated_offers_and_names_never_panic() {
+fn a_million_mutated_offers_names_and_credentials_never_panic() {
     let mut rng = Rng(0x5eed_a1b2_c3d4_e5f6);
-    let (mut offers_ok, mut numbers) = (0u32, 0u32);
+    let (mut offers_ok, mut numbers, mut refused) = (0u32, 0u32, 0u32);
+    let station = InboundAuth {
+        realm: "fs".into(),
+        user: "trunk".into(),
+        password: "s3cret".into(),
+    };
+    let mut nonces = Nonces::default();
+    let nonce = nonces.issue();
+    let uri = "sip:hotline@127.0.0.1:5060";
+    let qop = AuthQop::Auth {
+        cnonce: "c0ffee".into(),
+        nc: 1,
+    };
+    let response = compute_digest(
+        "trunk",
+        "s3cret",
+        "fs",
+        &nonce,
+        &Method::Invite,
+        uri,
+        Algorithm::Md5,
+        Some(&qop),
+    );
+    let good = format!(
+        "Digest username=\"trunk\", realm=\"fs\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\""
+    );
+    assert_eq!(
+        nonces.check_header(&good, &Method::Invite, &station),
+        Check::Valid
+    );
     for i in 0..1_000_000u32 {
-        if i % 2 == 0 {
+        if i % 3 == 2 {
+            let bytes = mutate(&mut rng, good.as_bytes());
+            let text = String::from_utf8_lossy(&bytes);
+            match nonces.check_header(&text, &Method::Invite, &station) {
+                // accepted only when the digest still matches
+                Check::Valid => assert!(text.contains(&response) && text.contains(&nonce)),
+                Check::Wrong(_) => refused += 1,
+                Check::Challenge { .. } => {}
+            }
+        } else if i % 3 == 0 {
             let seed = SEEDS_SDP[rng.below(SEEDS_SDP.len())].as_bytes();
             if let Ok(o) = Offer::parse(&mutate(&mut rng, seed)) {
                 offers_ok += 1;
@@ -109,4 +152,5 @@ fn a_million_mutated_offers_and_names_never_panic() {
     // the mutations keep many inputs valid: the accepting paths ran too
     assert!(offers_ok > 10_000, "{offers_ok}");
     assert!(numbers > 10_000, "{numbers}");
+    assert!(refused > 10_000, "{refused}");
 }

@@ -4,88 +4,28 @@
 //! and TCP; the studio hangs up (BYE); CANCEL while ringing; 486 when no
 //! line is free; 488 for a codec we do not speak; 403 from outside `allow`;
 //! a flood from one address is rate-limited (503) while a call in progress
-//! goes on. The runtime's side (lines, RTP, journal) is tested in
+//! goes on; a trunk that must authenticate is challenged (401) and refused
+//! with wrong credentials (403); a busy call answered with a message is
+//! hung up after it. The runtime's side (lines, RTP, journal) is tested in
 //! `runtime/tests/sip.rs`.
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::disallowed_methods)]
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use airbridge_sip::{Codec, Ended, Refusal, Settings, SipEvent, SipLines};
+use airbridge_sip::testing::{Sipp, installed};
+use airbridge_sip::{Codec, Ended, InboundAuth, Refusal, Settings, SipEvent, SipLines};
 use crossbeam_channel::{Receiver, unbounded};
 
-fn have_sipp() -> bool {
-    let found = Command::new("sipp").arg("-v").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("AIRBRIDGE_REQUIRE_SIPP").as_deref() != Ok("1"),
-            "AIRBRIDGE_REQUIRE_SIPP=1 but sipp is not installed (scripts/install-deps.sh)"
-        );
-        eprintln!("sipp not installed: SIP tests skipped");
-    }
-    found
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Runs sipp with `scenario` against `target` (one call), from `from`.
+/// One call from sipp with `scenario` to `target` over `transport` (`u1`, `t1`).
 fn sipp(scenario: &str, target: SocketAddr, transport: &str, extra: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    // the scenarios play `pcap/g711a.pcap` (shipped with sipp)
-    std::os::unix::fs::symlink("/usr/share/sip-tester", dir.path().join("pcap")).unwrap();
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/scenarios")
-        .join(scenario);
-    let port = free_udp_port().to_string();
-    let media = free_udp_port().to_string();
-    let mut args: Vec<String> = vec![
-        target.to_string(),
-        "-sf".into(),
-        file.display().to_string(),
-        "-m".into(),
-        "1".into(),
-        "-i".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        port,
-        "-mi".into(),
-        "127.0.0.1".into(),
-        "-mp".into(),
-        media,
-        "-t".into(),
-        transport.into(),
-        "-set".into(),
-        "from".into(),
-        "13700000001".into(),
-        "-timeout".into(),
-        "40s".into(),
-        "-nostdin".into(),
-        "-trace_err".into(),
-    ];
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let out = Command::new("sipp")
-        .args(&args)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        eprintln!("sipp {scenario}: {}", String::from_utf8_lossy(&out.stdout));
-        for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
-            if f.path().extension().is_some_and(|e| e == "log") {
-                eprintln!("{}", std::fs::read_to_string(f.path()).unwrap_or_default());
-            }
-        }
-    }
-    out
+    Sipp::new(scenario)
+        .to(target)
+        .args(&["-t", transport])
+        .args(extra)
+        .run()
 }
 
 /// SIP lines on a free port of 127.0.0.1.
@@ -137,7 +77,7 @@ fn answering_desk(
 
 #[test]
 fn a_call_rings_with_its_number_is_answered_and_the_caller_hangs_up() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     for transport in ["u1", "t1"] {
@@ -174,7 +114,7 @@ fn a_call_rings_with_its_number_is_answered_and_the_caller_hangs_up() {
 
 #[test]
 fn the_studio_hangs_up() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     let (sip, rx) = lines(|_| {});
@@ -192,7 +132,7 @@ fn the_studio_hangs_up() {
 
 #[test]
 fn a_caller_who_gives_up_while_it_rings_is_a_missed_call() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     let (sip, rx) = lines(|_| {});
@@ -211,7 +151,7 @@ fn a_caller_who_gives_up_while_it_rings_is_a_missed_call() {
 
 #[test]
 fn busy_unknown_codec_and_foreign_addresses_are_refused() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     // no free line: 486
@@ -249,7 +189,7 @@ fn busy_unknown_codec_and_foreign_addresses_are_refused() {
 
 #[test]
 fn a_flood_from_one_address_is_rate_limited_while_a_call_goes_on() {
-    if !have_sipp() {
+    if !installed(&["sipp"]) {
         return;
     }
     let (sip, rx) = lines(|s| s.invites_per_window = 3);
@@ -259,12 +199,11 @@ fn a_flood_from_one_address_is_rate_limited_while_a_call_goes_on() {
     let (call, _rtp) = answering_desk(&sip, &rx, Some(Duration::from_millis(100)));
     // a flood: 30 INVITEs at 50 a second; the desk says busy to each it sees
     let flood = std::thread::spawn(move || {
-        sipp(
-            "busy.xml",
-            target,
-            "u1",
-            &["-m", "30", "-r", "50", "-l", "30"],
-        )
+        Sipp::new("busy.xml")
+            .to(target)
+            .calls(30)
+            .args(&["-r", "50", "-l", "30"])
+            .run()
     });
     let mut busy = 0;
     let mut limited = 0;
@@ -293,4 +232,91 @@ fn a_flood_from_one_address_is_rate_limited_while_a_call_goes_on() {
         sip.stats().rate_limited.load(Ordering::Relaxed),
         u64::try_from(limited).unwrap()
     );
+}
+
+/// A trunk that must authenticate: the INVITE without credentials gets a
+/// digest challenge (401) and rings nothing; the same call with the right
+/// credentials rings and talks; wrong credentials are refused (403) and
+/// counted.
+#[test]
+fn calls_must_authenticate_when_the_station_asks() {
+    if !installed(&["sipp"]) {
+        return;
+    }
+    let (sip, rx) = lines(|s| {
+        s.inbound_auth = Some(InboundAuth {
+            realm: "fs".into(),
+            user: "pbx".into(),
+            password: "s3cret".into(),
+        });
+    });
+    let target = sip.local_addr();
+    let caller = std::thread::spawn(move || {
+        Sipp::new("auth.xml")
+            .to(target)
+            .args(&["-au", "pbx", "-ap", "s3cret", "-d", "500"])
+            .run()
+    });
+    let (call, _rtp) = answering_desk(&sip, &rx, Some(Duration::from_millis(200)));
+    assert_eq!(call.caller.number.as_deref(), Some("13700000001"));
+    match next(&rx) {
+        SipEvent::Ended { id, why } => {
+            assert_eq!(id, call.id);
+            assert_eq!(why, Ended::HungUp);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        caller.join().unwrap().status.success(),
+        "challenged, then answered"
+    );
+    assert_eq!(sip.stats().challenged.load(Ordering::Relaxed), 1);
+    assert_eq!(sip.stats().calls.load(Ordering::Relaxed), 1);
+
+    // the wrong password: 403 after the challenge, no line rings
+    let out = Sipp::new("auth_refused.xml")
+        .to(target)
+        .args(&["-au", "pbx", "-ap", "guess"])
+        .run();
+    assert!(out.status.success(), "403");
+    match next(&rx) {
+        SipEvent::Refused {
+            why: Refusal::BadAuth(why),
+            ..
+        } => assert!(why.contains("pbx"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sip.stats().refused_auth.load(Ordering::Relaxed), 1);
+    assert_eq!(sip.stats().calls.load(Ordering::Relaxed), 1, "never rang");
+}
+
+/// No free line, and the station has a busy message: the call is answered
+/// (200 naming the message's RTP port), and hung up (BYE) when the runtime
+/// says the message has played.
+#[test]
+fn a_busy_call_can_be_answered_with_a_message_then_hung_up() {
+    if !installed(&["sipp"]) {
+        return;
+    }
+    let (sip, rx) = lines(|_| {});
+    let target = sip.local_addr();
+    let caller = std::thread::spawn(move || sipp("call_hung_up_by_studio.xml", target, "u1", &[]));
+    let SipEvent::Incoming(call) = next(&rx) else {
+        panic!("expected a call")
+    };
+    let id = call.id;
+    let message = UdpSocket::bind("127.0.0.1:0").unwrap();
+    call.announce(message.local_addr().unwrap());
+    std::thread::sleep(Duration::from_millis(700));
+    sip.hang_up(id);
+    match next(&rx) {
+        SipEvent::Ended { id: ended, why } => {
+            assert_eq!(ended, id);
+            assert_eq!(why, Ended::ByUs);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(caller.join().unwrap().status.success(), "200, then BYE");
+    assert_eq!(sip.stats().busy.load(Ordering::Relaxed), 1);
+    assert_eq!(sip.stats().busy_messages.load(Ordering::Relaxed), 1);
 }

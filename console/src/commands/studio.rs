@@ -162,6 +162,9 @@ fn studio_template(devices: &[(bool, String, String)]) -> String {
          # codecs = [\"opus\", \"pcma\", \"pcmu\"]\n\
          # registrar = \"pbx.example.invalid:5060\"   # to register as an extension\n\
          # user = \"8001\"\n# password_file = \"pbx.pass\"\n\
+         # auth_user = \"trunk\"   # calls must authenticate (digest) as this user\n\
+         # auth_password_file = \"sip-auth.pass\"\n\
+         # busy_message = \"sounds/lines-busy.wav\"   # all sip lines taken: play this, then hang up\n\
          \n# A rehearsal caller (彩排): the file plays when the call is answered and on air.\n\
          # [[line]]\n# number = 3\n# kind = \"file\"\n# path = \"callers/question.wav\"\n\
          \n# Program out, besides the sound card:\n\
