@@ -178,7 +178,16 @@ fn follow(rt: &Runtime, events: &crossbeam_channel::Receiver<SipEvent>, cfg: &Si
     let mut registration = RegistrationState::default();
     while !rt.stopping() {
         match events.recv_timeout(Duration::from_millis(200)) {
-            Ok(SipEvent::Incoming(call)) => incoming(rt, call, cfg),
+            Ok(SipEvent::Incoming(call)) => {
+                let who = call
+                    .caller
+                    .number
+                    .as_deref()
+                    .map_or_else(|| "未显示号码".to_owned(), crate::callers::mask);
+                if let Some(busy) = incoming(rt, call, cfg) {
+                    refused.busy(rt, &who, busy);
+                }
+            }
             Ok(SipEvent::Ended { id, why }) => ended(rt, id, &why.zh()),
             Ok(SipEvent::Answered { id }) => callee_answered(rt, id),
             Ok(SipEvent::Refused { source, why }) => refused.add(rt, source, &why),
@@ -210,11 +219,11 @@ fn local_ip_towards(bind: IpAddr, peer: IpAddr) -> IpAddr {
 
 /// A call: the first free SIP line rings with it (`180` as soon as the
 /// ring is journaled), then its RTP line opens in the call's codec, ready
-/// for the answer; no free line: busy.
-fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
+/// for the answer; no free line: busy (`Some`: how it was told).
+fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) -> Option<Busy> {
     if rt.inner.engine.is_none() {
         call.busy();
-        return;
+        return Some(Busy::Refused);
     }
     for (line, jitter_ms) in free_lines(rt) {
         let shown_as = call.caller.display.clone().map_or_else(
@@ -255,7 +264,7 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
         rtp.prefill_ms = jitter_ms;
         rtp.opus_pt = pt;
         media(rt, MediaJob::Open { line, id, rtp });
-        return;
+        return None;
     }
     match &cfg.busy_message {
         // the message opens on the media worker (a GStreamer pipeline)
@@ -269,9 +278,22 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) {
                     local_ip,
                 },
             );
+            Some(Busy::Message)
         }
-        None => call.busy(),
+        None => {
+            call.busy();
+            Some(Busy::Refused)
+        }
     }
+}
+
+/// How a caller who found every line busy was told.
+#[derive(Debug, Clone, Copy)]
+enum Busy {
+    /// `486 Busy Here`.
+    Refused,
+    /// The busy message (or `486` when it could not play).
+    Message,
 }
 
 /// A call-back was answered: the line is put through to the back office's
@@ -580,8 +602,8 @@ fn hang_up(rt: &Runtime, id: CallId) {
     }
 }
 
-/// Refused calls, reported at most every [`REPORT_EVERY`] (a flood must not
-/// flood the journal).
+/// Calls that reached no line (refused, or every line busy), reported at
+/// most every [`REPORT_EVERY`] (a flood must not flood the journal).
 #[derive(Default)]
 struct Refused {
     pending: Vec<String>,
@@ -589,6 +611,19 @@ struct Refused {
 }
 
 impl Refused {
+    /// A caller who found every line busy: journaled with the masked number
+    /// (the producer sees who could not get through).
+    fn busy(&mut self, rt: &Runtime, who: &str, how: Busy) {
+        let what = match how {
+            Busy::Refused => format!("{who}：线路全忙（486）"),
+            Busy::Message => format!("{who}：线路全忙，播放占线提示"),
+        };
+        if self.pending.len() < 20 {
+            self.pending.push(what);
+        }
+        self.flush(rt);
+    }
+
     fn add(&mut self, rt: &Runtime, source: IpAddr, why: &airbridge_sip::Refusal) {
         use airbridge_sip::Refusal;
         let what = match why {
@@ -613,7 +648,9 @@ impl Refused {
         let counts = stats.as_ref().map_or_else(String::new, |s| {
             let s = s.lines.stats();
             format!(
-                "（累计：地址不允许 {}，认证失败 {}，限流 {}，编码不符 {}，报文错误 {}）",
+                "（累计：占线 {}（播放提示 {}），地址不允许 {}，认证失败 {}，限流 {}，编码不符 {}，报文错误 {}）",
+                s.busy.load(Ordering::Relaxed),
+                s.busy_messages.load(Ordering::Relaxed),
                 s.refused_address.load(Ordering::Relaxed),
                 s.refused_auth.load(Ordering::Relaxed),
                 s.rate_limited.load(Ordering::Relaxed),
@@ -622,7 +659,7 @@ impl Refused {
             )
         });
         drop(stats);
-        let detail = format!("拒绝来电：{}{counts}", self.pending.join("；"));
+        let detail = format!("未接通的来电：{}{counts}", self.pending.join("；"));
         self.pending.clear();
         let _ = rt.journal().append(
             SEAT,

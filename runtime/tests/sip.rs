@@ -151,6 +151,14 @@ fn with_every_sip_line_busy_the_next_call_hears_busy_and_the_studio_drops_the_fi
     screener(&rt, 1, LineState::Screening);
     // line 1 is the only SIP line: 486
     assert!(sipp("busy.xml", at, &[]).status.success(), "486");
+    // the producer sees who could not get through (masked)
+    until(&rt, "busy journaled", |rt| {
+        events(rt).iter().any(|e| {
+            matches!(e,
+            ShowEvent::Health { component, detail, .. }
+                if component == "sip" && detail.contains("137****0001：线路全忙（486）"))
+        })
+    });
     assert_eq!(
         state(&rt, 1),
         LineState::Screening,

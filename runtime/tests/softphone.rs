@@ -195,6 +195,13 @@ fn with_every_line_taken_a_caller_hears_the_busy_message_and_is_hung_up() {
     assert!((1.5..4.0).contains(&secs), "heard {secs} s");
     let [message] = levels(&x, rate, 0.2, 1.8, [1200.0]);
     assert!(message > 0.1, "the busy message heard: {message}");
+    // the producer sees that a caller found the lines busy
+    let journaled = rt.journal().replay(1).unwrap().any(|e| {
+        matches!(e.unwrap().event,
+            airbridge_show::ShowEvent::Health { component, detail, .. }
+                if component == "sip" && detail.contains("播放占线提示"))
+    });
+    assert!(journaled, "the busy caller is in the journal");
     screener(&rt, 1, LineState::Ended);
     assert!(first.join().unwrap().status.success());
     rt.stop();
