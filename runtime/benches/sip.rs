@@ -5,7 +5,9 @@
 //!    moved and journaled); 200 calls at 10 a second over 8 lines, a
 //!    screener thread clearing each line after its caller gives up
 //!    (CANCEL). Baseline, side by side: the SIP lines alone, with a desk
-//!    that rings at once (no runtime, journal or engine).
+//!    that rings at once (no runtime, journal or engine). A third row: the
+//!    runtime with `auth_user` set, each call challenged (401) and ringing
+//!    on its second INVITE, timed from the first (the round trip included).
 //! 2. **16 calls at once**: 8 SIP calls on air (G.711 audio from sipp's
 //!    pcap) and 8 ringing, the engine on its internal clock: late engine
 //!    ticks and xruns over 10 s, and process CPU beside the same show idle.
@@ -30,10 +32,29 @@ use airbridge_runtime::{Action, KbSource, Role, Runtime, RuntimeOptions, Station
 use airbridge_show::LineState;
 use airbridge_sip::testing::{Sipp, free_port, installed, sipp_dir};
 
+/// The password calls give when the show asks them to authenticate.
+const AUTH_PASSWORD: &str = "bench-s3cret";
+
 fn show(dir: &Path, lines: u8) -> (Runtime, SocketAddr) {
+    show_with(dir, lines, "")
+}
+
+/// A show whose callers must authenticate as `trunk`.
+fn show_with_auth(dir: &Path, lines: u8) -> (Runtime, SocketAddr) {
+    let secret = dir.join("sip-auth");
+    std::fs::write(&secret, AUTH_PASSWORD).unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    show_with(
+        dir,
+        lines,
+        "auth_user = \"trunk\"\nauth_password_file = \"sip-auth\"\n",
+    )
+}
+
+fn show_with(dir: &Path, lines: u8, sip_extra: &str) -> (Runtime, SocketAddr) {
     let port = free_port();
     let mut studio = format!(
-        "[audio]\noutput_device = \"none\"\n[sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\ninvites_per_10s = 1000\n"
+        "[audio]\noutput_device = \"none\"\n[sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\ninvites_per_10s = 1000\n{sip_extra}"
     );
     for n in 1..=lines {
         studio.push_str(&format!("[[line]]\nnumber = {n}\nkind = \"sip\"\n"));
@@ -85,9 +106,13 @@ fn ringing_calls(at: SocketAddr) -> Sipp {
         .args(&["-r", "10", "-l", "4", "-trace_rtt", "-rtt_freq", "1", "-nd"])
 }
 
-fn ringing_latency_runtime() -> Vec<f64> {
+fn ringing_latency_runtime(auth: bool) -> Vec<f64> {
     let data = tempfile::tempdir().unwrap();
-    let (rt, at) = show(data.path(), 8);
+    let (rt, at) = if auth {
+        show_with_auth(data.path(), 8)
+    } else {
+        show(data.path(), 8)
+    };
     let rt = Arc::new(rt);
     let stop = Arc::new(AtomicBool::new(false));
     // the screener clears each line whose caller gave up
@@ -112,7 +137,17 @@ fn ringing_latency_runtime() -> Vec<f64> {
         })
     };
     let dir = sipp_dir();
-    ringing_calls(at).spawn(dir.path()).wait().unwrap();
+    let calls = if auth {
+        Sipp::new("ring_rtd_auth.xml")
+            .to(at)
+            .calls(CALLS)
+            .timeout_s(120)
+            .args(&["-r", "10", "-l", "4", "-trace_rtt", "-rtt_freq", "1", "-nd"])
+            .args(&["-au", "trunk", "-ap", AUTH_PASSWORD])
+    } else {
+        ringing_calls(at)
+    };
+    calls.spawn(dir.path()).wait().unwrap();
     stop.store(true, Ordering::Relaxed);
     clearer.join().unwrap();
     rt.stop();
@@ -249,7 +284,8 @@ fn main() {
         return;
     }
     let base = ringing_latency_baseline();
-    let full = ringing_latency_runtime();
+    let full = ringing_latency_runtime(false);
+    let authed = ringing_latency_runtime(true);
     println!(
         "== INVITE → 180 Ringing (the line ringing, journaled), {CALLS} calls at 10/s, sipp on 127.0.0.1"
     );
@@ -257,6 +293,10 @@ fn main() {
     for (name, v) in [
         ("SIP lines alone, desk rings at once (baseline)", &base),
         ("runtime: line rings, call and state journaled", &full),
+        (
+            "runtime, calls must authenticate (401, then INVITE with credentials)",
+            &authed,
+        ),
     ] {
         println!(
             "{name} | {} | {:.2} | {:.2} | {:.2}",
