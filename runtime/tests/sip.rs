@@ -388,3 +388,71 @@ fn calls_without_valid_auth_are_refused_and_counted_in_health() {
     assert!(caller.join().unwrap().status.success());
     rt.stop();
 }
+
+/// A SIP call answered by a rehearsal script (彩排): sipp rings line 1,
+/// the script screens it at 5 s and puts it on air at 6 s, the call's RTP
+/// runs both ways, and the caller's hang-up ends the line.
+#[test]
+fn a_rehearsal_script_answers_a_sip_call_and_puts_it_on_air() {
+    if !installed(&["sipp"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let script = d.join("script.toml");
+    std::fs::write(
+        &script,
+        "[[at]]\nsecs = 5.0\nline = 1\nstate = \"screening\"\n\
+         [[at]]\nsecs = 5.5\nline = 1\nstate = \"hold\"\n\
+         [[at]]\nsecs = 6.0\nline = 1\nstate = \"on_air\"\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let studio = format!(
+        "[audio]\noutput_device = \"none\"\n[sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\n\
+         [[line]]\nnumber = 1\nkind = \"sip\"\n"
+    );
+    let config = ConfigSet::embedded_demo().unwrap();
+    let paths = StationPaths::under(d, &config);
+    let studio = parse_studio("studio.toml", &studio, d, config.show.lines);
+    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
+    let at = SocketAddr::from(([127, 0, 0, 1], port));
+    let rt = Runtime::start(RuntimeOptions {
+        kb: KbSource::None,
+        speech: false,
+        script: Some(script),
+        ..RuntimeOptions::new(config, paths, studio)
+    })
+    .unwrap();
+    let caller = std::thread::spawn(move || sipp("call.xml", at, &["-d", "6000"]));
+    until(&rt, "ringing", |rt| state(rt, 1) == LineState::Ringing);
+    until(&rt, "on air by the script", |rt| {
+        state(rt, 1) == LineState::OnAir
+    });
+    until(&rt, "audio both ways", |rt| {
+        rt.rtp_packets(1).is_some_and(|(i, o)| i > 50 && o > 50)
+    });
+    until(&rt, "ended", |rt| state(rt, 1) == LineState::Ended);
+    assert!(caller.join().unwrap().status.success());
+    // nobody else moves the line in this test: the script did, in order
+    let moved: Vec<LineState> = events(&rt)
+        .into_iter()
+        .filter_map(|e| match e {
+            ShowEvent::LineStateChanged { line: 1, to, .. } => Some(to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            LineState::Ringing,
+            LineState::Screening,
+            LineState::Hold,
+            LineState::OnAir,
+            LineState::Ended
+        ]
+    );
+    assert!(events(&rt).iter().any(|e| matches!(e,
+        ShowEvent::CallEnded { line: 1, reason, .. } if reason == "来电方挂断")));
+    rt.stop();
+}
