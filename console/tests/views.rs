@@ -150,6 +150,26 @@ fn screen_a_caller_put_them_on_air_and_take_the_question_offline() {
     );
 }
 
+/// Keys a caller pressed on the phone (journaled by the SIP lines) show on
+/// the screener's line.
+#[test]
+fn the_screener_sees_the_keys_a_caller_pressed() {
+    let (mut h, seat) = seat(Seat_::Screener, false);
+    ring(&seat.journal, 2, "137****0002", "caller-k");
+    seat.journal
+        .append(
+            "sip",
+            ShowEvent::CallerKeyed {
+                line: 2,
+                keys: "1#".into(),
+            },
+        )
+        .unwrap();
+    step_until(&mut h, "the keys", |a| a.board().lines[&2].keys == "1#");
+    h.run_steps(2);
+    assert!(h.query_by_label("按键 1#").is_some());
+}
+
 fn tone_wav(path: &std::path::Path) {
     let spec = hound::WavSpec {
         channels: 1,

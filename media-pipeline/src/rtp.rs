@@ -150,6 +150,9 @@ pub struct RtpLineConfig {
     /// The dynamic payload type Opus is sent with (a SIP call uses the
     /// one its offer named; 96 otherwise). Any dynamic type is received.
     pub opus_pt: u8,
+    /// The payload type of RFC 4733 telephone events (DTMF) the caller
+    /// may send (a SIP call's negotiated one); `None`: not read.
+    pub dtmf_pt: Option<u8>,
 }
 
 impl RtpLineConfig {
@@ -161,6 +164,7 @@ impl RtpLineConfig {
             jitter_ms: DEFAULT_JITTER_MS,
             prefill_ms: DEFAULT_PREFILL_MS,
             opus_pt: 96,
+            dtmf_pt: None,
         }
     }
 }
@@ -187,6 +191,9 @@ pub struct RtpActivity {
     rejected: AtomicU64,
     peer: Mutex<Option<SocketAddr>>,
     local: SocketAddr,
+    /// Telephone keys pressed and not yet taken, and the RTP timestamp of
+    /// the last event counted (its end is sent three times).
+    keys: Mutex<(String, Option<u32>)>,
 }
 
 impl RtpActivity {
@@ -200,6 +207,41 @@ impl RtpActivity {
             rejected: AtomicU64::new(0),
             peer: Mutex::new(None),
             local,
+            keys: Mutex::new((String::new(), None)),
+        }
+    }
+
+    /// Telephone keys (DTMF) pressed since last asked, in order.
+    pub fn take_keys(&self) -> String {
+        std::mem::take(&mut self.keys.lock().unwrap_or_else(PoisonError::into_inner).0)
+    }
+
+    /// Notes an RFC 4733 telephone-event packet: a key counts once, at the
+    /// end of its event (the end packet is repeated; repeats are ignored).
+    fn telephone_event(&self, packet: &[u8]) {
+        let Some((timestamp, payload)) = rtp_payload(packet) else {
+            return;
+        };
+        let [event, flags, ..] = payload else {
+            return;
+        };
+        if payload.len() < 4 || flags & 0x80 == 0 {
+            return; // not the end of the event yet
+        }
+        let key = match event {
+            0..=9 => char::from(b'0' + event),
+            10 => '*',
+            11 => '#',
+            12..=15 => char::from(b'A' + (event - 12)),
+            _ => return, // not a key (flash, tones)
+        };
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if keys.1 == Some(timestamp) {
+            return;
+        }
+        keys.1 = Some(timestamp);
+        if keys.0.len() < 64 {
+            keys.0.push(key);
         }
     }
 
@@ -404,11 +446,11 @@ pub fn open(
     {
         let activity = Arc::clone(&activity);
         let stop = Arc::clone(&stop);
-        let codec = cfg.codec;
+        let (codec, dtmf_pt) = (cfg.codec, cfg.dtmf_pt);
         threads.push(
             std::thread::Builder::new()
                 .name(format!("rtp-recv-{name}"))
-                .spawn(move || receive(&socket, codec, &activity, &rx_src, &stop))
+                .spawn(move || receive(&socket, codec, dtmf_pt, &activity, &rx_src, &stop))
                 .map_err(|e| MediaError::Gst(e.to_string()))?,
         );
     }
@@ -539,9 +581,29 @@ pub fn announce(
     })
 }
 
+/// The RTP timestamp and payload of a packet (CSRCs and a header
+/// extension skipped); `None` when the header does not fit.
+fn rtp_payload(packet: &[u8]) -> Option<(u32, &[u8])> {
+    let first = *packet.first()?;
+    let ts = u32::from_be_bytes(packet.get(4..8)?.try_into().ok()?);
+    let mut at = 12 + 4 * usize::from(first & 0x0f);
+    if first & 0x10 != 0 {
+        let words = u16::from_be_bytes(packet.get(at + 2..at + 4)?.try_into().ok()?);
+        at += 4 + 4 * usize::from(words);
+    }
+    let mut payload = packet.get(at..)?;
+    if first & 0x20 != 0 {
+        // padding: its length is the last byte
+        let pad = usize::from(*payload.last()?);
+        payload = payload.get(..payload.len().checked_sub(pad)?)?;
+    }
+    Some((ts, payload))
+}
+
 fn receive(
     socket: &UdpSocket,
     codec: RtpCodec,
+    dtmf_pt: Option<u8>,
     activity: &RtpActivity,
     src: &gst_app::AppSrc,
     stop: &AtomicBool,
@@ -567,6 +629,12 @@ fn receive(
         // RTP version 2, a full fixed header, this line's codec.
         let is_rtp = n >= 12 && packet[0] >> 6 == 2;
         let pt = packet.get(1).map_or(255, |b| b & 0x7f);
+        if is_rtp && dtmf_pt == Some(pt) {
+            if activity.accept(from) {
+                activity.telephone_event(packet);
+            }
+            continue;
+        }
         if !is_rtp || !codec.accepts(pt) {
             activity.rejected.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -634,6 +702,47 @@ mod tests {
         assert_eq!(act.bursts(), 1);
         assert_eq!(act.peer(), Some(a));
         assert!(act.since_last_packet().unwrap() < Duration::from_secs(1));
+    }
+
+    /// An RFC 4733 packet: `event`, end bit, RTP timestamp `ts`.
+    fn dtmf(event: u8, end: bool, ts: u32) -> Vec<u8> {
+        let mut p = vec![0x80, 101, 0, 1];
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 1]);
+        p.extend_from_slice(&[event, if end { 0x8a } else { 0x0a }, 0x03, 0x20]);
+        p
+    }
+
+    #[test]
+    fn telephone_keys_count_once_at_the_end_of_each_event() {
+        let a = RtpActivity::new("127.0.0.1:4000".parse().unwrap());
+        // "1": three packets while held, the end three times
+        for (end, _) in [
+            (false, 0),
+            (false, 1),
+            (false, 2),
+            (true, 3),
+            (true, 4),
+            (true, 5),
+        ] {
+            a.telephone_event(&dtmf(1, end, 8000));
+        }
+        // "#" then "*" then "D"; a flash (16) is not a key
+        a.telephone_event(&dtmf(11, true, 16000));
+        a.telephone_event(&dtmf(10, true, 24000));
+        a.telephone_event(&dtmf(15, true, 32000));
+        a.telephone_event(&dtmf(16, true, 40000));
+        assert_eq!(a.take_keys(), "1#*D");
+        assert_eq!(a.take_keys(), "", "taken");
+        // short and malformed packets are ignored, never a panic
+        for bad in [
+            &[0x80u8, 101][..],
+            &[0x8f, 101, 0, 1, 0, 0, 0, 1][..],
+            &[0x90; 14][..],
+        ] {
+            a.telephone_event(bad);
+        }
+        assert_eq!(a.take_keys(), "");
     }
 
     #[test]

@@ -177,7 +177,8 @@ fn follow(rt: &Runtime, events: &crossbeam_channel::Receiver<SipEvent>, cfg: &Si
     let mut refused = Refused::default();
     let mut registration = RegistrationState::default();
     while !rt.stopping() {
-        match events.recv_timeout(Duration::from_millis(200)) {
+        journal_keys(rt);
+        match events.recv_timeout(Duration::from_millis(100)) {
             Ok(SipEvent::Incoming(call)) => {
                 let who = call
                     .caller
@@ -197,6 +198,31 @@ fn follow(rt: &Runtime, events: &crossbeam_channel::Receiver<SipEvent>, cfg: &Si
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => refused.flush(rt),
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
+    }
+}
+
+/// Telephone keys callers pressed on SIP lines since last looked:
+/// journaled per line (the screener sees them on the line).
+fn journal_keys(rt: &Runtime) {
+    let pressed: Vec<(LineNo, String)> = {
+        let lines = rt
+            .inner
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        lines
+            .sip_lines()
+            .into_iter()
+            .filter_map(|n| {
+                let keys = lines.slot(n)?.sip_rtp.as_ref()?.take_keys();
+                (!keys.is_empty()).then_some((n, keys))
+            })
+            .collect()
+    };
+    for (line, keys) in pressed {
+        let _ = rt
+            .journal()
+            .append(SEAT, airbridge_show::ShowEvent::CallerKeyed { line, keys });
     }
 }
 
@@ -239,12 +265,13 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) -> Option<Busy>
             tracing::info!("SIP call on line {line} cannot ring: {}", r.0);
             continue;
         }
-        let (id, source, remote, pt, chosen) = (
+        let (id, source, remote, pt, chosen, dtmf) = (
             call.id,
             call.source,
             call.remote_rtp,
             call.payload_type,
             call.codec,
+            call.telephone_event,
         );
         if let Some(slot) = rt
             .inner
@@ -263,6 +290,7 @@ fn incoming(rt: &Runtime, call: IncomingCall, cfg: &SipSettings) -> Option<Busy>
         rtp.jitter_ms = jitter_ms;
         rtp.prefill_ms = jitter_ms;
         rtp.opus_pt = pt;
+        rtp.dtmf_pt = dtmf;
         media(rt, MediaJob::Open { line, id, rtp });
         return None;
     }
@@ -354,6 +382,8 @@ pub(crate) fn call_back(rt: &Runtime, number: &str, ticket: &str) -> Result<Line
     let mut rtp = RtpLineConfig::new(SocketAddr::new(local_ip, 0), media_codec(codec));
     rtp.jitter_ms = 20;
     rtp.prefill_ms = 20;
+    // the offer names telephone-event 101
+    rtp.dtmf_pt = Some(101);
     let activity = engine
         .add_rtp_line(line, &rtp)
         .map_err(|e| format!("线路 {line} 音频无法打开：{e}"))?;

@@ -456,3 +456,31 @@ fn a_rehearsal_script_answers_a_sip_call_and_puts_it_on_air() {
         ShowEvent::CallEnded { line: 1, reason, .. } if reason == "来电方挂断")));
     rt.stop();
 }
+
+/// A caller presses keys (RFC 4733 telephone events, as sipp's pcaps send
+/// them): each key is journaled once for its line and shown on the board.
+#[test]
+fn keys_a_caller_presses_reach_the_journal_and_the_board() {
+    if !installed(&["sipp"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, at) = show(dir.path(), &[1]);
+    let caller = std::thread::spawn(move || sipp("call_dtmf.xml", at, &["-d", "1500"]));
+    until(&rt, "ringing", |rt| state(rt, 1) == LineState::Ringing);
+    screener(&rt, 1, LineState::Screening);
+    until(&rt, "keys on the board", |rt| {
+        rt.board().lines[&1].keys == "1#"
+    });
+    let keyed: String = events(&rt)
+        .into_iter()
+        .filter_map(|e| match e {
+            ShowEvent::CallerKeyed { line: 1, keys } => Some(keys),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keyed, "1#", "each key once");
+    until(&rt, "ended", |rt| state(rt, 1) == LineState::Ended);
+    assert!(caller.join().unwrap().status.success());
+    rt.stop();
+}

@@ -123,6 +123,8 @@ pub struct LineView {
     pub transcript: VecDeque<TranscriptLine>,
     /// Why the call ended, once it has.
     pub end_reason: Option<String>,
+    /// Telephone keys the caller pressed during the call (the last 32).
+    pub keys: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,6 +307,7 @@ impl Projection for ShowBoard {
                     note: None,
                     transcript: VecDeque::new(),
                     end_reason: None,
+                    keys: String::new(),
                 };
             }
             ShowEvent::LineStateChanged { line, from, to } => {
@@ -333,6 +336,14 @@ impl Projection for ShowBoard {
                         since_ms: at,
                         ..LineView::default()
                     };
+                }
+            }
+            ShowEvent::CallerKeyed { line, keys } => {
+                let view = self.lines.entry(*line).or_default();
+                view.keys.push_str(keys);
+                let extra = view.keys.chars().count().saturating_sub(32);
+                if extra > 0 {
+                    view.keys = view.keys.chars().skip(extra).collect();
                 }
             }
             ShowEvent::CallerNoted { line, note } => {
@@ -665,6 +676,59 @@ mod tests {
             seat: "test".into(),
             event,
         }
+    }
+
+    #[test]
+    fn keys_a_caller_presses_stay_with_the_call() {
+        let mut b = ShowBoard::default();
+        let rang = |seq| {
+            ev(
+                seq,
+                ShowEvent::CallRang {
+                    line: 1,
+                    caller_masked: "137****0001".into(),
+                    caller_key: "k".into(),
+                },
+            )
+        };
+        b.apply(&rang(1));
+        for (seq, keys) in [(2, "1"), (3, "2#")] {
+            b.apply(&ev(
+                seq,
+                ShowEvent::CallerKeyed {
+                    line: 1,
+                    keys: keys.into(),
+                },
+            ));
+        }
+        assert_eq!(b.lines[&1].keys, "12#");
+        b.apply(&ev(
+            4,
+            ShowEvent::CallerKeyed {
+                line: 1,
+                keys: "0".repeat(40),
+            },
+        ));
+        assert_eq!(b.lines[&1].keys, "0".repeat(32), "the last 32");
+        // the next call starts with none
+        b.apply(&ev(
+            5,
+            ShowEvent::LineStateChanged {
+                line: 1,
+                from: LineState::Ringing,
+                to: LineState::Ended,
+            },
+        ));
+        b.apply(&ev(
+            6,
+            ShowEvent::LineStateChanged {
+                line: 1,
+                from: LineState::Ended,
+                to: LineState::Idle,
+            },
+        ));
+        b.apply(&rang(7));
+        assert_eq!(b.lines[&1].keys, "");
     }
 
     #[test]

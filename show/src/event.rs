@@ -111,6 +111,12 @@ pub enum ShowEvent {
         line: LineNo,
         note: CallerNote,
     },
+    /// The caller pressed telephone keys (RFC 4733 DTMF on a SIP line):
+    /// `keys` in the order pressed (`0`–`9`, `*`, `#`, `A`–`D`).
+    CallerKeyed {
+        line: LineNo,
+        keys: String,
+    },
     /// Speech-to-text of a caller; partials may be superseded by the final.
     TranscriptSegment {
         line: LineNo,
@@ -328,6 +334,7 @@ impl ShowEvent {
             ShowEvent::CallRang { .. } => "call_rang",
             ShowEvent::LineStateChanged { .. } => "line_state_changed",
             ShowEvent::CallerNoted { .. } => "caller_noted",
+            ShowEvent::CallerKeyed { .. } => "caller_keyed",
             ShowEvent::TranscriptSegment { .. } => "transcript_segment",
             ShowEvent::KbSuggested { .. } => "kb_suggested",
             ShowEvent::AudienceMessage { .. } => "audience_message",

@@ -181,6 +181,9 @@ pub struct IncomingCall {
     pub payload_type: u8,
     /// Where the caller's RTP comes from and goes to.
     pub remote_rtp: SocketAddr,
+    /// The payload type of RFC 4733 telephone events (DTMF), when offered
+    /// (the answer accepts it).
+    pub telephone_event: Option<u8>,
     reply: Option<oneshot::Sender<Decision>>,
 }
 
@@ -832,6 +835,7 @@ async fn on_invite(shared: &Arc<Shared>, mut tx: Transaction) {
         codec,
         payload_type: pt,
         remote_rtp: offer.rtp,
+        telephone_event: offer.telephone_event,
         reply: Some(reply),
     };
     if shared.events.try_send(SipEvent::Incoming(call)).is_err() {

@@ -181,6 +181,11 @@ impl ConsoleApp {
                                     .color(Color32::from_rgb(255, 200, 90)),
                             );
                         }
+                        // telephone keys the caller pressed (DTMF)
+                        if !idle && !view.keys.is_empty() {
+                            ui.label(RichText::new(format!("按键 {}", view.keys)).small())
+                                .on_hover_text("来电方在电话上按的键（RFC 4733）");
+                        }
                     });
                     ui.label(if idle {
                         String::new()
