@@ -15,11 +15,11 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Output;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use airbridge_configs::ConfigSet;
-use airbridge_configs::studio::parse_studio;
-use airbridge_runtime::{Action, KbSource, Role, Runtime, RuntimeOptions, StationPaths};
+use airbridge_runtime::{Action, Role, Runtime};
 use airbridge_show::{LineState, ShowEvent};
 use airbridge_sip::testing::{Sipp, Softphone, free_port, installed, levels, tone};
 
@@ -37,16 +37,7 @@ fn show(dir: &Path, lines: &[u8]) -> (Runtime, SocketAddr) {
     for n in lines {
         studio.push_str(&format!("[[line]]\nnumber = {n}\nkind = \"sip\"\n"));
     }
-    let config = ConfigSet::embedded_demo().unwrap();
-    let paths = StationPaths::under(dir, &config);
-    let studio = parse_studio("studio.toml", &studio, dir, config.show.lines);
-    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
-    let rt = Runtime::start(RuntimeOptions {
-        kb: KbSource::None,
-        speech: false,
-        ..RuntimeOptions::new(config, paths, studio)
-    })
-    .unwrap();
+    let (rt, _) = common::station(dir, &studio, None);
     let sip = rt
         .parts()
         .into_iter()
@@ -196,16 +187,7 @@ fn the_back_office_calls_a_caller_back_from_the_ticket() {
          [sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\noutbound = \"127.0.0.1:{pbx}\"\n\
          [[line]]\nnumber = 1\nkind = \"sip\"\n"
     );
-    let config = ConfigSet::embedded_demo().unwrap();
-    let paths = StationPaths::under(dir.path(), &config);
-    let studio = parse_studio("studio.toml", &studio, dir.path(), config.show.lines);
-    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
-    let rt = Runtime::start(RuntimeOptions {
-        kb: KbSource::None,
-        speech: false,
-        ..RuntimeOptions::new(config, paths.clone(), studio)
-    })
-    .unwrap();
+    let (rt, paths) = common::station(dir.path(), &studio, None);
     let at = SocketAddr::from(([127, 0, 0, 1], port));
 
     // the call comes in and is handed to the back office
@@ -350,16 +332,7 @@ fn calls_without_valid_auth_are_refused_and_counted_in_health() {
          auth_user = \"trunk\"\nauth_realm = \"fs\"\nauth_password_file = \"sip-auth\"\n\
          [[line]]\nnumber = 1\nkind = \"sip\"\n"
     );
-    let config = ConfigSet::embedded_demo().unwrap();
-    let paths = StationPaths::under(d, &config);
-    let studio = parse_studio("studio.toml", &studio, d, config.show.lines);
-    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
-    let rt = Runtime::start(RuntimeOptions {
-        kb: KbSource::None,
-        speech: false,
-        ..RuntimeOptions::new(config, paths, studio)
-    })
-    .unwrap();
+    let (rt, _) = common::station(d, &studio, None);
     let at = SocketAddr::from(([127, 0, 0, 1], port));
     // wrong credentials: 403, nothing rings
     let refused = Sipp::new("auth_refused.xml")
@@ -412,18 +385,8 @@ fn a_rehearsal_script_answers_a_sip_call_and_puts_it_on_air() {
         "[audio]\noutput_device = \"none\"\n[sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\n\
          [[line]]\nnumber = 1\nkind = \"sip\"\n"
     );
-    let config = ConfigSet::embedded_demo().unwrap();
-    let paths = StationPaths::under(d, &config);
-    let studio = parse_studio("studio.toml", &studio, d, config.show.lines);
-    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
     let at = SocketAddr::from(([127, 0, 0, 1], port));
-    let rt = Runtime::start(RuntimeOptions {
-        kb: KbSource::None,
-        speech: false,
-        script: Some(script),
-        ..RuntimeOptions::new(config, paths, studio)
-    })
-    .unwrap();
+    let (rt, _) = common::station(d, &studio, Some(script));
     let caller = std::thread::spawn(move || sipp("call.xml", at, &["-d", "6000"]));
     until(&rt, "ringing", |rt| state(rt, 1) == LineState::Ringing);
     until(&rt, "on air by the script", |rt| {

@@ -14,11 +14,11 @@
     clippy::cast_precision_loss
 )]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use airbridge_configs::ConfigSet;
-use airbridge_configs::studio::parse_studio;
-use airbridge_runtime::{Action, KbSource, Role, Runtime, RuntimeOptions, StationPaths};
+use airbridge_runtime::{Action, Role, Runtime};
 use airbridge_show::LineState;
 use airbridge_sip::testing::{Softphone, free_port, installed, levels, tone};
 
@@ -59,16 +59,7 @@ fn a_softphone_hears_talkback_while_screened_and_its_mix_minus_on_air() {
          [sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\n\
          [[line]]\nnumber = 1\nkind = \"sip\"\n[[line]]\nnumber = 2\nkind = \"sip\"\n"
     );
-    let config = ConfigSet::embedded_demo().unwrap();
-    let paths = StationPaths::under(d, &config);
-    let studio = parse_studio("studio.toml", &studio, d, config.show.lines);
-    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
-    let rt = Runtime::start(RuntimeOptions {
-        kb: KbSource::None,
-        speech: false,
-        ..RuntimeOptions::new(config, paths, studio)
-    })
-    .unwrap();
+    let (rt, _) = common::station(d, &studio, None);
     let target = format!("sip:hotline@127.0.0.1:{port}");
 
     // caller A rings line 1 and is screened for 3 s
@@ -141,16 +132,7 @@ fn with_every_line_taken_a_caller_hears_the_busy_message_and_is_hung_up() {
          [sip]\nbind = \"127.0.0.1:{port}\"\ncodecs = [\"pcma\"]\nbusy_message = \"busy.wav\"\n\
          [[line]]\nnumber = 1\nkind = \"sip\"\n"
     );
-    let config = ConfigSet::embedded_demo().unwrap();
-    let paths = StationPaths::under(d, &config);
-    let studio = parse_studio("studio.toml", &studio, d, config.show.lines);
-    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
-    let rt = Runtime::start(RuntimeOptions {
-        kb: KbSource::None,
-        speech: false,
-        ..RuntimeOptions::new(config, paths, studio)
-    })
-    .unwrap();
+    let (rt, _) = common::station(d, &studio, None);
     let at = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     // line 1 (the only SIP line) takes a call
     let first = std::thread::spawn(move || {

@@ -16,3 +16,26 @@ pub fn tone(path: &std::path::Path) {
     }
     w.finalize().unwrap();
 }
+
+/// The demo station running `studio` (a studio.toml's text, its files in
+/// `dir`), without knowledge base or speech; `script` is played when given.
+/// Returns the runtime and the station's paths.
+pub fn station(
+    dir: &std::path::Path,
+    studio: &str,
+    script: Option<std::path::PathBuf>,
+) -> (airbridge_runtime::Runtime, airbridge_runtime::StationPaths) {
+    let config = airbridge_configs::ConfigSet::embedded_demo().unwrap();
+    let paths = airbridge_runtime::StationPaths::under(dir, &config);
+    let studio =
+        airbridge_configs::studio::parse_studio("studio.toml", studio, dir, config.show.lines);
+    assert!(studio.issues.is_empty(), "{:?}", studio.issues);
+    let rt = airbridge_runtime::Runtime::start(airbridge_runtime::RuntimeOptions {
+        kb: airbridge_runtime::KbSource::None,
+        speech: false,
+        script,
+        ..airbridge_runtime::RuntimeOptions::new(config, paths.clone(), studio)
+    })
+    .unwrap();
+    (rt, paths)
+}
